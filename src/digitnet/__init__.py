@@ -1,0 +1,64 @@
+"""digitnet: a handwritten-digit neural network in plain numpy.
+
+From a notebook:
+
+    import digitnet
+    model = digitnet.train("fast", data="sample")      # or a Kaggle train.csv
+    model.save("model.npz")
+    test = digitnet.load_data("test.csv", need_labels=False)
+    digitnet.write_submission("submission.csv", model.predict(test.images))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from digitnet.data import Dataset, load_data, read_kaggle_csv, write_submission
+from digitnet.errors import DigitnetError
+from digitnet.model import Model
+from digitnet.model_file import load_model, save_model
+from digitnet.network import Network
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
+from digitnet.threads import DEFAULT_THREADS, blas_threads
+
+__version__ = "0.1.0"
+
+
+def train(
+    recipe: str | Recipe = DEFAULT_RECIPE,
+    data: str | os.PathLike[str] | Dataset = "sample",
+    seed: int = 0,
+    *,
+    threads: int | None = DEFAULT_THREADS,
+    log: Callable[[str], None] | None = print,
+    progress: bool | None = None,
+    **overrides: Any,
+) -> Model:
+    """Train a model with a named recipe (or a Recipe) on `data`.
+
+    `overrides` change any recipe knob, e.g. `epochs=5, hidden_sizes=(128,)`.
+    `threads` caps the BLAS threads (see digitnet.threads).
+    """
+    chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    dataset = data if isinstance(data, Dataset) else load_data(data)
+    with blas_threads(threads):
+        return run(chosen.with_overrides(**overrides), dataset, seed, log=log, progress=progress)
+
+
+__all__ = [
+    "DEFAULT_RECIPE",
+    "Dataset",
+    "DigitnetError",
+    "Model",
+    "Network",
+    "RECIPES",
+    "Recipe",
+    "load_data",
+    "load_model",
+    "read_kaggle_csv",
+    "save_model",
+    "train",
+    "write_submission",
+]

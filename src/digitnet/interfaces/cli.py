@@ -1,0 +1,196 @@
+"""The `digitnet` command: train, evaluate, predict, recipes.
+
+Every user-caused problem ends in one line on stderr and exit status 2; Ctrl-C
+ends with status 130, after saving what training had reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from digitnet.data import load_data, write_submission
+from digitnet.data.dataset import PIXELS
+from digitnet.errors import DigitnetError
+from digitnet.interfaces.report import evaluation_report
+from digitnet.model import Model
+from digitnet.model_file import load_model, save_model
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, get_recipe, run
+from digitnet.threads import DEFAULT_THREADS, blas_threads
+from digitnet.training.metrics import confusion_matrix
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with blas_threads(args.threads):
+            return args.command(args)
+    except DigitnetError as error:
+        print(f"digitnet: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("digitnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitnet", description="A handwritten-digit neural network in plain numpy."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=DEFAULT_THREADS,
+        help=f"BLAS threads for matrix products (default {DEFAULT_THREADS}; see docs)",
+    )
+    data_help = "'sample' (bundled MNIST sample), a Kaggle CSV, or a folder of MNIST IDX files"
+
+    train = commands.add_parser(
+        "train",
+        parents=[threads],
+        help="train a model and save it",
+        description="Train a network with a recipe; every recipe knob can be overridden.",
+    )
+    train.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
+    train.add_argument(
+        "--recipe", default=DEFAULT_RECIPE, help=f"{', '.join(RECIPES)} (default {DEFAULT_RECIPE})"
+    )
+    train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
+    train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
+    knobs = train.add_argument_group("recipe overrides")
+    knobs.add_argument("--epochs", type=_positive_int, help="epochs (iterations if full batch)")
+    knobs.add_argument("--learning-rate", type=float)
+    batching = knobs.add_mutually_exclusive_group()
+    batching.add_argument("--batch-size", type=_positive_int)
+    batching.add_argument("--full-batch", action="store_true", help="full-batch gradient descent")
+    knobs.add_argument("--momentum", type=float)
+    knobs.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256 or 512,256")
+    knobs.add_argument("--init", choices=["he", "uniform"])
+    knobs.add_argument("--dev-size", type=int, help="rows held out to measure on")
+    knobs.add_argument("--log-every", type=_positive_int, help="epochs between measurements")
+    train.add_argument("--quiet", action="store_true", help="print only the result")
+    train.set_defaults(command=command_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", parents=[threads], help="accuracy and confusion matrix of a model"
+    )
+    evaluate.add_argument("model", help="a model file written by 'digitnet train'")
+    evaluate.add_argument("--data", default="sample", help=f"labelled {data_help}")
+    evaluate.set_defaults(command=command_evaluate)
+
+    predict = commands.add_parser("predict", parents=[threads], help="write a Kaggle submission")
+    predict.add_argument("model", help="a model file written by 'digitnet train'")
+    predict.add_argument("data", help=f"images to label: Kaggle test.csv, or {data_help}")
+    predict.add_argument("--out", default="submission.csv", help="CSV to write")
+    predict.set_defaults(command=command_predict)
+
+    recipes = commands.add_parser("recipes", help="list the training recipes")
+    recipes.set_defaults(command=command_recipes, threads=None)
+    return parser
+
+
+def command_train(args: argparse.Namespace) -> int:
+    recipe = get_recipe(args.recipe).with_overrides(
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        momentum=args.momentum,
+        hidden_sizes=args.hidden,
+        init=args.init,
+        dev_size=args.dev_size,
+        log_every=args.log_every,
+    )
+    if args.full_batch:
+        recipe = dataclasses.replace(recipe, batch_size=None)
+    dataset = load_data(args.data, need_labels=True)
+    say = (lambda _line: None) if args.quiet else print
+    say(f"data: {dataset.source}")
+    say(f"recipe: {recipe.name} ({recipe.summary})")
+    model = run(recipe, dataset, args.seed, log=say, progress=None if not args.quiet else False)
+    save_model(model, args.out)
+    print(_trained_summary(model, args.out))
+    return EXIT_INTERRUPTED if model.info["interrupted"] else 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    dataset = load_data(args.data, need_labels=True)
+    _check_inputs(model, args.model)
+    print(f"data: {dataset.source}")
+    print(f"model: {args.model} ({_describe(model)})")
+    if model.info.get("data") == dataset.source:
+        print("note: the model was trained on this data; these figures are optimistic")
+    assert dataset.labels is not None
+    predicted = model.predict(dataset.images)
+    print(evaluation_report(confusion_matrix(predicted, dataset.labels)))
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    dataset = load_data(args.data, need_labels=False)
+    _check_inputs(model, args.model)
+    print(f"data: {dataset.source}")
+    write_submission(args.out, model.predict(dataset.images))
+    print(f"wrote {len(dataset)} predictions to {args.out} (Kaggle format: ImageId,Label)")
+    return 0
+
+
+def command_recipes(args: argparse.Namespace) -> int:
+    for name, recipe in RECIPES.items():
+        default = " (default)" if name == DEFAULT_RECIPE else ""
+        print(f"{name}{default}: {recipe.summary}")
+    return 0
+
+
+def _trained_summary(model: Model, path: str) -> str:
+    history, info = model.history, model.info
+    status = "interrupted; saved the best model so far" if info["interrupted"] else "saved model"
+    if not history.get("epoch"):
+        return f"{status} to {path} (stopped before the first measurement)"
+    # The weights saved are the best epoch's after Ctrl-C or with restore_best, else the last.
+    kept = info["best_epoch"] if info["interrupted"] or model.recipe["restore_best"] else None
+    row = history["epoch"].index(kept) if kept is not None else -1
+    dev, train = history["dev_accuracy"][row], history["train_accuracy"][row]
+    score = (
+        f"dev accuracy {dev:.4f}" if dev == dev else f"train accuracy {train:.4f}"
+    )  # nan: no dev
+    return f"{status} to {path} ({score}, {info['training_seconds']:.1f}s of training)"
+
+
+def _describe(model: Model) -> str:
+    sizes = "-".join(str(size) for size in model.network.sizes)
+    return f"recipe {model.recipe.get('name', '?')}, {sizes}"
+
+
+def _check_inputs(model: Model, path: str) -> None:
+    if model.network.sizes[0] != PIXELS:
+        raise DigitnetError(
+            f"{path}: the model takes {model.network.sizes[0]} inputs, not 28x28 = {PIXELS} pixels"
+        )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

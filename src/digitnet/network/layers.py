@@ -1,0 +1,80 @@
+"""Layers, each forward step written beside its derivative.
+
+Conventions used throughout (and in docs/math.md):
+
+- A batch is a 2-D array with one example per *row*: `x` has shape (m, n).
+  (The notebook used one example per column; rows are numpy's natural,
+  contiguous layout and the equations are the same, transposed.)
+- `forward(x)` returns the layer's output and remembers what `backward` needs.
+- `backward(dL/d_output)` returns dL/d_input, the gradient for the layer below,
+  and *adds* the gradients of the layer's own parameters to its gradient
+  buffers (as PyTorch does): a gradient over many examples is a sum, so it can
+  be built up chunk by chunk.  `zero_grad()` empties the buffers before a step.
+- L is the mean loss over the batch, so every gradient here is already divided
+  by m (the loss's `delta` does that once, at the top).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Dense:
+    """The affine map  z = x W + b  (a "fully connected" layer).
+
+    weight W: (n_in, n_out), one column per unit; bias b: (n_out,), one per unit.
+    """
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray) -> None:
+        self.weight = weight
+        self.bias = bias
+        # Gradient buffers, allocated once; backward adds to them, zero_grad empties them.
+        self.weight_grad = np.zeros_like(weight)
+        self.bias_grad = np.zeros_like(bias)
+        self.inputs: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        # z = x W + b      (b is broadcast: the same bias added to every row)
+        self.inputs = x
+        return x @ self.weight + self.bias
+
+    def backward(self, z_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        assert self.inputs is not None, "backward() called before forward()"
+        # dL/dW = x^T dL/dz        (each example's outer product x_i^T dz_i, summed)
+        self.weight_grad += self.inputs.T @ z_grad
+        # dL/db = sum over examples of dL/dz   -> one entry per unit, not one scalar
+        self.bias_grad += z_grad.sum(axis=0)
+        # dL/dx = dL/dz W^T        (what the layer below needs; the first layer has
+        # only the image below it, so the network skips this product there)
+        return z_grad @ self.weight.T if input_grad else None
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(parameter, gradient) pairs, for an optimizer to update in place."""
+        return [(self.weight, self.weight_grad), (self.bias, self.bias_grad)]
+
+    def zero_grad(self) -> None:
+        self.weight_grad.fill(0)
+        self.bias_grad.fill(0)
+
+
+class ReLU:
+    """The rectified linear unit  a = max(z, 0), applied element by element."""
+
+    def __init__(self) -> None:
+        self.active: np.ndarray | None = None
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        # a = max(z, 0)
+        self.active = z > 0
+        return np.maximum(z, 0)
+
+    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+        assert self.active is not None, "backward() called before forward()"
+        # da/dz = 1 where z > 0, else 0   ->   dL/dz = dL/da * [z > 0]
+        return a_grad * self.active
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass

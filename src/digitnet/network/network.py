@@ -1,0 +1,128 @@
+"""A network is a stack of layers: forward runs them in order, backward in reverse.
+
+    logits = layer_n( ... layer_2( layer_1(x) ) )                (forward)
+    dL/dx  = layer_1'( ... layer_n'( dL/dlogits ) )               (backward: chain rule)
+
+The loss (softmax + cross-entropy, see loss.py) sits on top of the logits and
+provides dL/dlogits to start the backward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from digitnet.errors import DigitnetError
+from digitnet.network.init import INITIALIZERS
+from digitnet.network.layers import Dense, ReLU
+from digitnet.network.loss import softmax
+
+Layer = Dense | ReLU
+ACTIVATIONS = {"relu": ReLU}
+
+
+class Network:
+    """A multilayer perceptron: Dense layers with an activation between them."""
+
+    def __init__(self, layers: list[Layer]) -> None:
+        self.layers = layers
+
+    @classmethod
+    def build(
+        cls,
+        sizes: list[int],
+        *,
+        activation: str = "relu",
+        init: str = "he",
+        seed: int | np.random.Generator = 0,
+        dtype: type[np.floating] | np.dtype = np.float32,
+    ) -> Network:
+        """A fresh network with layer widths `sizes`, e.g. [784, 10, 10] for the notebook.
+
+        Between consecutive Dense layers goes one `activation`; the last Dense
+        layer outputs logits (softmax is applied by the loss and by `predict_proba`).
+        float32 is the default; ask for float64 for gradient checks.
+        """
+        if len(sizes) < 2 or any(size < 1 for size in sizes):
+            raise DigitnetError(f"layer sizes {sizes}: need at least input and output sizes >= 1")
+        if init not in INITIALIZERS:
+            raise DigitnetError(f"unknown init '{init}' (choose from {', '.join(INITIALIZERS)})")
+        if activation not in ACTIVATIONS:
+            raise DigitnetError(
+                f"unknown activation '{activation}' (choose from {', '.join(ACTIVATIONS)})"
+            )
+        rng = np.random.default_rng(seed)
+        layers: list[Layer] = []
+        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            weight, bias = INITIALIZERS[init](rng, n_in, n_out)
+            layers.append(Dense(weight.astype(dtype), bias.astype(dtype)))
+            if index < len(sizes) - 2:
+                layers.append(ACTIVATIONS[activation]())
+        return cls(layers)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The logits (m, classes) for a batch x (m, inputs)."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def zero_grad(self) -> None:
+        """Empty every gradient buffer (backward adds to them)."""
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def backward(self, logits_grad: np.ndarray) -> None:
+        """Backpropagate dL/dlogits, adding to every Dense layer's gradients."""
+        grad = logits_grad
+        for layer in reversed(self.layers[1:]):
+            grad = layer.backward(grad)
+        # Below the first layer is the image itself, which is not learned: skip its
+        # gradient dL/dx, the costliest product of the pass for 784 inputs.
+        self.layers[0].backward(grad, input_grad=False)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every (parameter, gradient) pair, input side first."""
+        return [pair for layer in self.layers for pair in layer.parameters()]
+
+    def predict_proba(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities (m, classes), computed in batches to bound memory."""
+        chunks = [
+            softmax(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.sizes[-1]), self.dtype)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The most probable class of each row of x."""
+        return self.predict_proba(x).argmax(axis=1)
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def sizes(self) -> list[int]:
+        dense = self.dense_layers
+        return [dense[0].weight.shape[0]] + [layer.weight.shape[1] for layer in dense]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.dense_layers[0].weight.dtype
+
+    def architecture(self) -> dict[str, Any]:
+        """A JSON-able description from which `from_architecture` rebuilds the layers."""
+        activations = {type(layer).__name__.lower() for layer in self.layers} - {"dense"}
+        return {"sizes": self.sizes, "activation": activations.pop() if activations else "relu"}
+
+    @classmethod
+    def from_architecture(
+        cls, architecture: dict[str, Any], weights: list[np.ndarray], biases: list[np.ndarray]
+    ) -> Network:
+        """Rebuild a network from `architecture()` output and its parameter arrays."""
+        activation = ACTIVATIONS[architecture["activation"]]
+        layers: list[Layer] = []  # always Dense first, as backward() expects
+        for index, (weight, bias) in enumerate(zip(weights, biases)):
+            layers.append(Dense(weight, bias))
+            if index < len(weights) - 1:
+                layers.append(activation())
+        return cls(layers)

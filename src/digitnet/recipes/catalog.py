@@ -1,0 +1,45 @@
+"""The named recipes.  Each is a few lines of configuration; docs/recipes.md explains them.
+
+Figures they reach are measured by benchmarks/ and quoted in the README.
+"""
+
+from __future__ import annotations
+
+from digitnet.errors import DigitnetError
+from digitnet.recipes.recipe import Recipe
+
+SEED = Recipe(
+    name="seed",
+    summary="the Kaggle notebook, defects fixed: 784-10-10, full-batch GD, 500 iterations",
+    hidden_sizes=(10,),
+    init="uniform",  # the notebook's rand() - 0.5, weights and biases
+    learning_rate=0.1,
+    epochs=500,  # full batch: one iteration per epoch
+    batch_size=None,
+    dev_size=1000,  # the notebook's first 1,000 shuffled rows
+    log_every=50,  # the notebook printed every 50 iterations
+)
+
+FAST = Recipe(
+    name="fast",
+    summary="the default: 784-256-10, mini-batch SGD with momentum, 10 epochs",
+    hidden_sizes=(256,),
+    init="he",
+    learning_rate=0.05,
+    epochs=10,
+    batch_size=64,
+    momentum=0.9,
+    dev_size=1000,
+    log_every=1,
+)
+
+RECIPES = {recipe.name: recipe for recipe in (SEED, FAST)}
+DEFAULT_RECIPE = FAST.name
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called `name`; DigitnetError listing the choices if there is none."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise DigitnetError(f"unknown recipe '{name}' (choose from {', '.join(RECIPES)})") from None

@@ -1,0 +1,16 @@
+"""Training: the optimizer step, the loop around it, and the scores it reports."""
+
+from digitnet.training.metrics import accuracy, confusion_matrix, per_class_accuracy
+from digitnet.training.optimizer import GradientDescent
+from digitnet.training.trainer import TrainingConfig, TrainingResult, evaluate, train
+
+__all__ = [
+    "GradientDescent",
+    "TrainingConfig",
+    "TrainingResult",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "train",
+    "per_class_accuracy",
+]

@@ -1,0 +1,160 @@
+"""The training loop: forward, loss gradient, backward, optimizer step, repeat.
+
+    for each epoch:
+        shuffle the training rows into mini-batches
+        for each batch:
+            network.zero_grad()
+            logits = network.forward(x)                 # forward pass
+            dlogits = loss.delta(logits, y)             # top of the backward pass
+            network.backward(dlogits)                   # gradients of every parameter
+            optimizer.step()                            # move the parameters
+        every `log_every` epochs: measure on the dev set, remember the best weights
+
+Full-batch gradient descent (batch_size=None, the notebook's) is the same with
+one batch of all rows; full_batch.py computes that gradient chunk by chunk.
+
+Ctrl-C stops training cleanly: the network is left holding the best weights
+seen so far (by dev accuracy) and the result says it was interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.training.full_batch import FullBatch
+from digitnet.training.metrics import accuracy
+from digitnet.training.optimizer import GradientDescent
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How to train.  batch_size=None means full-batch gradient descent (the notebook)."""
+
+    learning_rate: float
+    epochs: int
+    batch_size: int | None = None
+    momentum: float = 0.0
+    log_every: int = 1  # epochs between measurements (and printed lines)
+    restore_best: bool = False  # end with the best dev weights rather than the last
+    seed: int = 0  # the order of mini-batches
+
+
+@dataclass
+class TrainingResult:
+    """What happened: one history row per measurement, and whether Ctrl-C stopped it."""
+
+    history: dict[str, list] = field(default_factory=dict)
+    interrupted: bool = False
+    best_epoch: int | None = None
+    seconds: float = 0.0
+
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "seconds")
+
+
+def train(
+    network: Network,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    dev_x: np.ndarray,
+    dev_y: np.ndarray,
+    config: TrainingConfig,
+    *,
+    log: Callable[[str], None] | None = print,
+    progress: bool | None = None,
+) -> TrainingResult:
+    """Train `network` in place on (train_x, train_y); measure on (dev_x, dev_y).
+
+    Inputs are already preprocessed (float rows); labels are ints 0..9.  The dev
+    set may be empty, in which case the last weights count as the best.
+    `progress=None` shows a progress bar only on a terminal.
+    """
+    loss = SoftmaxCrossEntropy
+    optimizer = GradientDescent(network.parameters(), config.learning_rate, config.momentum)
+    started = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    full_batch = FullBatch(train_x, train_y) if config.batch_size is None else None
+    batch_size = config.batch_size or len(train_x)
+    batches_per_epoch = -(-len(train_x) // batch_size)
+    unit = "iteration" if config.batch_size is None else "epoch"
+
+    result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
+    best_accuracy = -1.0
+    best_weights: list[np.ndarray] | None = None
+    bar = tqdm(
+        total=config.epochs * batches_per_epoch,
+        disable=None if progress is None else not progress,
+        unit="batch",
+        leave=False,
+    )
+    try:
+        for epoch in range(1, config.epochs + 1):
+            measuring = epoch % config.log_every == 0 or epoch == config.epochs
+            if full_batch is not None:
+                network.zero_grad()
+                loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
+                optimizer.step()
+                bar.update()
+            else:
+                loss_sum, correct = 0.0, 0
+                order = rng.permutation(len(train_x))
+                for start in range(0, len(train_x), batch_size):
+                    rows = order[start : start + batch_size]
+                    x, y = train_x[rows], train_y[rows]
+                    network.zero_grad()
+                    logits = network.forward(x, training=True)
+                    network.backward(loss.delta(logits, y))
+                    optimizer.step()
+                    if measuring:  # from the logits this step computed anyway
+                        loss_sum += loss.fn(logits, y) * len(y)
+                        correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+                    bar.update()
+
+            if not measuring:
+                continue
+            dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
+            row = (
+                epoch,
+                loss_sum / len(train_x),
+                correct / len(train_x),
+                dev_loss,
+                dev_accuracy,
+                time.perf_counter() - started,
+            )
+            for key, value in zip(HISTORY_KEYS, row):
+                result.history[key].append(value)
+            if log is not None:
+                bar.clear()
+                log(
+                    f"{unit} {epoch:>4}/{config.epochs}  train loss {row[1]:.4f} acc {row[2]:.4f}"
+                    + (f"  dev loss {dev_loss:.4f} acc {dev_accuracy:.4f}" if len(dev_y) else "")
+                    + f"  ({row[5]:.1f}s)"
+                )
+            score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
+            if score > best_accuracy:
+                best_accuracy, result.best_epoch = score, epoch
+                best_weights = [param.copy() for param, _ in network.parameters()]
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        bar.close()
+
+    if best_weights is not None and (result.interrupted or config.restore_best):
+        for (param, _), saved in zip(network.parameters(), best_weights):
+            param[...] = saved
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean loss and accuracy of `network` on (x, y); (nan, nan) for an empty set."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    logits = np.concatenate([network.forward(x[i : i + 4096]) for i in range(0, len(x), 4096)])
+    return SoftmaxCrossEntropy.fn(logits, y), accuracy(logits.argmax(axis=1), y)
