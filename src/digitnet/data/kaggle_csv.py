@@ -14,6 +14,7 @@ passes only when something is wrong:
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
 
     columns = len(header)
     try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int16, ndmin=2)
+        with warnings.catch_warnings():  # an empty body is reported below, not warned about
+            warnings.simplefilter("ignore", UserWarning)
+            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int16, ndmin=2)
     except ValueError:
         raise DigitnetError(f"{path}: {_find_bad_line(path, columns)}") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -1,0 +1,154 @@
+"""The command line as a user drives it: the Kaggle workflow, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, write_test_csv
+from digitnet.interfaces.cli import main
+
+
+def test_kaggle_round_trip(tmp_path, small_train_csv, small_test_csv):
+    model = tmp_path / "model.npz"
+    trained = run_cli(
+        "train",
+        "--data",
+        str(small_train_csv),
+        "--epochs",
+        "3",
+        "--dev-size",
+        "100",
+        "--out",
+        str(model),
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert f"data: Kaggle CSV {small_train_csv} (600 images" in trained.stdout
+    assert "epoch    3/3" in trained.stdout and f"saved model to {model}" in trained.stdout
+
+    submission = tmp_path / "submission.csv"
+    predicted = run_cli("predict", str(model), str(small_test_csv), "--out", str(submission))
+    assert predicted.returncode == 0, predicted.stderr
+    lines = submission.read_text().splitlines()
+    assert lines[0] == "ImageId,Label"
+    assert len(lines) == 1 + 100
+    ids, labels = np.loadtxt(submission, delimiter=",", skiprows=1, dtype=int).T
+    np.testing.assert_array_equal(ids, np.arange(1, 101))
+    assert set(labels) <= set(range(10)) and len(set(labels)) > 5
+
+
+def test_evaluate_prints_accuracy_per_class_and_confusion(tmp_path, small_train_csv, capsys):
+    model = tmp_path / "model.npz"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(small_train_csv),
+                "--recipe",
+                "seed",
+                "--epochs",
+                "60",
+                "--dev-size",
+                "100",
+                "--out",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--data", "sample"]) == 0
+    out = capsys.readouterr().out
+    assert "data: bundled MNIST sample (5000 images)" in out
+    assert "recipe seed, 784-10-10" in out
+    accuracy = float(out.split("accuracy: ")[1].split()[0])
+    assert 0.5 < accuracy < 1.0
+    assert "per-class accuracy:" in out and "confusion matrix" in out
+    matrix_rows = out.split("predicted digit):\n")[1].splitlines()[1:11]
+    counts = np.array([[int(c) for c in row.split()[1:]] for row in matrix_rows])
+    assert counts.sum() == 5000 and counts.sum(axis=1).tolist() == [500] * 10
+    assert np.trace(counts) / 5000 == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_default_train_runs_offline_on_the_bundled_sample(tmp_path):
+    result = run_cli("train", "--epochs", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "data: bundled MNIST sample (5000 images)" in result.stdout
+    assert "recipe: fast" in result.stdout
+    assert (tmp_path / "model.npz").is_file()
+
+
+def test_recipes_are_listed(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    assert "seed:" in out and "fast (default):" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["train", "--data", "{tmp}/missing.csv", "--out", "{tmp}/model.npz"],
+            "{tmp}/missing.csv: no such file",
+        ),
+        (
+            ["train", "--data", "{tmp}/bad.csv", "--out", "{tmp}/model.npz"],
+            "{tmp}/bad.csv: line 3, column 2: pixel 300 is outside 0..255",
+        ),
+        (
+            ["predict", "{tmp}/model.npz", "{tmp}/bad.csv", "--out", "{tmp}/submission.csv"],
+            "{tmp}/bad.csv: line 3, column 2: pixel 300 is outside 0..255",
+        ),
+        (
+            ["predict", "{tmp}/notamodel.npz", "{tmp}/test.csv", "--out", "{tmp}/submission.csv"],
+            "{tmp}/notamodel.npz: not a digitnet model",
+        ),
+        (
+            ["evaluate", "{tmp}/model.npz", "--data", "{tmp}/test.csv"],
+            "{tmp}/test.csv: has no 'label' column",
+        ),
+        (["train", "--recipe", "nope", "--out", "{tmp}/model.npz"], "unknown recipe 'nope'"),
+    ],
+    ids=[
+        "missing data",
+        "bad train csv",
+        "bad test csv",
+        "foreign model",
+        "unlabelled eval",
+        "unknown recipe",
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_lost(tmp_path, sample, args, message):
+    # Existing good outputs that a failed command must leave untouched.
+    model = tmp_path / "model.npz"
+    assert main(["train", "--epochs", "1", "--out", str(model), "--quiet"]) == 0
+    submission = tmp_path / "submission.csv"
+    submission.write_text("ImageId,Label\n1,7\n")
+    before = {path: path.read_bytes() for path in (model, submission)}
+
+    write_test_csv(tmp_path / "test.csv", sample.images[:5])
+    lines = ["label," + ",".join(f"pixel{i}" for i in range(784))]
+    lines += [",".join(["1"] + ["0"] * 784), ",".join(["2", "300"] + ["0"] * 783)]
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "notamodel.npz").write_text("hello")
+
+    result = run_cli(*(arg.format(tmp=tmp_path) for arg in args))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"digitnet: error: {message.format(tmp=tmp_path)}" or (
+        result.stderr.startswith("digitnet: error: ")
+        and message.format(tmp=tmp_path) in result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert {path: path.read_bytes() for path in before} == before
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert leftovers == []
+
+
+def test_bad_option_value_is_one_usage_error(tmp_path):
+    result = run_cli("train", "--epochs", "zero", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'zero' is not a whole number" in result.stderr
+    assert "Traceback" not in result.stderr

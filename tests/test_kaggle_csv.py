@@ -1,0 +1,137 @@
+"""Kaggle CSV reading: good files load exactly, each kind of bad file gets one clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import write_test_csv, write_train_csv
+from digitnet.data import read_kaggle_csv, write_submission
+from digitnet.data.kaggle_csv import TRAIN_HEADER
+from digitnet.errors import DigitnetError
+
+
+def test_train_csv_round_trip(tmp_path, sample):
+    path = write_train_csv(tmp_path / "train.csv", sample.images[:50], sample.labels[:50])
+    data = read_kaggle_csv(path, need_labels=True)
+    np.testing.assert_array_equal(data.images, sample.images[:50])
+    np.testing.assert_array_equal(data.labels, sample.labels[:50])
+    assert data.images.dtype == np.uint8
+    assert "50 images" in data.source and "train.csv" in data.source
+
+
+def test_test_csv_has_no_labels(tmp_path, sample):
+    data = read_kaggle_csv(write_test_csv(tmp_path / "test.csv", sample.images[:7]))
+    assert data.labels is None and data.images.shape == (7, 784)
+
+
+def test_windows_line_endings_and_trailing_blank_line(tmp_path, sample):
+    path = write_train_csv(tmp_path / "train.csv", sample.images[:3], sample.labels[:3])
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n") + b"\r\n")
+    assert len(read_kaggle_csv(path)) == 3
+
+
+def _lines(sample, rows=3):
+    pairs = zip(sample.labels[:rows], sample.images[:rows])
+    return [",".join(TRAIN_HEADER), *(",".join(map(str, [y, *x])) for y, x in pairs)]
+
+
+def _cells(line):
+    return line.split(",")
+
+
+BAD_CASES = {
+    "wrong column count": (
+        lambda lines: lines[:2] + [",".join(_cells(lines[2])[:-1])] + lines[3:],
+        "line 3: has 784 columns, expected 785",
+    ),
+    "short row everywhere": (
+        lambda lines: [lines[0]] + [",".join(_cells(line)[:-1]) for line in lines[1:]],
+        "line 2: has 784 columns, expected 785",
+    ),
+    "non-integer cell": (
+        lambda lines: lines[:3] + [",".join(_cells(lines[3])[:5] + ["1.5"] + _cells(lines[3])[6:])],
+        "line 4, column 6: '1.5' is not a whole number",
+    ),
+    "empty cell": (
+        lambda lines: (
+            [lines[0], ",".join(_cells(lines[1])[:9] + [""] + _cells(lines[1])[10:])] + lines[2:]
+        ),
+        "line 2, column 10: '' is not a whole number",
+    ),
+    "pixel outside 0..255": (
+        lambda lines: (
+            lines[:2]
+            + [",".join(_cells(lines[2])[:300] + ["256"] + _cells(lines[2])[301:])]
+            + lines[3:]
+        ),
+        "line 3, column 301: pixel 256 is outside 0..255",
+    ),
+    "negative pixel": (
+        lambda lines: (
+            lines[:3] + [",".join(_cells(lines[3])[:20] + ["-1"] + _cells(lines[3])[21:])]
+        ),
+        "line 4, column 21: pixel -1 is outside 0..255",
+    ),
+    "label outside 0..9": (
+        lambda lines: [lines[0], ",".join(["10"] + _cells(lines[1])[1:])] + lines[2:],
+        "line 2, column 1: label 10 is outside 0..9",
+    ),
+    "header only": (lambda lines: lines[:1], "has a header but no data rows"),
+    "empty file": (lambda lines: [], "is empty"),
+    "no header": (lambda lines: lines[1:], "line 1: no header row"),
+    "foreign header": (lambda lines: ["a,b,c"] + lines[1:], "line 1: unexpected header 'a,b,c'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_csv_gives_one_clear_error(tmp_path, sample, case):
+    mutate, message = BAD_CASES[case]
+    lines = mutate(_lines(sample))
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + ("\n" if lines else ""))
+    with pytest.raises(DigitnetError) as error:
+        read_kaggle_csv(path, need_labels=True)
+    text = str(error.value)
+    assert text.startswith(f"{path}: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DigitnetError, match="no such file"):
+        read_kaggle_csv(tmp_path / "nope.csv")
+
+
+def test_test_csv_where_labels_are_needed(tmp_path, sample):
+    path = write_test_csv(tmp_path / "test.csv", sample.images[:3])
+    with pytest.raises(DigitnetError, match="has no 'label' column"):
+        read_kaggle_csv(path, need_labels=True)
+
+
+def test_binary_garbage(tmp_path):
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(DigitnetError, match=str(path)):
+        read_kaggle_csv(path)
+
+
+def test_submission_format(tmp_path):
+    path = tmp_path / "submission.csv"
+    write_submission(path, np.array([3, 1, 4, 1, 5]))
+    assert path.read_text().splitlines() == ["ImageId,Label", "1,3", "2,1", "3,4", "4,1", "5,5"]
+
+
+def test_submission_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "submission.csv"
+    write_submission(path, np.array([7, 7]))
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savetxt", fail)
+    with pytest.raises(OSError):
+        write_submission(path, np.array([1, 2, 3]))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]  # no temp file left

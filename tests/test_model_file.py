@@ -1,0 +1,139 @@
+"""Model files: round trip, and a clear error for anything that is not a good digitnet model."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import digitnet
+from digitnet.errors import DigitnetError
+from digitnet.model_file import FORMAT_VERSION, load_model, save_model
+from digitnet.recipes import SEED, run
+
+
+@pytest.fixture(scope="module")
+def model(sample):
+    return run(SEED.with_overrides(epochs=20, log_every=10), sample, seed=0, log=None)
+
+
+@pytest.fixture
+def saved(tmp_path, model):
+    path = tmp_path / "model.npz"
+    save_model(model, path)
+    return path
+
+
+def test_round_trip_keeps_predictions_and_metadata(saved, model, sample):
+    loaded = load_model(saved)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(sample.images[:200]), model.predict_proba(sample.images[:200])
+    )
+    assert loaded.network.sizes == [784, 10, 10]
+    assert loaded.network.dtype == np.float32
+    assert loaded.recipe == model.recipe and loaded.recipe["name"] == "seed"
+    assert loaded.history == model.history and loaded.history["epoch"] == [10, 20]
+    assert loaded.info["data"] == sample.source
+    assert loaded.preprocessing == model.preprocessing
+
+
+def test_model_file_holds_no_pickle(saved):
+    with np.load(saved, allow_pickle=False) as archive:  # would raise on an object array
+        assert int(archive["digitnet_format"]) == FORMAT_VERSION
+        metadata = json.loads(str(archive["metadata"]))
+    assert set(metadata) == {"architecture", "preprocessing", "recipe", "history", "info"}
+
+
+def _expect_error(path, message):
+    with pytest.raises(DigitnetError) as error:
+        load_model(path)
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
+
+
+def test_truncated_file(saved):
+    data = saved.read_bytes()
+    saved.write_bytes(data[: len(data) // 2])
+    _expect_error(saved, "corrupt/truncated")
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(5000))
+    _expect_error(path, "not a digitnet model")
+
+
+def test_text_file(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_text("label,pixel0\n")
+    _expect_error(path, "not a digitnet model")
+
+
+def test_foreign_npz(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.zeros(3))
+    _expect_error(path, "not a digitnet model file (no format marker)")
+
+
+def test_bare_npy(tmp_path):
+    path = tmp_path / "array.npy"
+    np.save(path, np.zeros(3))
+    _expect_error(path, "not a digitnet model")
+
+
+def test_pickled_object_is_refused_not_unpickled(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, digitnet_format=np.array(1), metadata=np.array([{"x": 1}], dtype=object))
+    _expect_error(path, "not a digitnet model file, or corrupt")
+
+
+def test_newer_format_version(tmp_path, saved):
+    newer = tmp_path / "newer.npz"
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    arrays["digitnet_format"] = np.array(FORMAT_VERSION + 1)
+    np.savez(newer, **arrays)
+    _expect_error(newer, f"newer digitnet (model format {FORMAT_VERSION + 1}")
+
+
+def test_weights_that_disagree_with_the_architecture(tmp_path, saved):
+    bad = tmp_path / "bad.npz"
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    arrays["dense0_weight"] = np.zeros((784, 11), np.float32)
+    np.savez(bad, **arrays)
+    _expect_error(bad, "layer 0 has weights (784, 11)")
+
+
+def test_missing_member(tmp_path, saved):
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(bad, "w") as target:
+        for item in source.infolist():
+            if item.filename != "dense1_bias.npy":
+                target.writestr(item, source.read(item))
+    _expect_error(bad, "corrupt/truncated")
+
+
+def test_missing_file(tmp_path):
+    _expect_error(tmp_path / "nope.npz", "no such model file")
+
+
+def test_failed_save_keeps_the_old_model(tmp_path, saved, model, monkeypatch):
+    before = saved.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of writing
+
+    monkeypatch.setattr(np, "savez_compressed", fail)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, saved)
+    assert saved.read_bytes() == before
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["model.npz"]
+
+
+def test_public_api_save_and_load(tmp_path, model):
+    path = tmp_path / "api.npz"
+    model.save(path)
+    assert digitnet.load_model(path).network.sizes == model.network.sizes
+    assert digitnet.Model.load(path).recipe == model.recipe
