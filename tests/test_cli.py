@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from conftest import run_cli, write_test_csv
 from digitnet.interfaces.cli import main
+from digitnet.model_file import load_model
 
 
 def test_kaggle_round_trip(tmp_path, small_train_csv, small_test_csv):
@@ -152,3 +157,39 @@ def test_bad_option_value_is_one_usage_error(tmp_path):
     assert result.returncode == 2
     assert "'zero' is not a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
+    model = tmp_path / "model.npz"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "digitnet",
+            "train",
+            "--recipe",
+            "seed",
+            "--epochs",
+            "100000",
+            "--log-every",
+            "10",
+            "--out",
+            str(model),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for _ in range(3):  # wait until training is under way: three measurement lines
+        assert process.stdout.readline().startswith(("data:", "recipe:", "iteration"))
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert f"interrupted; saved the best model so far to {model}" in out
+    assert "Traceback" not in err
+    saved = load_model(model)
+    assert saved.info["interrupted"] is True
+    best = saved.history["epoch"].index(saved.info["best_epoch"])
+    assert saved.history["dev_accuracy"][best] == max(saved.history["dev_accuracy"])

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from digitnet.data.bundled import load_sample
-from digitnet.data.dataset import PIXELS, Dataset
+from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.idx import read_idx
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import DigitnetError
@@ -43,6 +43,8 @@ def load_idx_folder(folder: Path, split: str = "train") -> Dataset:
         raise DigitnetError(f"{images_path}: expected 28x28 images, found shape {images.shape}")
     if labels.ndim != 1:
         raise DigitnetError(f"{labels_path}: expected a 1-D label file, found {labels.shape}")
+    if len(labels) and labels.max() >= CLASSES:
+        raise DigitnetError(f"{labels_path}: label {labels.max()} is outside 0..{CLASSES - 1}")
     if len(images) != len(labels):
         raise DigitnetError(
             f"{folder}: {len(images)} images but {len(labels)} labels in the {split} files"

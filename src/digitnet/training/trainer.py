@@ -13,8 +13,9 @@
 Full-batch gradient descent (batch_size=None, the notebook's) is the same with
 one batch of all rows; full_batch.py computes that gradient chunk by chunk.
 
-Ctrl-C stops training cleanly: the network is left holding the best weights
-seen so far (by dev accuracy) and the result says it was interrupted.
+Ctrl-C stops training cleanly after the current step (stop.py): the network is
+left holding the best weights seen so far (by dev accuracy) and the result says
+it was interrupted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.training.full_batch import FullBatch
 from digitnet.training.metrics import accuracy
 from digitnet.training.optimizer import GradientDescent
+from digitnet.training.stop import stop_on_ctrl_c
 
 
 @dataclass(frozen=True)
@@ -82,74 +84,85 @@ def train(
     full_batch = FullBatch(train_x, train_y) if config.batch_size is None else None
     batch_size = config.batch_size or len(train_x)
     batches_per_epoch = -(-len(train_x) // batch_size)
-    unit = "iteration" if config.batch_size is None else "epoch"
 
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
-    best_accuracy = -1.0
-    best_weights: list[np.ndarray] | None = None
+    best_score, best_weights = -1.0, None
     bar = tqdm(
         total=config.epochs * batches_per_epoch,
         disable=None if progress is None else not progress,
         unit="batch",
         leave=False,
     )
-    try:
-        for epoch in range(1, config.epochs + 1):
-            measuring = epoch % config.log_every == 0 or epoch == config.epochs
-            if full_batch is not None:
-                network.zero_grad()
-                loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
-                optimizer.step()
-                bar.update()
-            else:
-                loss_sum, correct = 0.0, 0
-                order = rng.permutation(len(train_x))
-                for start in range(0, len(train_x), batch_size):
-                    rows = order[start : start + batch_size]
-                    x, y = train_x[rows], train_y[rows]
+    with stop_on_ctrl_c() as stop:
+        try:
+            for epoch in range(1, config.epochs + 1):
+                measuring = epoch % config.log_every == 0 or epoch == config.epochs
+                if full_batch is not None:
                     network.zero_grad()
-                    logits = network.forward(x, training=True)
-                    network.backward(loss.delta(logits, y))
+                    loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
                     optimizer.step()
-                    if measuring:  # from the logits this step computed anyway
-                        loss_sum += loss.fn(logits, y) * len(y)
-                        correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
                     bar.update()
+                else:
+                    loss_sum, correct = 0.0, 0
+                    order = rng.permutation(len(train_x))
+                    for start in range(0, len(train_x), batch_size):
+                        if stop.requested:
+                            break
+                        rows = order[start : start + batch_size]
+                        x, y = train_x[rows], train_y[rows]
+                        network.zero_grad()
+                        logits = network.forward(x, training=True)
+                        network.backward(loss.delta(logits, y))
+                        optimizer.step()
+                        if measuring:  # from the logits this step computed anyway
+                            loss_sum += loss.fn(logits, y) * len(y)
+                            correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+                        bar.update()
+                if stop.requested:
+                    result.interrupted = True  # a part-epoch is not measured
+                    break
+                if not measuring:
+                    continue
 
-            if not measuring:
-                continue
-            dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
-            row = (
-                epoch,
-                loss_sum / len(train_x),
-                correct / len(train_x),
-                dev_loss,
-                dev_accuracy,
-                time.perf_counter() - started,
-            )
-            for key, value in zip(HISTORY_KEYS, row):
-                result.history[key].append(value)
-            if log is not None:
-                bar.clear()
-                log(
-                    f"{unit} {epoch:>4}/{config.epochs}  train loss {row[1]:.4f} acc {row[2]:.4f}"
-                    + (f"  dev loss {dev_loss:.4f} acc {dev_accuracy:.4f}" if len(dev_y) else "")
-                    + f"  ({row[5]:.1f}s)"
+                dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
+                row = (
+                    epoch,
+                    loss_sum / len(train_x),
+                    correct / len(train_x),
+                    dev_loss,
+                    dev_accuracy,
+                    time.perf_counter() - started,
                 )
-            score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
-            if score > best_accuracy:
-                best_accuracy, result.best_epoch = score, epoch
-                best_weights = [param.copy() for param, _ in network.parameters()]
-    except KeyboardInterrupt:
-        result.interrupted = True
-    finally:
-        bar.close()
+                for key, value in zip(HISTORY_KEYS, row):
+                    result.history[key].append(value)
+                score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
+                if score > best_score:
+                    best_score, result.best_epoch = score, epoch
+                    best_weights = [param.copy() for param, _ in network.parameters()]
+                if log is not None:
+                    bar.clear()
+                    log(_describe(row, config, has_dev=len(dev_y) > 0))
+        except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+            result.interrupted = True
+        finally:
+            bar.close()
 
     if best_weights is not None and (result.interrupted or config.restore_best):
         for (param, _), saved in zip(network.parameters(), best_weights):
             param[...] = saved
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _describe(row: tuple, config: TrainingConfig, has_dev: bool) -> str:
+    epoch, train_loss, train_accuracy, dev_loss, dev_accuracy, seconds = row
+    unit = "iteration" if config.batch_size is None else "epoch"
+    line = (
+        f"{unit} {epoch:>4}/{config.epochs}  train loss {train_loss:.4f} acc {train_accuracy:.4f}"
+    )
+    if has_dev:
+        line += f"  dev loss {dev_loss:.4f} acc {dev_accuracy:.4f}"
+    return line + f"  ({seconds:.1f}s)"
 
 
 def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
