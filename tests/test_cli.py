@@ -81,7 +81,7 @@ def test_default_train_runs_offline_on_the_bundled_sample(tmp_path):
     result = run_cli("train", "--epochs", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "data: bundled MNIST sample (5000 images)" in result.stdout
-    assert "recipe: fast" in result.stdout
+    assert "recipe: fast: 784-256-10 relu" in result.stdout and "2 epochs" in result.stdout
     assert (tmp_path / "model.npz").is_file()
 
 

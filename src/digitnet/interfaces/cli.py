@@ -119,7 +119,7 @@ def command_train(args: argparse.Namespace) -> int:
     dataset = load_data(args.data, need_labels=True)
     say = (lambda _line: None) if args.quiet else print
     say(f"data: {dataset.source}")
-    say(f"recipe: {recipe.name} ({recipe.summary})")
+    say(f"recipe: {recipe.name}: {recipe.settings()}")
     model = run(recipe, dataset, args.seed, log=say, progress=None if not args.quiet else False)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))

@@ -50,6 +50,18 @@ class Recipe:
             changes["hidden_sizes"] = tuple(changes["hidden_sizes"])
         return replace(self, **changes)
 
+    def settings(self) -> str:
+        """The knobs in one line, as they are after any overrides."""
+        sizes = "-".join(str(size) for size in (PIXELS, *self.hidden_sizes, CLASSES))
+        batching = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
+        steps = "iterations" if self.batch_size is None else "epochs"
+        momentum = f", momentum {self.momentum:g}" if self.momentum else ""
+        return (
+            f"{sizes} {self.activation}, {self.init} init, {batching}, "
+            f"learning rate {self.learning_rate:g}{momentum}, {self.epochs} {steps}, "
+            f"dev {self.dev_size} rows"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["hidden_sizes"] = list(self.hidden_sizes)
