@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from digitnet.data.preprocess import Preprocessing
 from digitnet.network import Network
+
+PREDICT_BATCH = 4096  # rows converted to floats at a time: bounds memory for big sets
 
 
 @dataclass
@@ -24,13 +27,26 @@ class Model:
     history: dict[str, list] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities (m, 10) for uint8 images (m, 784)."""
-        return self.network.predict_proba(self.preprocessing.apply(images, self.network.dtype))
+    def predict_proba(self, images: np.ndarray, progress: bool | None = False) -> np.ndarray:
+        """Probabilities (m, 10) for uint8 images (m, 784).
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
+        `progress=None` shows a progress bar on a terminal when there are many images.
+        """
+        chunks = range(0, len(images), PREDICT_BATCH)
+        show = len(images) > 10 * PREDICT_BATCH if progress is None else progress
+        probabilities = [
+            self.network.predict_proba(
+                self.preprocessing.apply(images[start : start + PREDICT_BATCH], self.network.dtype)
+            )
+            for start in tqdm(
+                chunks, desc="predicting", unit="batch", disable=None if show else True
+            )
+        ]
+        return np.concatenate(probabilities) if probabilities else np.zeros((0, 10))
+
+    def predict(self, images: np.ndarray, progress: bool | None = False) -> np.ndarray:
         """The predicted digit for each uint8 image row."""
-        return self.predict_proba(images).argmax(axis=1)
+        return self.predict_proba(images, progress).argmax(axis=1)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to an .npz file atomically (see model_file.py)."""

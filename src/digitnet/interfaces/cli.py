@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 from digitnet.data import load_data, write_submission
 from digitnet.data.dataset import PIXELS
 from digitnet.errors import DigitnetError
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument("--init", choices=["he", "uniform"])
     knobs.add_argument("--dev-size", type=int, help="rows held out to measure on")
     knobs.add_argument("--log-every", type=_positive_int, help="epochs between measurements")
+    train.add_argument("--plots", metavar="DIR", help="also draw the training curves into DIR")
     train.add_argument("--quiet", action="store_true", help="print only the result")
     train.set_defaults(command=command_train)
 
@@ -97,6 +100,32 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help=f"images to label: Kaggle test.csv, or {data_help}")
     predict.add_argument("--out", default="submission.csv", help="CSV to write")
     predict.set_defaults(command=command_predict)
+
+    explore = commands.add_parser("explore", help="pictures of the data: examples, counts...")
+    explore.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
+    explore.add_argument("--out", default="explore", help="folder for the PNG files")
+    explore.set_defaults(command=command_explore, threads=None)
+
+    show = commands.add_parser(
+        "show", parents=[threads], help="one prediction, drawn in the terminal and as a PNG"
+    )
+    show.add_argument("model", help="a model file written by 'digitnet train'")
+    which = show.add_mutually_exclusive_group()
+    which.add_argument("--index", type=int, default=0, help="row of --data to show (default 0)")
+    which.add_argument("--random", action="store_true", help="a random row of --data")
+    which.add_argument("--image", help="your own digit: a PNG/JPG file (dark on light is fine)")
+    show.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
+    show.add_argument("--out", help="also write the picture to this PNG file")
+    show.set_defaults(command=command_show)
+
+    report = commands.add_parser(
+        "report", parents=[threads], help="every picture plus one self-contained index.html"
+    )
+    report.add_argument("model", help="a model file written by 'digitnet train'")
+    report.add_argument("--data", default="sample", help=f"labelled {data_help}")
+    report.add_argument("--out", default="report", help="folder to write (default: report)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(command=command_report)
 
     recipes = commands.add_parser("recipes", help="list the training recipes")
     recipes.set_defaults(command=command_recipes, threads=None)
@@ -123,6 +152,11 @@ def command_train(args: argparse.Namespace) -> int:
     model = run(recipe, dataset, args.seed, log=say, progress=None if not args.quiet else False)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))
+    if args.plots:
+        from digitnet.pictures import save_training_curves
+
+        path = save_training_curves(model, args.plots)
+        say(f"wrote {path}")
     return EXIT_INTERRUPTED if model.info["interrupted"] else 0
 
 
@@ -135,7 +169,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     if model.info.get("data") == dataset.source:
         print("note: the model was trained on this data; these figures are optimistic")
     assert dataset.labels is not None
-    predicted = model.predict(dataset.images)
+    predicted = model.predict(dataset.images, progress=None)
     print(evaluation_report(confusion_matrix(predicted, dataset.labels)))
     return 0
 
@@ -145,8 +179,60 @@ def command_predict(args: argparse.Namespace) -> int:
     dataset = load_data(args.data, need_labels=False)
     _check_inputs(model, args.model)
     print(f"data: {dataset.source}")
-    write_submission(args.out, model.predict(dataset.images))
+    write_submission(args.out, model.predict(dataset.images, progress=None))
     print(f"wrote {len(dataset)} predictions to {args.out} (Kaggle format: ImageId,Label)")
+    return 0
+
+
+def command_explore(args: argparse.Namespace) -> int:
+    from digitnet.pictures import write_data_pictures
+
+    dataset = load_data(args.data, need_labels=True)
+    print(f"data: {dataset.source}")
+    assert dataset.labels is not None
+    counts = np.bincount(dataset.labels, minlength=10)
+    print("images per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts)))
+    for path in write_data_pictures(dataset, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def command_show(args: argparse.Namespace) -> int:
+    from digitnet.data.image_file import read_digit_image
+    from digitnet.pictures import prediction_figure, save_png, terminal_prediction
+
+    model = load_model(args.model)
+    _check_inputs(model, args.model)
+    label: int | None = None
+    if args.image:
+        pixels = read_digit_image(args.image)
+        print(f"image: {args.image} (grayscale, inked bright, cropped, 20x20 box, centred by mass)")
+    else:
+        dataset = load_data(args.data, need_labels=False)
+        index = int(np.random.default_rng().integers(len(dataset))) if args.random else args.index
+        if not -len(dataset) <= index < len(dataset):
+            raise DigitnetError(f"--index {index}: {dataset.source} has rows 0..{len(dataset) - 1}")
+        index %= len(dataset)
+        pixels = dataset.images[index]
+        label = None if dataset.labels is None else int(dataset.labels[index])
+        print(f"data: {dataset.source}, row {index}")
+    probabilities = model.predict_proba(pixels.reshape(1, -1))[0]
+    print(terminal_prediction(pixels, probabilities, label))
+    if args.out:
+        save_png(prediction_figure(pixels, probabilities, label), args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from digitnet.pictures.report import build_report
+
+    model = load_model(args.model)
+    _check_inputs(model, args.model)
+    dataset = load_data(args.data, need_labels=True)
+    print(f"data: {dataset.source}")
+    paths = build_report(model, dataset, args.out, progress=False if args.quiet else None)
+    print(f"wrote {len(paths) - 1} pictures and {paths[-1]} (open it in a browser)")
     return 0
 
 

@@ -85,6 +85,15 @@ class Network:
         """Every (parameter, gradient) pair, input side first."""
         return [pair for layer in self.layers for pair in layer.parameters()]
 
+    def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """What each hidden layer outputs (after its activation) for a batch x."""
+        outputs = []
+        for layer in self.layers[:-1]:
+            x = layer.forward(x)
+            if not isinstance(layer, Dense):
+                outputs.append(x)
+        return outputs
+
     def predict_proba(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Class probabilities (m, classes), computed in batches to bound memory."""
         chunks = [

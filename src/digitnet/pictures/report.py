@@ -1,0 +1,179 @@
+"""One report: every picture as a PNG, plus a self-contained index.html.
+
+The HTML embeds each picture as base64 data, so the one file opens in any
+browser, offline, with nothing else beside it; each picture has a caption that
+says what to look for.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from digitnet.atomic import atomic_write
+from digitnet.data.dataset import Dataset
+from digitnet.errors import DigitnetError
+from digitnet.model import Model
+from digitnet.pictures import data_pictures, evaluation_pictures, inside_pictures
+from digitnet.pictures.canvas import png_bytes
+from digitnet.pictures.prediction import prediction_figure
+from digitnet.pictures.training_pictures import training_curves
+from digitnet.training.metrics import confusion_matrix
+
+MAP_IMAGES = 2000  # points in the hidden-layer map: enough to see clusters, few enough to read
+
+
+@dataclass(frozen=True)
+class Picture:
+    file: str
+    section: str
+    title: str
+    caption: str
+    draw: Callable[[], Figure]
+
+
+def build_report(
+    model: Model, dataset: Dataset, out: str | os.PathLike[str], progress: bool | None = None
+) -> list[Path]:
+    """Write every picture of `model` on labelled `dataset` into folder `out`, plus index.html.
+
+    Returns the paths written, index.html last.
+    """
+    if dataset.labels is None:
+        raise DigitnetError(f"{dataset.source}: has no labels; a report needs labelled data")
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DigitnetError(f"{folder}: cannot create this folder ({error.strerror})") from None
+    pictures = _pictures(model, dataset, progress)
+    written, sections = [], []
+    for picture in tqdm(
+        pictures, desc="report", disable=None if progress is None else not progress
+    ):
+        data = png_bytes(picture.draw())
+        path = folder / picture.file
+        with atomic_write(path) as stream:
+            stream.write(data)
+        written.append(path)
+        sections.append((picture, base64.b64encode(data).decode("ascii")))
+    index = folder / "index.html"
+    with atomic_write(index, "w") as stream:
+        stream.write(_html(model, dataset, sections))
+    return [*written, index]
+
+
+def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Picture]:
+    images, labels = dataset.images, dataset.labels
+    assert labels is not None
+    probabilities = model.predict_proba(images, progress=progress)
+    predicted = probabilities.argmax(axis=1)
+    confusion = confusion_matrix(predicted, labels)
+    sample = np.random.default_rng(0).permutation(len(images))[:MAP_IMAGES]
+    example = int(sample[0])
+    full_batch = model.recipe.get("batch_size", 0) is None
+    has_hidden = len(model.network.dense_layers) > 1
+    pictures = [
+        Picture("examples.png", "The data", "Examples of each digit",
+                "Ten images of every digit as the network sees them (28x28 pixels). Look at how "
+                "differently people write the same digit.",
+                lambda: data_pictures.examples_grid(dataset)),
+        Picture("class_counts.png", "The data", "Images per digit",
+                "How many images of each digit the data holds. Roughly equal bars mean no digit "
+                "is favoured just by being common.",
+                lambda: data_pictures.class_counts(dataset)),
+        Picture("average_digits.png", "The data", "The average digit",
+                "Each digit's images averaged pixel by pixel. Dark is where that digit's ink "
+                "usually falls; blur shows how much the handwriting varies.",
+                lambda: data_pictures.average_digits(dataset)),
+        Picture("pixel_histogram.png", "The data", "Pixel values",
+                "How often each brightness occurs. Most pixels are blank background (0); ink "
+                "piles up near 255 with soft edges in between.",
+                lambda: data_pictures.pixel_histogram(dataset)),
+        Picture("training_curves.png", "Training", "Training curves",
+                "Loss and accuracy during training, on the training rows and the held-out dev "
+                "rows. A dev curve that flattens or turns up while train keeps improving means "
+                "the network has started memorising.",
+                lambda: training_curves(model.history, full_batch)),
+        Picture("confusion_matrix.png", "Evaluation", "Confusion matrix",
+                "Row: the true digit; column: what the network said. The diagonal is right; "
+                "large numbers off it show which digits get mixed up (4 and 9, 3 and 5...).",
+                lambda: evaluation_pictures.confusion_heatmap(confusion)),
+        Picture("precision_recall.png", "Evaluation", "Precision and recall per digit",
+                "Recall: of the images of a digit, the share recognised. Precision: of the "
+                "images called that digit, the share that were. The lowest bars are the "
+                "network's weak spots.",
+                lambda: evaluation_pictures.precision_recall_bars(confusion)),
+        Picture("confident_mistakes.png", "Evaluation", "Most confident mistakes",
+                "Wrong answers the network was surest of. Some are genuinely ambiguous or "
+                "mislabelled; others show what the network has not understood.",
+                lambda: evaluation_pictures.confident_mistakes(images, labels, probabilities)),
+        Picture("reliability.png", "Evaluation", "Reliability",
+                "Predictions grouped by confidence. On the diagonal the network is right as "
+                "often as it is sure; below it, overconfident.",
+                lambda: evaluation_pictures.reliability_diagram(probabilities, labels)),
+        Picture("prediction.png", "One prediction", f"Image {example}, explained",
+                "One image with the probability the network gives each digit. A tall single bar "
+                "is a confident answer; several medium bars mean it hesitates.",
+                lambda: prediction_figure(images[example], probabilities[example],
+                                          int(labels[example]))),
+        Picture("first_layer_weights.png", "Inside the network", "First-layer weights",
+                "Each small image is one first-layer unit's 784 weights laid out as the image. "
+                "Red pixels excite the unit when inked, blue ones inhibit it: these are the "
+                "strokes the unit looks for.",
+                lambda: inside_pictures.first_layer_weights(model)),
+    ]  # fmt: skip
+    if has_hidden:
+        pictures += [
+            Picture("hidden_activations.png", "Inside the network", "Hidden activations",
+                    "Every hidden unit's output for the image above. Units at 0 are silent "
+                    "(ReLU); the pattern of active ones is what the next layer reads.",
+                    lambda: inside_pictures.hidden_activations_figure(
+                        model, images[example], int(labels[example]))),
+            Picture("hidden_map.png", "Inside the network", "Hidden-layer map",
+                    "The last hidden layer's outputs for up to 2,000 images, flattened to 2-D "
+                    "with PCA and coloured by true digit. Separate clusters mean the layer "
+                    "has made the digits easy to tell apart.",
+                    lambda: inside_pictures.hidden_map(model, images[sample], labels[sample])),
+        ]  # fmt: skip
+    return pictures
+
+
+def _html(model: Model, dataset: Dataset, sections: list[tuple[Picture, str]]) -> str:
+    sizes = "-".join(str(size) for size in model.network.sizes)
+    accuracy = model.history.get("dev_accuracy", [float("nan")])[-1:] or [float("nan")]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>digitnet report</title>",
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;"
+        "color:#222}img{max-width:100%;border:1px solid #ddd}figure{margin:2em 0}"
+        "figcaption{color:#444;margin-top:.5em}h2{border-bottom:1px solid #ccc}</style>",
+        "</head><body>",
+        "<h1>digitnet report</h1>",
+        f"<p>Model: recipe <b>{html.escape(str(model.recipe.get('name', '?')))}</b>, "
+        f"layers {sizes}; trained on {html.escape(str(model.info.get('data', '?')))}; "
+        f"last dev accuracy {accuracy[0]:.4f}.<br>"
+        f"Data shown: {html.escape(dataset.source)}.</p>",
+    ]
+    section = None
+    for picture, encoded in sections:
+        if picture.section != section:
+            section = picture.section
+            parts.append(f"<h2>{html.escape(section)}</h2>")
+        parts.append(
+            f'<figure><img alt="{html.escape(picture.title)}" '
+            f'src="data:image/png;base64,{encoded}">'
+            f"<figcaption><b>{html.escape(picture.title)}.</b> "
+            f"{html.escape(picture.caption)}</figcaption></figure>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,195 @@
+"""Pictures: written, valid, the right size, not blank; and the numbers drawn are the numbers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitnet.data import Dataset
+from digitnet.data.image_file import centre_of_mass, prepare_digit, read_digit_image
+from digitnet.errors import DigitnetError
+from digitnet.interfaces.cli import main
+from digitnet.pictures import (
+    confusion_heatmap,
+    fit_pca,
+    precision_recall_bars,
+    terminal_prediction,
+)
+from digitnet.pictures.canvas import DPI
+from digitnet.pictures.report import _pictures, build_report
+from digitnet.recipes import FAST, run
+from digitnet.training.metrics import confusion_matrix, precision_recall
+
+
+@pytest.fixture(scope="module")
+def small_data(sample):
+    return Dataset(sample.images[:1500], sample.labels[:1500], "first 1500 of the sample")
+
+
+@pytest.fixture(scope="module")
+def model(small_data):
+    return run(FAST.with_overrides(epochs=3, hidden_sizes=(32,), dev_size=300), small_data,
+               log=None, progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, model, small_data):
+    folder = tmp_path_factory.mktemp("report")
+    return folder, build_report(model, small_data, folder, progress=False)
+
+
+def _png(path_or_bytes) -> np.ndarray:
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else path_or_bytes.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L"))
+
+
+def test_every_report_picture_is_a_valid_nonblank_png_of_its_size(report, model, small_data):
+    folder, paths = report
+    pictures = _pictures(model, small_data, progress=False)
+    assert [path.name for path in paths[:-1]] == [picture.file for picture in pictures]
+    assert len(pictures) == 13
+    for picture, path in zip(pictures, paths):
+        width, height = picture.draw().get_size_inches() * DPI
+        pixels = _png(path)
+        assert pixels.shape == (round(height), round(width)), picture.file
+        assert pixels.var() > 0, f"{picture.file} is blank"
+
+
+def test_html_report_embeds_every_picture_and_nothing_external(report):
+    folder, paths = report
+    page = (folder / "index.html").read_text()
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert [base64.b64decode(data) for data in embedded] == [p.read_bytes() for p in paths[:-1]]
+    references = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page)
+    assert all(ref.startswith("data:") for ref in references)
+    text = re.sub(r"base64,[^\"]+", "base64,", page)  # the payloads may hold any letters
+    assert "http" not in text and "<script" not in text and "url(" not in text
+    assert page.count("<figcaption>") == len(paths) - 1
+
+
+def test_confusion_heatmap_shows_the_computed_counts(model, small_data):
+    predicted = model.predict(small_data.images)
+    confusion = confusion_matrix(predicted, small_data.labels)
+    axes = confusion_heatmap(confusion).axes[0]
+    drawn = np.zeros_like(confusion)
+    for text in axes.texts:
+        column, row = text.get_position()
+        drawn[int(row), int(column)] = int(text.get_text())
+    np.testing.assert_array_equal(drawn, confusion)
+    assert len(axes.texts) == 100
+
+
+def test_precision_recall_bars_show_the_computed_values(model, small_data):
+    confusion = confusion_matrix(model.predict(small_data.images), small_data.labels)
+    precision, recall = precision_recall(confusion)
+    axes = precision_recall_bars(confusion).axes[0]
+    bars = [patch.get_height() for patch in axes.patches]
+    np.testing.assert_allclose(bars[:10], precision)
+    np.testing.assert_allclose(bars[10:], recall)
+    by_hand = [np.mean(model.predict(small_data.images[small_data.labels == d]) == d)
+               for d in range(10)]  # fmt: skip
+    np.testing.assert_allclose(recall, by_hand)
+
+
+def _synthetic_digit() -> np.ndarray:
+    """A light '7' drawn on a dark 60x40 canvas, off-centre, as a grayscale array."""
+    canvas = np.zeros((60, 40))
+    canvas[8:12, 5:30] = 255  # the bar
+    for step in range(40):  # the stem, slanting down-left
+        row, column = 12 + step, 28 - step // 2
+        canvas[row, column - 2 : column + 2] = 200
+    return canvas
+
+
+def test_dark_on_light_and_light_on_dark_give_the_same_input():
+    light_on_dark = _synthetic_digit()
+    dark_on_light = 255 - light_on_dark
+    first, second = prepare_digit(light_on_dark), prepare_digit(dark_on_light)
+    np.testing.assert_array_equal(first, second)
+    assert first.shape == (784,) and first.dtype == np.uint8 and first.max() > 100
+
+
+def test_digit_fits_a_20_pixel_box_centred_by_mass():
+    image = prepare_digit(_synthetic_digit()).reshape(28, 28).astype(float)
+    rows = np.flatnonzero(image.any(axis=1))
+    columns = np.flatnonzero(image.any(axis=0))
+    assert max(rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1) <= 21
+    row, column = centre_of_mass(image)
+    assert abs(row - 13.5) <= 1 and abs(column - 13.5) <= 1
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_image_files_are_read(tmp_path, suffix):
+    path = tmp_path / f"digit{suffix}"
+    Image.fromarray((255 - _synthetic_digit()).astype(np.uint8)).convert("RGB").save(path)
+    pixels = read_digit_image(path)
+    expected = prepare_digit(_synthetic_digit())
+    tolerance = 0 if suffix == ".png" else 40  # JPEG is lossy
+    assert np.abs(pixels.astype(int) - expected.astype(int)).max() <= tolerance
+
+
+def test_blank_and_unreadable_images_give_clear_errors(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((30, 30), 255, np.uint8)).save(blank)
+    with pytest.raises(DigitnetError, match="no digit found"):
+        read_digit_image(blank)
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    with pytest.raises(DigitnetError, match=f"{text}: not a readable image"):
+        read_digit_image(text)
+
+
+def test_pca_matches_numpys_svd():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(50, 6)) @ rng.normal(size=(6, 6))
+    pca = fit_pca(data, components=4)
+    np.testing.assert_allclose(pca.components @ pca.components.T, np.eye(4), atol=1e-10)
+    assert np.all(np.diff(pca.explained_variance) <= 0)
+    centred = data - data.mean(axis=0)
+    _, singular_values, right = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(pca.explained_variance, singular_values[:4] ** 2 / 49, rtol=1e-10)
+    for ours, theirs in zip(pca.components, right[:4]):  # equal up to sign
+        np.testing.assert_allclose(np.abs(ours @ theirs), 1.0, rtol=1e-10)
+    np.testing.assert_allclose(pca.project(data), centred @ pca.components.T)
+
+
+def test_terminal_prediction_draws_the_digit_and_top_three(sample):
+    probabilities = np.array([0.01, 0.02, 0.7, 0.2, 0.07, 0, 0, 0, 0, 0])
+    text = terminal_prediction(sample.images[0], probabilities, true_label=3)
+    lines = text.splitlines()
+    assert len(lines) == 30  # 28 rows plus the frame
+    assert "█" in text and "  2   70.0%" in text and "  3   20.0%" in text
+    assert "true label: 3 (wrong)" in text
+
+
+def test_show_command_with_an_image_file(tmp_path, capsys, model):
+    model_path = tmp_path / "model.npz"
+    model.save(model_path)
+    image = tmp_path / "mine.png"
+    Image.fromarray((255 - _synthetic_digit()).astype(np.uint8)).save(image)
+    picture = tmp_path / "shown.png"
+    assert main(["show", str(model_path), "--image", str(image), "--out", str(picture)]) == 0
+    out = capsys.readouterr().out
+    assert "top guesses:" in out and out.count("%") >= 3
+    assert _png(picture).var() > 0
+    assert main(["show", str(model_path), "--index", "99999"]) == 2
+    assert "--index 99999: bundled MNIST sample" in capsys.readouterr().err
+
+
+def test_explore_and_train_plots_write_pictures(tmp_path, capsys):
+    assert main(["explore", "--out", str(tmp_path / "explore")]) == 0
+    assert "images per digit: 0:500" in capsys.readouterr().out
+    for name in ("examples", "class_counts", "average_digits", "pixel_histogram"):
+        assert _png(tmp_path / "explore" / f"{name}.png").var() > 0
+    assert main(["train", "--epochs", "2", "--out", str(tmp_path / "m.npz"),
+                 "--plots", str(tmp_path / "plots"), "--quiet"]) == 0  # fmt: skip
+    assert _png(tmp_path / "plots" / "training_curves.png").var() > 0
