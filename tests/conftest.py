@@ -48,3 +48,12 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cwd=cwd,
         timeout=300,
     )
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory, monkeypatch):
+    """Tests never touch the user's real dataset cache, nor the network's mirrors."""
+    folder = tmp_path_factory.mktemp("data-dir")
+    monkeypatch.setenv("DIGITNET_DATA_DIR", str(folder))
+    monkeypatch.setenv("DIGITNET_MIRROR", "http://127.0.0.1:9/unreachable")
+    return folder

@@ -11,3 +11,7 @@ from __future__ import annotations
 
 class DigitnetError(Exception):
     """A problem with the user's input, described in one line."""
+
+
+class DownloadError(DigitnetError):
+    """A named dataset could not be fetched (offline, mirrors down, bad checksums)."""

@@ -1,8 +1,15 @@
 """Turn the user's `--data` argument into a Dataset.
 
-Accepted: `sample` (the bundled MNIST sample), a Kaggle CSV file, or a folder
-holding MNIST-format IDX files (train-images-idx3-ubyte[.gz] and
-train-labels-idx1-ubyte[.gz], or the t10k-* test pair).
+Accepted:
+- `sample`: the MNIST sample bundled in the package;
+- a dataset name, `mnist`, `fashion-mnist` or `kmnist`, optionally with a split,
+  `mnist:train` or `mnist:test`; downloaded on first use (see download.py), or
+  found where an OS package installed it;
+- a folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz] and
+  train-labels-idx1-ubyte[.gz], and/or the t10k-* test pair), also with `:test`;
+- a Kaggle CSV file.
+
+Parsed CSV and IDX data are cached as binary (cache.py), keyed on the source files.
 """
 
 from __future__ import annotations
@@ -10,33 +17,85 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from digitnet.data import download as downloads
 from digitnet.data.bundled import load_sample
+from digitnet.data.cache import cached
+from digitnet.data.catalog import DATASETS
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.idx import read_idx
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import DigitnetError
 
 SAMPLE = "sample"
+SPLIT_FILES = {"train": "train", "test": "t10k"}
 
 
-def load_data(spec: str | os.PathLike[str], *, need_labels: bool = True) -> Dataset:
-    """Load what `spec` names.  See the module docstring for what it may name."""
-    if str(spec) == SAMPLE:
+def load_data(
+    spec: str | os.PathLike[str],
+    *,
+    need_labels: bool = True,
+    split: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> Dataset:
+    """Load what `spec` names (see the module docstring).
+
+    `split` is the default for names and folders ('train' or 'test'); with
+    'test', a folder without test files falls back to its training files.
+    """
+    text = str(spec)
+    if text == SAMPLE:
         return load_sample()
-    path = Path(spec)
+    name, colon, chosen = text.partition(":")
+    if colon and chosen not in SPLIT_FILES and not Path(text).exists():
+        raise DigitnetError(f"{text}: unknown split '{chosen}' (use :train or :test)")
+    explicit = chosen if colon and chosen in SPLIT_FILES else None
+    cache_folder = downloads.data_dir(data_dir) / "parsed"
+    if name in DATASETS and not Path(text).exists():
+        dataset_spec = DATASETS[name]
+        folder = downloads.download(dataset_spec, data_dir, progress)
+        return load_idx_folder(folder, explicit or split, cache_folder, label=dataset_spec.name)
+    path = Path(name) if explicit else Path(text)
     if path.is_dir():
-        return load_idx_folder(path, split="train")
+        return load_idx_folder(path, explicit or split, cache_folder, strict=explicit is not None)
     if path.suffix.lower() == ".csv" or path.exists():
-        return read_kaggle_csv(path, need_labels=need_labels)
+        if not path.is_file():
+            return read_kaggle_csv(path, need_labels=need_labels)  # says what is wrong
+        dataset = cached([path], lambda: read_kaggle_csv(path), cache_folder)
+        if need_labels and dataset.labels is None:
+            return read_kaggle_csv(path, need_labels=True)  # raises the clear error
+        return dataset
+    known = ", ".join(["sample", *DATASETS])
     raise DigitnetError(
-        f"{path}: no such file or folder (--data takes 'sample', a Kaggle CSV or an IDX folder)"
+        f"{text}: no such file or folder, and not a dataset name ({known}); "
+        "--data takes one of those, a Kaggle CSV or a folder of IDX files"
     )
 
 
-def load_idx_folder(folder: Path, split: str = "train") -> Dataset:
-    """Read the images and labels of one split ('train' or 't10k') from an IDX folder."""
-    images_path = _find(folder, f"{split}-images-idx3-ubyte")
-    labels_path = _find(folder, f"{split}-labels-idx1-ubyte")
+def load_idx_folder(
+    folder: Path,
+    split: str = "train",
+    cache_folder: Path | None = None,
+    *,
+    strict: bool = True,
+    label: str | None = None,
+) -> Dataset:
+    """Read one split ('train' or 'test') of an IDX folder, checking that images and
+    labels agree.  Without `strict`, a missing test split falls back to train."""
+    prefix = SPLIT_FILES[split]
+    if not strict and split == "test" and _find(folder, "t10k-images-idx3-ubyte") is None:
+        prefix, split = "train", "train"
+    images_path = _require(folder, f"{prefix}-images-idx3-ubyte")
+    labels_path = _require(folder, f"{prefix}-labels-idx1-ubyte")
+    where = f"{label} ({folder})" if label else f"IDX files in {folder}"
+
+    def parse() -> Dataset:
+        return _parse_idx_pair(images_path, labels_path, f"{where}, {split} split")
+
+    return cached([images_path, labels_path], parse, cache_folder)
+
+
+def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset:
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or images.shape[1] * images.shape[2] != PIXELS:
@@ -47,17 +106,25 @@ def load_idx_folder(folder: Path, split: str = "train") -> Dataset:
         raise DigitnetError(f"{labels_path}: label {labels.max()} is outside 0..{CLASSES - 1}")
     if len(images) != len(labels):
         raise DigitnetError(
-            f"{folder}: {len(images)} images but {len(labels)} labels in the {split} files"
+            f"{images_path.parent}: {len(images)} images but {len(labels)} labels "
+            f"({images_path.name}, {labels_path.name})"
         )
     return Dataset(
         images.reshape(len(images), PIXELS),
         labels.astype("int64"),
-        f"IDX files in {folder} ({split}, {len(images)} images)",
+        f"{where} ({len(images)} images)",
     )
 
 
-def _find(folder: Path, stem: str) -> Path:
+def _find(folder: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz"):
         if (folder / name).is_file():
             return folder / name
-    raise DigitnetError(f"{folder}: has no {stem} or {stem}.gz file")
+    return None
+
+
+def _require(folder: Path, stem: str) -> Path:
+    found = _find(folder, stem)
+    if found is None:
+        raise DigitnetError(f"{folder}: has no {stem} or {stem}.gz file")
+    return found

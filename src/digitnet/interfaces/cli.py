@@ -15,8 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from digitnet.data import load_data, write_submission
+from digitnet.data.catalog import DATASETS, get_dataset_spec
 from digitnet.data.dataset import PIXELS
-from digitnet.errors import DigitnetError
+from digitnet.data.download import dataset_folder, download, is_present
+from digitnet.data.splits import SPLITS
+from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.report import evaluation_report
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
@@ -54,12 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument(
+        "--data-dir",
+        help="where datasets and caches live (default: $DIGITNET_DATA_DIR, else the user cache)",
+    )
+    threads.add_argument(
         "--threads",
         type=_positive_int,
         default=DEFAULT_THREADS,
         help=f"BLAS threads for matrix products (default {DEFAULT_THREADS}; see docs)",
     )
-    data_help = "'sample' (bundled MNIST sample), a Kaggle CSV, or a folder of MNIST IDX files"
+    data_help = (
+        "'sample' (bundled), a dataset name (mnist, fashion-mnist, kmnist; add :test or "
+        ":train), a Kaggle CSV, or a folder of IDX files"
+    )
 
     train = commands.add_parser(
         "train",
@@ -82,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument("--momentum", type=float)
     knobs.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256 or 512,256")
     knobs.add_argument("--init", choices=["he", "uniform"])
-    knobs.add_argument("--dev-size", type=int, help="rows held out to measure on")
+    knobs.add_argument(
+        "--dev-size", type=float, help="rows held out to measure on: a count, or a fraction"
+    )
+    knobs.add_argument(
+        "--split", choices=SPLITS, help="how dev rows are chosen ('last' 10000: MNIST's standard)"
+    )
     knobs.add_argument("--log-every", type=_positive_int, help="epochs between measurements")
     train.add_argument("--plots", metavar="DIR", help="also draw the training curves into DIR")
     train.add_argument("--quiet", action="store_true", help="print only the result")
@@ -104,7 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     explore = commands.add_parser("explore", help="pictures of the data: examples, counts...")
     explore.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
     explore.add_argument("--out", default="explore", help="folder for the PNG files")
+    explore.add_argument("--data-dir", help="where datasets and caches live")
     explore.set_defaults(command=command_explore, threads=None)
+
+    download = commands.add_parser(
+        "download", help="download a dataset (checked against its SHA-256 checksums)"
+    )
+    download.add_argument("name", nargs="?", help=", ".join(DATASETS))
+    download.add_argument("--data-dir", help="where datasets live (default: user cache)")
+    download.add_argument("--list", action="store_true", help="list the datasets and their state")
+    download.set_defaults(command=command_download, threads=None)
 
     show = commands.add_parser(
         "show", parents=[threads], help="one prediction, drawn in the terminal and as a PNG"
@@ -141,12 +165,20 @@ def command_train(args: argparse.Namespace) -> int:
         hidden_sizes=args.hidden,
         init=args.init,
         dev_size=args.dev_size,
+        split=args.split,
         log_every=args.log_every,
     )
     if args.full_batch:
         recipe = dataclasses.replace(recipe, batch_size=None)
-    dataset = load_data(args.data, need_labels=True)
     say = (lambda _line: None) if args.quiet else print
+    try:
+        dataset = load_data(
+            args.data, data_dir=args.data_dir, progress=False if args.quiet else None
+        )
+    except DownloadError as error:
+        print(f"digitnet: note: {error}", file=sys.stderr)
+        print("digitnet: note: training on the bundled sample instead", file=sys.stderr)
+        dataset = load_data("sample")
     say(f"data: {dataset.source}")
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     model = run(recipe, dataset, args.seed, log=say, progress=None if not args.quiet else False)
@@ -162,7 +194,7 @@ def command_train(args: argparse.Namespace) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    dataset = load_data(args.data, need_labels=True)
+    dataset = load_data(args.data, split="test", data_dir=args.data_dir)
     _check_inputs(model, args.model)
     print(f"data: {dataset.source}")
     print(f"model: {args.model} ({_describe(model)})")
@@ -176,7 +208,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 def command_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    dataset = load_data(args.data, need_labels=False)
+    dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
     _check_inputs(model, args.model)
     print(f"data: {dataset.source}")
     write_submission(args.out, model.predict(dataset.images, progress=None))
@@ -187,7 +219,7 @@ def command_predict(args: argparse.Namespace) -> int:
 def command_explore(args: argparse.Namespace) -> int:
     from digitnet.pictures import write_data_pictures
 
-    dataset = load_data(args.data, need_labels=True)
+    dataset = load_data(args.data, data_dir=args.data_dir)
     print(f"data: {dataset.source}")
     assert dataset.labels is not None
     counts = np.bincount(dataset.labels, minlength=10)
@@ -208,7 +240,7 @@ def command_show(args: argparse.Namespace) -> int:
         pixels = read_digit_image(args.image)
         print(f"image: {args.image} (grayscale, inked bright, cropped, 20x20 box, centred by mass)")
     else:
-        dataset = load_data(args.data, need_labels=False)
+        dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
         index = int(np.random.default_rng().integers(len(dataset))) if args.random else args.index
         if not -len(dataset) <= index < len(dataset):
             raise DigitnetError(f"--index {index}: {dataset.source} has rows 0..{len(dataset) - 1}")
@@ -229,10 +261,25 @@ def command_report(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     _check_inputs(model, args.model)
-    dataset = load_data(args.data, need_labels=True)
+    dataset = load_data(args.data, split="test", data_dir=args.data_dir)
     print(f"data: {dataset.source}")
     paths = build_report(model, dataset, args.out, progress=False if args.quiet else None)
     print(f"wrote {len(paths) - 1} pictures and {paths[-1]} (open it in a browser)")
+    return 0
+
+
+def command_download(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        for name, spec in DATASETS.items():
+            state = "present" if is_present(spec, args.data_dir) else "not downloaded"
+            print(f"{name:14} {state:15} {dataset_folder(spec, args.data_dir)}")
+            print(f"{'':14} {spec.description}")
+        return 0
+    spec = get_dataset_spec(args.name)
+    if is_present(spec, args.data_dir):
+        print(f"{spec.name}: checking the files in {dataset_folder(spec, args.data_dir)}")
+    folder = download(spec, args.data_dir)
+    print(f"{spec.name}: all {len(spec.files)} files present and verified in {folder}")
     return 0
 
 

@@ -17,6 +17,7 @@ SEED = Recipe(
     epochs=500,  # full batch: one iteration per epoch
     batch_size=None,
     dev_size=1000,  # the notebook's first 1,000 shuffled rows
+    split="shuffled",
     log_every=50,  # the notebook printed every 50 iterations
 )
 
@@ -30,6 +31,7 @@ FAST = Recipe(
     batch_size=64,
     momentum=0.9,
     dev_size=1000,
+    split="stratified",
     log_every=1,
 )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.data import splits
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
@@ -34,7 +35,8 @@ class Recipe:
     batch_size: int | None  # None: full-batch gradient descent
     momentum: float = 0.0
     activation: str = "relu"
-    dev_size: int = 1000  # rows held out, after the seeded shuffle, to measure on
+    dev_size: float = 1000  # rows held out to measure on: a count, or a fraction (0.1)
+    split: str = "stratified"  # how they are chosen: see data/splits.py
     log_every: int = 1
     restore_best: bool = False
     dtype: str = "float32"
@@ -59,7 +61,7 @@ class Recipe:
         return (
             f"{sizes} {self.activation}, {self.init} init, {batching}, "
             f"learning rate {self.learning_rate:g}{momentum}, {self.epochs} {steps}, "
-            f"dev {self.dev_size} rows"
+            f"dev {self.dev_size:g} rows ({self.split})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,11 +85,10 @@ def run(
     """
     _check(recipe, dataset)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(dataset))
-    dev_rows, train_rows = order[: recipe.dev_size], order[recipe.dev_size :]
+    assert dataset.labels is not None
+    train_rows, dev_rows = splits.split(dataset.labels, recipe.dev_size, recipe.split, rng)
     dtype = np.dtype(recipe.dtype)
     preprocessing = Preprocessing()
-    assert dataset.labels is not None
     train_x = preprocessing.apply(dataset.images[train_rows], dtype)
     dev_x = preprocessing.apply(dataset.images[dev_rows], dtype)
     train_y, dev_y = dataset.labels[train_rows], dataset.labels[dev_rows]
@@ -135,7 +136,4 @@ def _check(recipe: Recipe, dataset: Dataset) -> None:
         raise DigitnetError("batch size must be at least 1")
     if any(size < 1 for size in recipe.hidden_sizes):
         raise DigitnetError(f"hidden layer sizes must be at least 1, got {recipe.hidden_sizes}")
-    if not 0 <= recipe.dev_size < len(dataset):
-        raise DigitnetError(
-            f"dev size {recipe.dev_size} leaves no training rows in {len(dataset)} images"
-        )
+    splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows

@@ -1,0 +1,107 @@
+"""Parsed-data caching, and train/dev splits."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import write_train_csv
+from digitnet.data import cache, kaggle_csv, load_data, sources
+from digitnet.data.splits import split
+from digitnet.errors import DigitnetError
+
+
+@pytest.fixture
+def csv_path(tmp_path, sample):
+    return write_train_csv(tmp_path / "train.csv", sample.images[:40], sample.labels[:40])
+
+
+@pytest.fixture
+def parse_counter(monkeypatch):
+    calls = []
+    original = kaggle_csv.read_kaggle_csv
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "read_kaggle_csv", counting)
+    return calls
+
+
+def _entries(private_data_dir):
+    return sorted((private_data_dir / "parsed").glob("*.npz"))
+
+
+def test_second_load_comes_from_the_cache(csv_path, parse_counter, private_data_dir, sample):
+    first = load_data(csv_path)
+    second = load_data(csv_path)
+    assert len(parse_counter) == 1
+    assert len(_entries(private_data_dir)) == 1
+    np.testing.assert_array_equal(first.images, second.images)
+    np.testing.assert_array_equal(second.labels, sample.labels[:40])
+    assert second.images.dtype == np.uint8 and second.source == first.source
+
+
+def test_cache_is_rebuilt_when_the_source_changes(csv_path, parse_counter, sample):
+    load_data(csv_path)
+    write_train_csv(csv_path, sample.images[100:150], sample.labels[100:150])
+    stat = csv_path.stat()
+    os.utime(csv_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    changed = load_data(csv_path)
+    assert len(parse_counter) == 2
+    np.testing.assert_array_equal(changed.labels, sample.labels[100:150])
+
+
+def test_corrupt_cache_is_rebuilt_not_trusted(csv_path, parse_counter, private_data_dir, capsys):
+    load_data(csv_path)
+    entry = _entries(private_data_dir)[0]
+    entry.write_bytes(b"PK\x03\x04 not really a zip")
+    again = load_data(csv_path)
+    assert len(parse_counter) == 2 and len(again) == 40
+    assert "corrupt cache, rebuilding it" in capsys.readouterr().err
+    assert len(load_data(csv_path)) == 40 and len(parse_counter) == 2  # the rebuilt one is good
+
+
+def test_cache_from_a_newer_version_is_a_clear_error(csv_path, private_data_dir):
+    load_data(csv_path)
+    entry = _entries(private_data_dir)[0]
+    with np.load(entry) as archive:
+        arrays = dict(archive)
+    arrays["version"] = np.array(cache.CACHE_VERSION + 1)
+    np.savez(entry, **arrays)
+    with pytest.raises(DigitnetError, match="cache written by a newer digitnet"):
+        load_data(csv_path)
+
+
+def test_stratified_split_keeps_class_proportions(sample):
+    labels = sample.labels[:2300]  # uneven class counts
+    train, held = split(labels, 0.2, "stratified", seed=3)
+    assert len(held) == 460 and len(train) == 1840
+    assert len(np.intersect1d(train, held)) == 0 and len(np.union1d(train, held)) == 2300
+    expected = np.bincount(labels, minlength=10) * 0.2
+    assert np.all(np.abs(np.bincount(labels[held], minlength=10) - expected) <= 1)
+
+
+def test_same_seed_same_split_different_seed_different(sample):
+    labels = sample.labels
+    a_train, a_held = split(labels, 500, "stratified", seed=7)
+    b_train, b_held = split(labels, 500, "stratified", seed=7)
+    np.testing.assert_array_equal(a_held, b_held)
+    np.testing.assert_array_equal(a_train, b_train)
+    assert not np.array_equal(np.sort(split(labels, 500, "stratified", seed=8)[1]), np.sort(a_held))
+
+
+def test_standard_mnist_split_is_the_last_rows():
+    labels = np.arange(60_000) % 10
+    train, held = split(labels, 10_000, "last")
+    np.testing.assert_array_equal(train, np.arange(50_000))
+    np.testing.assert_array_equal(held, np.arange(50_000, 60_000))
+
+
+@pytest.mark.parametrize("size", [-1, 5000, 1.5, 2.5])
+def test_impossible_split_sizes(sample, size):
+    with pytest.raises(DigitnetError, match="dev size"):
+        split(sample.labels, size, "stratified")
