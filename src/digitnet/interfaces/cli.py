@@ -23,9 +23,13 @@ from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.report import evaluation_report
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
-from digitnet.recipes import DEFAULT_RECIPE, RECIPES, get_recipe, run
+from digitnet.network.init import INITIALIZERS
+from digitnet.network.network import ACTIVATIONS
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.threads import DEFAULT_THREADS, blas_threads
 from digitnet.training.metrics import confusion_matrix
+from digitnet.training.optimizer import OPTIMIZERS
+from digitnet.training.schedule import SCHEDULES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -82,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe", default=DEFAULT_RECIPE, help=f"{', '.join(RECIPES)} (default {DEFAULT_RECIPE})"
     )
     train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
+    train.add_argument(
+        "--resume", metavar="MODEL", help="continue training this model (its recipe, + overrides)"
+    )
     train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
     knobs = train.add_argument_group("recipe overrides")
     knobs.add_argument("--epochs", type=_positive_int, help="epochs (iterations if full batch)")
@@ -89,9 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     batching = knobs.add_mutually_exclusive_group()
     batching.add_argument("--batch-size", type=_positive_int)
     batching.add_argument("--full-batch", action="store_true", help="full-batch gradient descent")
+    knobs.add_argument("--optimizer", choices=OPTIMIZERS)
     knobs.add_argument("--momentum", type=float)
+    knobs.add_argument("--weight-decay", type=float, help="L2 (sgd, adam) or decoupled (adamw)")
+    knobs.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    knobs.add_argument("--warmup", type=float, help="epochs of learning-rate warm-up")
+    knobs.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
+    knobs.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, help="distort training images"
+    )
+    knobs.add_argument("--elastic", type=float, help="elastic distortion strength (34: Simard)")
+    knobs.add_argument("--patience", type=_positive_int, help="early stopping patience (epochs)")
+    knobs.add_argument("--activation", choices=sorted(ACTIVATIONS))
     knobs.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256 or 512,256")
-    knobs.add_argument("--init", choices=["he", "uniform"])
+    knobs.add_argument("--init", choices=sorted(INITIALIZERS))
     knobs.add_argument(
         "--dev-size", type=float, help="rows held out to measure on: a count, or a fraction"
     )
@@ -157,11 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_train(args: argparse.Namespace) -> int:
-    recipe = get_recipe(args.recipe).with_overrides(
+    start = load_model(args.resume) if args.resume else None
+    base = Recipe.from_dict(start.recipe) if start is not None else get_recipe(args.recipe)
+    recipe = base.with_overrides(
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
+        optimizer=args.optimizer,
         momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        dropout=args.dropout,
+        augment=args.augment,
+        elastic=args.elastic,
+        patience=args.patience,
+        activation=args.activation,
         hidden_sizes=args.hidden,
         init=args.init,
         dev_size=args.dev_size,
@@ -181,7 +210,12 @@ def command_train(args: argparse.Namespace) -> int:
         dataset = load_data("sample")
     say(f"data: {dataset.source}")
     say(f"recipe: {recipe.name}: {recipe.settings()}")
-    model = run(recipe, dataset, args.seed, log=say, progress=None if not args.quiet else False)
+    if start is not None:
+        say(f"resuming: {args.resume} (after epoch {start.history['epoch'][-1]}; the "
+            "optimizer's momentum starts afresh)")  # fmt: skip
+    seed = start.info.get("seed", args.seed) if start is not None else args.seed
+    progress = None if not args.quiet else False
+    model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))
     if args.plots:

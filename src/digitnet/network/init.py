@@ -6,6 +6,8 @@
 - `he`: weights from N(0, 2 / n_in), biases 0 (He et al., 2015).  Keeps the
   variance of ReLU activations about the same from layer to layer, whatever
   the width, which is why it is the default.
+- `glorot`: weights from U(-r, r) with r = sqrt(6 / (n_in + n_out)), biases 0
+  (Glorot & Bengio, 2010): the same idea for tanh and sigmoid layers.
 """
 
 from __future__ import annotations
@@ -27,4 +29,10 @@ def he(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[np.ndarray, np.
     return rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out)), np.zeros(n_out)
 
 
-INITIALIZERS: dict[str, Initializer] = {"uniform": uniform, "he": he}
+def glorot(rng: np.random.Generator, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Glorot (Xavier) uniform weights and zero biases."""
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, (n_in, n_out)), np.zeros(n_out)
+
+
+INITIALIZERS: dict[str, Initializer] = {"uniform": uniform, "he": he, "glorot": glorot}

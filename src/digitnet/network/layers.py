@@ -78,3 +78,103 @@ class ReLU:
 
     def zero_grad(self) -> None:
         pass
+
+
+class LeakyReLU:
+    """a = z where z > 0, else slope * z: like ReLU, but a unit is never fully silent."""
+
+    def __init__(self, slope: float = 0.01) -> None:
+        self.slope = slope
+        self.active: np.ndarray | None = None
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        # a = z if z > 0 else slope * z
+        self.active = z > 0
+        return np.where(self.active, z, self.slope * z)
+
+    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+        assert self.active is not None, "backward() called before forward()"
+        # da/dz = 1 where z > 0, else slope
+        return np.where(self.active, a_grad, self.slope * a_grad)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass
+
+
+class Tanh:
+    """a = tanh(z), squashing into (-1, 1)."""
+
+    def __init__(self) -> None:
+        self.outputs: np.ndarray | None = None
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        # a = tanh(z)
+        self.outputs = np.tanh(z)
+        return self.outputs
+
+    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+        assert self.outputs is not None, "backward() called before forward()"
+        # da/dz = 1 - tanh(z)^2 = 1 - a^2
+        return a_grad * (1 - self.outputs**2)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass
+
+
+class Sigmoid:
+    """a = 1 / (1 + exp(-z)), squashing into (0, 1)."""
+
+    def __init__(self) -> None:
+        self.outputs: np.ndarray | None = None
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        # a = 1 / (1 + e^-z), written as (1 + tanh(z/2)) / 2 so no exp can overflow
+        self.outputs = 0.5 * (1 + np.tanh(0.5 * z))
+        return self.outputs
+
+    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+        assert self.outputs is not None, "backward() called before forward()"
+        # da/dz = a (1 - a)
+        return a_grad * self.outputs * (1 - self.outputs)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass
+
+
+class Dropout:
+    """Inverted dropout: in training, zero each input with probability `rate` and
+    scale the survivors by 1 / (1 - rate), so the expected output equals the
+    input; at evaluation, pass everything through unchanged."""
+
+    def __init__(self, rate: float, seed: int | np.random.Generator = 0) -> None:
+        self.rate = rate
+        self.rng = np.random.default_rng(seed)
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0:
+            self.mask = None
+            return x
+        # a = x * m,  m = [u >= rate] / (1 - rate),  u ~ U(0, 1) per entry
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        self.mask = keep.astype(x.dtype) / (1 - self.rate)
+        return x * self.mask
+
+    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+        # da/dx = m: dropped inputs get no gradient, kept ones the same scale
+        return a_grad if self.mask is None else a_grad * self.mask
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass

@@ -15,11 +15,12 @@ import numpy as np
 
 from digitnet.errors import DigitnetError
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.layers import Dense, ReLU
+from digitnet.network.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from digitnet.network.loss import softmax
 
-Layer = Dense | ReLU
-ACTIVATIONS = {"relu": ReLU}
+Layer = Dense | ReLU | LeakyReLU | Tanh | Sigmoid | Dropout
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+_ACTIVATION_NAMES = {cls: name for name, cls in ACTIVATIONS.items()}
 
 
 class Network:
@@ -35,14 +36,16 @@ class Network:
         *,
         activation: str = "relu",
         init: str = "he",
+        dropout: float = 0.0,
         seed: int | np.random.Generator = 0,
         dtype: type[np.floating] | np.dtype = np.float32,
     ) -> Network:
         """A fresh network with layer widths `sizes`, e.g. [784, 10, 10] for the notebook.
 
-        Between consecutive Dense layers goes one `activation`; the last Dense
-        layer outputs logits (softmax is applied by the loss and by `predict_proba`).
-        float32 is the default; ask for float64 for gradient checks.
+        Between consecutive Dense layers goes one `activation` (then Dropout, if
+        `dropout` > 0); the last Dense layer outputs logits (softmax is applied by
+        the loss and by `predict_proba`).  float32 is the default; ask for float64
+        for gradient checks.
         """
         if len(sizes) < 2 or any(size < 1 for size in sizes):
             raise DigitnetError(f"layer sizes {sizes}: need at least input and output sizes >= 1")
@@ -52,14 +55,18 @@ class Network:
             raise DigitnetError(
                 f"unknown activation '{activation}' (choose from {', '.join(ACTIVATIONS)})"
             )
+        if not 0 <= dropout < 1:
+            raise DigitnetError(f"dropout rate {dropout}: must be in 0..1 (excluding 1)")
         rng = np.random.default_rng(seed)
-        layers: list[Layer] = []
-        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            weight, bias = INITIALIZERS[init](rng, n_in, n_out)
-            layers.append(Dense(weight.astype(dtype), bias.astype(dtype)))
-            if index < len(sizes) - 2:
-                layers.append(ACTIVATIONS[activation]())
-        return cls(layers)
+        parameters = [
+            tuple(array.astype(dtype) for array in INITIALIZERS[init](rng, n_in, n_out))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        ]
+        architecture = {"sizes": list(sizes), "activation": activation, "dropout": dropout}
+        dropout_seed = int(rng.integers(2**31)) if dropout else 0  # no draw: same init as before
+        return cls.from_architecture(
+            architecture, [w for w, _ in parameters], [b for _, b in parameters], dropout_seed
+        )
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The logits (m, classes) for a batch x (m, inputs)."""
@@ -90,7 +97,7 @@ class Network:
         outputs = []
         for layer in self.layers[:-1]:
             x = layer.forward(x)
-            if not isinstance(layer, Dense):
+            if not isinstance(layer, Dense | Dropout):
                 outputs.append(x)
         return outputs
 
@@ -120,18 +127,30 @@ class Network:
 
     def architecture(self) -> dict[str, Any]:
         """A JSON-able description from which `from_architecture` rebuilds the layers."""
-        activations = {type(layer).__name__.lower() for layer in self.layers} - {"dense"}
-        return {"sizes": self.sizes, "activation": activations.pop() if activations else "relu"}
+        activation = next(
+            (name for layer in self.layers for cls, name in _ACTIVATION_NAMES.items()
+             if type(layer) is cls), "relu",
+        )  # fmt: skip
+        dropout = next((layer.rate for layer in self.layers if isinstance(layer, Dropout)), 0.0)
+        return {"sizes": self.sizes, "activation": activation, "dropout": dropout}
 
     @classmethod
     def from_architecture(
-        cls, architecture: dict[str, Any], weights: list[np.ndarray], biases: list[np.ndarray]
+        cls,
+        architecture: dict[str, Any],
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        seed: int = 0,
     ) -> Network:
         """Rebuild a network from `architecture()` output and its parameter arrays."""
         activation = ACTIVATIONS[architecture["activation"]]
+        dropout = float(architecture.get("dropout", 0.0))
+        rng = np.random.default_rng(seed)
         layers: list[Layer] = []  # always Dense first, as backward() expects
         for index, (weight, bias) in enumerate(zip(weights, biases)):
             layers.append(Dense(weight, bias))
             if index < len(weights) - 1:
                 layers.append(activation())
+                if dropout > 0:
+                    layers.append(Dropout(dropout, rng))
         return cls(layers)

@@ -1,6 +1,6 @@
 """Recipes: named training configurations, and the function that runs one."""
 
-from digitnet.recipes.catalog import DEFAULT_RECIPE, FAST, RECIPES, SEED, get_recipe
+from digitnet.recipes.catalog import BEST_MLP, DEFAULT_RECIPE, FAST, RECIPES, SEED, get_recipe
 from digitnet.recipes.recipe import Recipe, run
 
-__all__ = ["DEFAULT_RECIPE", "FAST", "RECIPES", "Recipe", "SEED", "get_recipe", "run"]
+__all__ = ["BEST_MLP", "DEFAULT_RECIPE", "FAST", "RECIPES", "Recipe", "SEED", "get_recipe", "run"]

@@ -22,6 +22,9 @@ from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.training import TrainingConfig, train
+from digitnet.training.augment import Augmentation
+from digitnet.training.optimizer import OPTIMIZERS
+from digitnet.training.schedule import SCHEDULES, Schedule
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,17 @@ class Recipe:
     learning_rate: float
     epochs: int  # for full-batch training, an epoch is one iteration
     batch_size: int | None  # None: full-batch gradient descent
+    optimizer: str = "sgd"  # gd/sgd (momentum below), nesterov, adam, adamw
     momentum: float = 0.0
+    weight_decay: float = 0.0  # L2 (sgd, adam) or decoupled (adamw), weights only
+    schedule: str = "constant"  # constant, step, cosine
+    warmup: float = 0.0  # epochs of linear learning-rate warm-up
+    step_every: float = 10.0  # step schedule: epochs between drops
+    step_gamma: float = 0.5  # step schedule: factor at each drop
+    dropout: float = 0.0  # after each hidden layer, in training only
+    augment: bool = False  # random shifts, rotations, scalings of training images
+    elastic: float = 0.0  # elastic distortion strength when augmenting (Simard: 34)
+    patience: int | None = None  # early stopping: measurements without improvement
     activation: str = "relu"
     dev_size: float = 1000  # rows held out to measure on: a count, or a fraction (0.1)
     split: str = "stratified"  # how they are chosen: see data/splits.py
@@ -57,12 +70,31 @@ class Recipe:
         sizes = "-".join(str(size) for size in (PIXELS, *self.hidden_sizes, CLASSES))
         batching = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
         steps = "iterations" if self.batch_size is None else "epochs"
-        momentum = f", momentum {self.momentum:g}" if self.momentum else ""
-        return (
-            f"{sizes} {self.activation}, {self.init} init, {batching}, "
-            f"learning rate {self.learning_rate:g}{momentum}, {self.epochs} {steps}, "
-            f"dev {self.dev_size:g} rows ({self.split})"
-        )
+        extras = [
+            f"momentum {self.momentum:g}" if self.momentum else "",
+            f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
+            f"{self.schedule} schedule" if self.schedule != "constant" else "",
+            f"warm-up {self.warmup:g}" if self.warmup else "",
+            f"dropout {self.dropout:g}" if self.dropout else "",
+            ("augmented" + (f" (elastic {self.elastic:g})" if self.elastic else ""))
+            if self.augment
+            else "",
+            f"patience {self.patience}" if self.patience else "",
+        ]
+        return ", ".join(
+            [f"{sizes} {self.activation}", f"{self.init} init", batching,
+             f"{self.optimizer} learning rate {self.learning_rate:g}",
+             *[extra for extra in extras if extra],
+             f"{self.epochs} {steps}", f"dev {self.dev_size:g} rows ({self.split})"]
+        )  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Recipe:
+        """The recipe saved in a model file (unknown keys from other versions ignored)."""
+        known = {f.name for f in fields(cls)}
+        kept = {key: value for key, value in values.items() if key in known}
+        kept["hidden_sizes"] = tuple(kept.get("hidden_sizes", ()))
+        return cls(**kept)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -77,9 +109,12 @@ def run(
     *,
     log: Callable[[str], None] | None = print,
     progress: bool | None = None,
+    start_from: Model | None = None,
 ) -> Model:
     """Train a fresh network on `dataset` as `recipe` says; returns the Model.
 
+    With `start_from`, training continues from that model's weights instead, and
+    its history is extended (the optimizer's state, e.g. momentum, starts afresh).
     If training is interrupted (Ctrl-C), the model holds the best weights so far
     and `model.info["interrupted"]` is True.
     """
@@ -97,24 +132,40 @@ def run(
         [PIXELS, *recipe.hidden_sizes, CLASSES],
         activation=recipe.activation,
         init=recipe.init,
+        dropout=recipe.dropout,
         seed=rng,
         dtype=dtype,
     )
+    if start_from is not None:
+        network = _continue_from(start_from, network)
     config = TrainingConfig(
         learning_rate=recipe.learning_rate,
         epochs=recipe.epochs,
         batch_size=recipe.batch_size,
+        optimizer=recipe.optimizer,
         momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+        schedule=Schedule(
+            recipe.schedule, recipe.epochs, recipe.warmup, recipe.step_every, recipe.step_gamma
+        ),  # fmt: skip
+        augmentation=Augmentation(elastic_alpha=recipe.elastic) if recipe.augment else None,
         log_every=recipe.log_every,
         restore_best=recipe.restore_best,
+        patience=recipe.patience,
         seed=int(rng.integers(2**31)),
     )
     result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress)
+    history = result.history
+    if start_from is not None and start_from.history.get("epoch"):
+        done, spent = start_from.history["epoch"][-1], start_from.history["seconds"][-1]
+        history["epoch"] = [epoch + done for epoch in history["epoch"]]
+        history["seconds"] = [seconds + spent for seconds in history["seconds"]]
+        history = {key: start_from.history.get(key, []) + values for key, values in history.items()}
     return Model(
         network=network,
         preprocessing=preprocessing,
         recipe=recipe.to_dict(),
-        history=result.history,
+        history=history,
         info={
             "data": dataset.source,
             "seed": seed,
@@ -123,8 +174,21 @@ def run(
             "interrupted": result.interrupted,
             "best_epoch": result.best_epoch,
             "training_seconds": round(result.seconds, 3),
+            "stopped_early": result.stopped_early,
         },
     )
+
+
+def _continue_from(model: Model, fresh: Network) -> Network:
+    """`fresh` (built as the recipe says) holding `model`'s weights, after checking shapes."""
+    if model.network.sizes != fresh.sizes:
+        raise DigitnetError(
+            f"cannot resume: the model's layers {model.network.sizes} differ from the "
+            f"recipe's {fresh.sizes}"
+        )
+    for (target, _), (source, _) in zip(fresh.parameters(), model.network.parameters()):
+        target[...] = source
+    return fresh
 
 
 def _check(recipe: Recipe, dataset: Dataset) -> None:
@@ -132,6 +196,10 @@ def _check(recipe: Recipe, dataset: Dataset) -> None:
         raise DigitnetError(f"{dataset.source}: has no labels; training needs labelled data")
     if recipe.epochs < 1 or recipe.learning_rate <= 0 or recipe.log_every < 1:
         raise DigitnetError("epochs, learning rate and log interval must be positive")
+    if recipe.optimizer not in OPTIMIZERS:
+        raise DigitnetError(f"unknown optimizer '{recipe.optimizer}' ({', '.join(OPTIMIZERS)})")
+    if recipe.schedule not in SCHEDULES:
+        raise DigitnetError(f"unknown schedule '{recipe.schedule}' ({', '.join(SCHEDULES)})")
     if recipe.batch_size is not None and recipe.batch_size < 1:
         raise DigitnetError("batch size must be at least 1")
     if any(size < 1 for size in recipe.hidden_sizes):

@@ -22,15 +22,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
 from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.training.augment import Augmentation
+from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.full_batch import FullBatch
 from digitnet.training.metrics import accuracy
-from digitnet.training.optimizer import GradientDescent
+from digitnet.training.optimizer import make_optimizer
+from digitnet.training.schedule import Schedule
 from digitnet.training.stop import stop_on_ctrl_c
 
 
@@ -41,10 +45,15 @@ class TrainingConfig:
     learning_rate: float
     epochs: int
     batch_size: int | None = None
+    optimizer: str = "sgd"  # see optimizer.py: gd/sgd, nesterov, adam, adamw
     momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: Schedule = Schedule()
+    augmentation: Augmentation | None = None
     log_every: int = 1  # epochs between measurements (and printed lines)
     restore_best: bool = False  # end with the best dev weights rather than the last
-    seed: int = 0  # the order of mini-batches
+    patience: int | None = None  # stop after this many measurements without a better dev score
+    seed: int = 0  # the order of mini-batches, and the augmentation
 
 
 @dataclass
@@ -53,6 +62,7 @@ class TrainingResult:
 
     history: dict[str, list] = field(default_factory=dict)
     interrupted: bool = False
+    stopped_early: bool = False  # early stopping: patience ran out
     best_epoch: int | None = None
     seconds: float = 0.0
 
@@ -78,7 +88,13 @@ def train(
     `progress=None` shows a progress bar only on a terminal.
     """
     loss = SoftmaxCrossEntropy
-    optimizer = GradientDescent(network.parameters(), config.learning_rate, config.momentum)
+    optimizer = make_optimizer(
+        config.optimizer,
+        network.parameters(),
+        config.learning_rate,
+        config.momentum,
+        config.weight_decay,
+    )
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     full_batch = FullBatch(train_x, train_y) if config.batch_size is None else None
@@ -86,7 +102,7 @@ def train(
     batches_per_epoch = -(-len(train_x) // batch_size)
 
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
-    best_score, best_weights = -1.0, None
+    best_score, best_weights, stale = -1.0, None, 0
     bar = tqdm(
         total=config.epochs * batches_per_epoch,
         disable=None if progress is None else not progress,
@@ -98,6 +114,8 @@ def train(
             for epoch in range(1, config.epochs + 1):
                 measuring = epoch % config.log_every == 0 or epoch == config.epochs
                 if full_batch is not None:
+                    factor = config.schedule.factor(epoch - 1)
+                    optimizer.learning_rate = config.learning_rate * factor
                     network.zero_grad()
                     loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
                     optimizer.step()
@@ -105,19 +123,27 @@ def train(
                 else:
                     loss_sum, correct = 0.0, 0
                     order = rng.permutation(len(train_x))
-                    for start in range(0, len(train_x), batch_size):
-                        if stop.requested:
-                            break
-                        rows = order[start : start + batch_size]
-                        x, y = train_x[rows], train_y[rows]
-                        network.zero_grad()
-                        logits = network.forward(x, training=True)
-                        network.backward(loss.delta(logits, y))
-                        optimizer.step()
-                        if measuring:  # from the logits this step computed anyway
-                            loss_sum += loss.fn(logits, y) * len(y)
-                            correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
-                        bar.update()
+                    batches = epoch_batches(
+                        train_x, train_y, order, batch_size, config.augmentation, rng
+                    )
+                    with (
+                        Prefetcher(batches) if config.augmentation else nullcontext(batches) as feed
+                    ):
+                        for step, (x, y) in enumerate(feed):
+                            if stop.requested:
+                                break
+                            progress_in_epoch = step / batches_per_epoch
+                            optimizer.learning_rate = config.learning_rate * (
+                                config.schedule.factor(epoch - 1 + progress_in_epoch)
+                            )
+                            network.zero_grad()
+                            logits = network.forward(x, training=True)
+                            network.backward(loss.delta(logits, y))
+                            optimizer.step()
+                            if measuring:  # from the logits this step computed anyway
+                                loss_sum += loss.fn(logits, y) * len(y)
+                                correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+                            bar.update()
                 if stop.requested:
                     result.interrupted = True  # a part-epoch is not measured
                     break
@@ -137,17 +163,23 @@ def train(
                     result.history[key].append(value)
                 score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
                 if score > best_score:
-                    best_score, result.best_epoch = score, epoch
+                    best_score, result.best_epoch, stale = score, epoch, 0
                     best_weights = [param.copy() for param, _ in network.parameters()]
+                else:
+                    stale += 1
                 if log is not None:
                     bar.clear()
                     log(_describe(row, config, has_dev=len(dev_y) > 0))
+                if config.patience is not None and stale >= config.patience:
+                    result.stopped_early = True
+                    break
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             result.interrupted = True
         finally:
             bar.close()
 
-    if best_weights is not None and (result.interrupted or config.restore_best):
+    restore = result.interrupted or config.restore_best or result.stopped_early
+    if best_weights is not None and restore:
         for (param, _), saved in zip(network.parameters(), best_weights):
             param[...] = saved
     result.seconds = time.perf_counter() - started

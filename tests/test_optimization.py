@@ -1,0 +1,195 @@
+"""Optimizers, schedules, regularisation, activations, augmentation, early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitnet.data import Dataset, Preprocessing
+from digitnet.network import Network
+from digitnet.network.layers import Dropout, LeakyReLU, Sigmoid, Tanh
+from digitnet.recipes import FAST, run
+from digitnet.training import TrainingConfig, train
+from digitnet.training.augment import Augmentation
+from digitnet.training.optimizer import SGD, Adam, make_optimizer
+from digitnet.training.schedule import Schedule
+from test_gradients import numerical_gradient, relative_error
+
+
+def one_step(optimizer_class, param, grad, steps=1, **kwargs):
+    optimizer = optimizer_class([(param, grad)], **kwargs)
+    for _ in range(steps):
+        optimizer.step()
+    return param
+
+
+def test_plain_gradient_descent_step():
+    w = one_step(SGD, np.array([[1.0, -2.0]]), np.array([[0.5, 0.25]]), learning_rate=0.1)
+    np.testing.assert_allclose(w, [[0.95, -2.025]])
+
+
+def test_nesterov_step_by_hand():
+    w, g = np.array([[1.0]]), np.array([[0.5]])
+    one_step(SGD, w, g, steps=2, learning_rate=0.1, momentum=0.9, nesterov=True)
+    # step 1: v = g = 0.5; w -= 0.1 (g + 0.9 v) = 0.1 * 0.95 -> 0.905
+    # step 2: v = 0.9 * 0.5 + 0.5 = 0.95; w -= 0.1 (0.5 + 0.9 * 0.95) = 0.1355 -> 0.7695
+    np.testing.assert_allclose(w, [[0.7695]])
+
+
+def test_sgd_weight_decay_only_on_weights():
+    weight, bias = np.array([[2.0]]), np.array([2.0])
+    zero = np.zeros((1, 1)), np.zeros(1)
+    SGD([(weight, zero[0]), (bias, zero[1])], learning_rate=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(weight, [[2.0 - 0.1 * 0.5 * 2.0]])  # w -= lr * wd * w
+    np.testing.assert_allclose(bias, [2.0])  # biases are not decayed
+
+
+def test_adam_first_steps_by_hand():
+    w, g = np.array([[0.0]]), np.array([[0.2]])
+    optimizer = Adam([(w, g)], learning_rate=0.01)
+    optimizer.step()  # bias-corrected m^ = g and s^ = g^2: the first step is lr * sign(g)
+    np.testing.assert_allclose(w, [[-0.01 * 0.2 / (0.2 + 1e-8)]])
+    g[...] = -0.1
+    optimizer.step()
+    m = 0.9 * (0.1 * 0.2) + 0.1 * -0.1
+    s = 0.999 * (0.001 * 0.04) + 0.001 * 0.01
+    expected = -0.01 - 0.01 * (m / (1 - 0.9**2)) / (np.sqrt(s / (1 - 0.999**2)) + 1e-8)
+    np.testing.assert_allclose(w, [[expected]])
+
+
+def test_adamw_decays_the_weights_directly():
+    w = np.array([[3.0]])
+    one_step(Adam, w, np.zeros((1, 1)), learning_rate=0.1, weight_decay=0.2, decoupled=True)
+    np.testing.assert_allclose(w, [[3.0 - 0.1 * 0.2 * 3.0]])  # zero gradient: only the decay
+
+
+@pytest.mark.parametrize("name", ["gd", "sgd", "nesterov", "adam", "adamw"])
+def test_every_optimizer_drives_a_convex_loss_down(name):
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(4, 3))
+    w = np.zeros((4, 3))
+    grad = np.zeros_like(w)
+    rate = 0.05 if name.startswith("adam") else 0.1
+    optimizer = make_optimizer(name, [(w, grad)], rate, momentum=0.5 if name == "sgd" else 0.0)
+    start = np.sum((w - target) ** 2)
+    for _ in range(200):
+        grad[...] = 2 * (w - target)  # d/dw |w - target|^2
+        optimizer.step()
+    assert np.sum((w - target) ** 2) < 0.01 * start
+
+
+def test_schedules_by_formula():
+    assert Schedule("constant", 10).factor(7.3) == 1.0
+    assert Schedule("step", 30, every=10, gamma=0.5).factor(25) == 0.25
+    cosine = Schedule("cosine", 10)
+    assert cosine.factor(0) == 1.0 and cosine.factor(5) == pytest.approx(0.5)
+    assert cosine.factor(10) == pytest.approx(0.0)
+    warm = Schedule("cosine", 10, warmup=2)
+    assert warm.factor(1) == pytest.approx(0.5 * (1 + np.cos(np.pi * 0.1)) / 2)
+
+
+@pytest.mark.parametrize(
+    "layer", [LeakyReLU(0.1), Tanh(), Sigmoid()], ids=lambda x: type(x).__name__
+)
+def test_activation_gradients(layer):
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(5, 4)) * 2
+    z[np.abs(z) < 1e-3] = 0.5
+    upstream = rng.normal(size=(5, 4))
+    layer.forward(z)
+    analytic = layer.backward(upstream)
+    numeric = numerical_gradient(lambda: float(np.sum(layer.forward(z) * upstream)), z)
+    assert relative_error(analytic, numeric) < 1e-6
+
+
+def test_sigmoid_is_stable_for_huge_inputs():
+    with np.errstate(over="raise", invalid="raise"):
+        out = Sigmoid().forward(np.array([[-1e4, 0.0, 1e4]]))
+    np.testing.assert_allclose(out, [[0.0, 0.5, 1.0]])
+
+
+def test_dropout_is_off_at_evaluation_and_unbiased_in_training():
+    x = np.ones((2000, 50), dtype=np.float32)
+    layer = Dropout(0.3, seed=0)
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    dropped = layer.forward(x, training=True)
+    assert abs(np.mean(dropped == 0) - 0.3) < 0.01
+    assert abs(dropped.mean() - 1.0) < 0.01  # E[output] = input
+    grad = layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(grad == 0, dropped == 0)
+
+
+def test_network_with_dropout_predicts_deterministically():
+    network = Network.build([20, 16, 10], dropout=0.5, seed=0)
+    x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
+    np.testing.assert_array_equal(network.predict_proba(x), network.predict_proba(x))
+    assert network.architecture()["dropout"] == 0.5
+
+
+def test_glorot_init_range():
+    weight = Network.build([300, 200, 10], init="glorot").dense_layers[0].weight
+    limit = np.sqrt(6 / 500)
+    assert weight.min() >= -limit and weight.max() <= limit and weight.std() > limit / 2
+
+
+def test_augmentation_keeps_range_labels_and_is_reproducible(sample):
+    x = Preprocessing().apply(sample.images[:64])
+    aug = Augmentation(elastic_alpha=34)
+    first = aug.apply(x, np.random.default_rng(5))
+    again = aug.apply(x, np.random.default_rng(5))
+    other = aug.apply(x, np.random.default_rng(6))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert first.shape == x.shape and first.dtype == x.dtype
+    assert first.min() >= 0 and first.max() <= 1 + 1e-6
+    assert np.abs(first - x).mean() > 0.01  # it did move the ink
+    identity = Augmentation(shift=0, rotation=0, scale=0).apply(x, np.random.default_rng(0))
+    np.testing.assert_allclose(identity, x, atol=1e-6)
+
+
+def test_augmented_training_is_reproducible_and_labels_kept(sample):
+    data = Dataset(sample.images[:1200], sample.labels[:1200], "part of the sample")
+    recipe = FAST.with_overrides(epochs=2, augment=True, elastic=20.0, dev_size=200)
+    first = run(recipe, data, seed=3, log=None, progress=False)
+    second = run(recipe, data, seed=3, log=None, progress=False)
+    assert first.history["dev_accuracy"] == second.history["dev_accuracy"]
+    assert first.history["dev_accuracy"][-1] > 0.5  # labels still match their images
+
+
+def test_early_stopping_restores_the_best_epoch(sample):
+    prep = Preprocessing()
+    train_x, train_y = prep.apply(sample.images[1000:2000]), sample.labels[1000:2000]
+    dev_x, dev_y = prep.apply(sample.images[:300]), sample.labels[:300]
+    network = Network.build([784, 32, 10], seed=0)
+    snapshots = []
+    config = TrainingConfig(learning_rate=0.5, epochs=60, batch_size=16, momentum=0.9,
+                            patience=2)  # fmt: skip
+
+    def remember(_line):
+        snapshots.append([param.copy() for param, _ in network.parameters()])
+
+    result = train(network, train_x, train_y, dev_x, dev_y, config, log=remember)
+    assert result.stopped_early and len(result.history["epoch"]) < 60
+    best = int(np.argmax(result.history["dev_accuracy"]))
+    assert result.best_epoch == result.history["epoch"][best]
+    assert len(result.history["epoch"]) == best + 1 + 2  # stopped after 2 stale epochs
+    for (param, _), saved in zip(network.parameters(), snapshots[best]):
+        np.testing.assert_array_equal(param, saved)
+
+
+def test_resume_continues_from_the_saved_weights(tmp_path, capsys):
+    from digitnet.interfaces.cli import main
+    from digitnet.model_file import load_model
+
+    first = tmp_path / "first.npz"
+    assert main(["train", "--epochs", "2", "--out", str(first), "--quiet"]) == 0
+    resumed = tmp_path / "resumed.npz"
+    code = main(["train", "--resume", str(first), "--epochs", "2", "--out", str(resumed)])
+    out = capsys.readouterr().out
+    assert code == 0 and "resuming:" in out and "after epoch 2" in out
+    before, after = load_model(first), load_model(resumed)
+    assert after.history["epoch"] == [1, 2, 3, 4]
+    assert after.history["dev_accuracy"][:2] == before.history["dev_accuracy"]
+    # Epoch 3 starts from epoch 2's weights: much better than a fresh network's epoch 1.
+    assert after.history["train_loss"][2] < before.history["train_loss"][0]
+    assert main(["train", "--resume", str(first), "--hidden", "32", "--out", str(resumed)]) == 2
