@@ -9,7 +9,9 @@ Conventions used throughout (and in docs/math.md):
 - `backward(dL/d_output)` returns dL/d_input, the gradient for the layer below,
   and *adds* the gradients of the layer's own parameters to its gradient
   buffers (as PyTorch does): a gradient over many examples is a sum, so it can
-  be built up chunk by chunk.  `zero_grad()` empties the buffers before a step.
+  be built up chunk by chunk.  `zero_grad()` starts a new sum: the next
+  backward writes the buffers instead of adding to them (the same result as
+  zeroing them first, without the extra passes over a large weight matrix).
 - L is the mean loss over the batch, so every gradient here is already divided
   by m (the loss's `delta` does that once, at the top).
 """
@@ -31,19 +33,27 @@ class Dense:
         # Gradient buffers, allocated once; backward adds to them, zero_grad empties them.
         self.weight_grad = np.zeros_like(weight)
         self.bias_grad = np.zeros_like(bias)
+        self.accumulating = False  # False right after zero_grad(): overwrite, don't add
         self.inputs: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         # z = x W + b      (b is broadcast: the same bias added to every row)
         self.inputs = x
-        return x @ self.weight + self.bias
+        z = x @ self.weight
+        z += self.bias
+        return z
 
     def backward(self, z_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         assert self.inputs is not None, "backward() called before forward()"
-        # dL/dW = x^T dL/dz        (each example's outer product x_i^T dz_i, summed)
-        self.weight_grad += self.inputs.T @ z_grad
-        # dL/db = sum over examples of dL/dz   -> one entry per unit, not one scalar
-        self.bias_grad += z_grad.sum(axis=0)
+        if self.accumulating:
+            # dL/dW = x^T dL/dz    (each example's outer product x_i^T dz_i, summed)
+            self.weight_grad += self.inputs.T @ z_grad
+            # dL/db = sum over examples of dL/dz   -> one entry per unit, not one scalar
+            self.bias_grad += z_grad.sum(axis=0)
+        else:  # the same two sums, written straight into the emptied buffers
+            np.matmul(self.inputs.T, z_grad, out=self.weight_grad)
+            np.sum(z_grad, axis=0, out=self.bias_grad)
+            self.accumulating = True
         # dL/dx = dL/dz W^T        (what the layer below needs; the first layer has
         # only the image below it, so the network skips this product there)
         return z_grad @ self.weight.T if input_grad else None
@@ -53,8 +63,7 @@ class Dense:
         return [(self.weight, self.weight_grad), (self.bias, self.bias_grad)]
 
     def zero_grad(self) -> None:
-        self.weight_grad.fill(0)
-        self.bias_grad.fill(0)
+        self.accumulating = False
 
 
 class ReLU:

@@ -58,6 +58,8 @@ class FullBatch:
         predictions, read off the logits computed on the way; else (0.0, 0).
         """
         first, rest = network.dense_layers[0], network.layers[1:]
+        first.weight_grad.fill(0)  # built up below by hand, column block by column block
+        first.bias_grad.fill(0)
         loss_sum, correct = 0.0, 0
         for chunk in self.chunks:
             # First layer on the inked columns only:  z1 = x[:, c] W1[c] + b1

@@ -35,21 +35,22 @@ class SGD:
         self.momentum = momentum
         self.nesterov = nesterov
         self.weight_decay = weight_decay
-        # One velocity buffer per parameter, allocated once.
+        # A velocity and a scratch buffer per parameter, allocated once.
         self.velocities = [np.zeros_like(param) for param, _ in parameters]
+        self.scratch = [np.empty_like(param) for param, _ in parameters]
 
     def step(self) -> None:
         """Move every parameter one step against its current gradient."""
-        for (param, grad), velocity in zip(self.parameters, self.velocities):
+        for (param, grad), velocity, scratch in zip(self.parameters, self.velocities, self.scratch):
             if self.weight_decay and param.ndim > 1:  # L2: d/dw (wd/2 |w|^2) = wd w
                 grad = grad + self.weight_decay * param
-            if self.momentum == 0.0:
-                param -= self.learning_rate * grad
-                continue
-            velocity *= self.momentum
-            velocity += grad
-            step = grad + self.momentum * velocity if self.nesterov else velocity
-            param -= self.learning_rate * step
+            step = grad
+            if self.momentum:
+                velocity *= self.momentum  # v <- mu v + g
+                velocity += grad
+                step = grad + self.momentum * velocity if self.nesterov else velocity
+            np.multiply(step, self.learning_rate, out=scratch)  # w <- w - lr step
+            param -= scratch
 
 
 class Adam:

@@ -1,0 +1,128 @@
+"""digitnet against PyTorch (CPU) and scikit-learn's MLPClassifier, side by side in one run.
+
+The same MLP (784-H-10, ReLU, softmax cross-entropy), the same data (the first
+50,000 MNIST training images; accuracy on the last 10,000), the same batch
+size, epochs, optimizer (SGD, momentum 0.9, learning rate 0.05, constant) and
+BLAS/intra-op thread count.  Each epoch is timed including one pass over the
+validation set (the trainer's per-epoch measurement), for all three.  The
+per-epoch time printed is the median of epochs 2..N (epoch 1 includes warm-up).
+
+PyTorch and scikit-learn are benchmark-only: `pip install torch==2.13.0 scikit-learn`.
+
+Usage: python benchmarks/compare.py [--data MNIST_FOLDER] [--epochs N]
+           [--shapes 128,800] [--threads 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from digitnet.data import Preprocessing, load_data
+from digitnet.network import Network
+from digitnet.training import TrainingConfig, train
+
+BATCH, LEARNING_RATE, MOMENTUM = 128, 0.05, 0.9
+
+
+def run_digitnet(hidden, data, epochs, threads):
+    train_x, train_y, val_x, val_y = data
+    network = Network.build([784, hidden, 10], init="he", seed=0)
+    config = TrainingConfig(LEARNING_RATE, epochs, BATCH, momentum=MOMENTUM, seed=0)
+    with threadpool_limits(threads):
+        result = train(network, train_x, train_y, val_x, val_y, config, log=None, progress=False)
+    seconds = np.diff([0.0, *result.history["seconds"]])
+    return list(seconds), result.history["dev_accuracy"][-1]
+
+
+def run_torch(hidden, data, epochs, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    train_x, train_y, val_x, val_y = (torch.from_numpy(np.asarray(a)) for a in data)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+    seconds, accuracy = [], 0.0
+    for _ in range(epochs):
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train_x), generator=generator)
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            optimizer.zero_grad()
+            loss = loss_fn(model(train_x[rows]), train_y[rows])
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            accuracy = (model(val_x).argmax(dim=1) == val_y).float().mean().item()
+        seconds.append(time.perf_counter() - started)
+    return seconds, accuracy
+
+
+def run_sklearn(hidden, data, epochs, threads):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    train_x, train_y, val_x, val_y = data
+    model = MLPClassifier(
+        hidden_layer_sizes=(hidden,), solver="sgd", learning_rate_init=LEARNING_RATE,
+        momentum=MOMENTUM, nesterovs_momentum=False, batch_size=BATCH, max_iter=1,
+        alpha=0.0, shuffle=True, random_state=0, warm_start=True,
+    )  # fmt: skip
+    seconds, accuracy = [], 0.0
+    with threadpool_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(epochs):
+            started = time.perf_counter()
+            model.fit(train_x, train_y)  # warm_start + max_iter=1: one more epoch
+            accuracy = float((model.predict(val_x) == val_y).mean())
+            seconds.append(time.perf_counter() - started)
+    return seconds, accuracy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).parent / "../../shared/data/mnist"))
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--shapes", default="128,800")
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--skip", default="", help="comma list: torch, sklearn")
+    args = parser.parse_args()
+    dataset = load_data(args.data)
+    inputs = Preprocessing().apply(dataset.images)
+    labels = dataset.labels
+    data = (inputs[:50_000], labels[:50_000], inputs[50_000:], labels[50_000:])
+    runners = {"digitnet": run_digitnet, "pytorch": run_torch, "sklearn": run_sklearn}
+    for name in filter(None, args.skip.split(",")):
+        runners.pop(name)
+    print(f"data: {dataset.source}: train 50,000, validate 10,000; batch {BATCH}, "
+          f"SGD lr {LEARNING_RATE} momentum {MOMENTUM}, {args.epochs} epochs\n")  # fmt: skip
+    header = f"{'shape':12} {'threads':>7} {'library':9} {'s/epoch':>8} {'val acc':>8}"
+    print(header + f" {'digitnet/pytorch':>17}")
+    for hidden in map(int, args.shapes.split(",")):
+        for threads in map(int, args.threads.split(",")):
+            times = {}
+            for name, runner in runners.items():
+                seconds, accuracy = runner(hidden, data, args.epochs, threads)
+                times[name] = statistics.median(seconds[1:] or seconds)
+                ratio = ""
+                if name == "pytorch" and "digitnet" in times:
+                    ratio = f"{times['digitnet'] / times['pytorch']:17.2f}"
+                print(f"{f'784-{hidden}-10':12} {threads:7} {name:9} {times[name]:8.3f} "
+                      f"{accuracy:8.4f} {ratio}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
