@@ -193,3 +193,27 @@ def test_resume_continues_from_the_saved_weights(tmp_path, capsys):
     # Epoch 3 starts from epoch 2's weights: much better than a fresh network's epoch 1.
     assert after.history["train_loss"][2] < before.history["train_loss"][0]
     assert main(["train", "--resume", str(first), "--hidden", "32", "--out", str(resumed)]) == 2
+
+
+def test_every_knob_from_the_command_line(tmp_path, capsys):
+    from digitnet.interfaces.cli import main
+    from digitnet.model_file import load_model
+
+    out = tmp_path / "m.npz"
+    args = ["train", "--epochs", "2", "--optimizer", "adamw", "--learning-rate", "0.002",
+            "--weight-decay", "0.01", "--schedule", "step", "--step-every", "1",
+            "--step-gamma", "0.5", "--warmup", "0.5", "--dropout", "0.1", "--augment",
+            "--elastic", "8", "--patience", "3", "--activation", "tanh", "--init", "glorot",
+            "--hidden", "64,32", "--dev-size", "0.1", "--split", "shuffled", "--restore-best",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    recipe = load_model(out).recipe
+    expected = {"optimizer": "adamw", "weight_decay": 0.01, "schedule": "step", "step_every": 1,
+                "step_gamma": 0.5, "warmup": 0.5, "dropout": 0.1, "augment": True,
+                "elastic": 8, "patience": 3, "activation": "tanh", "init": "glorot",
+                "hidden_sizes": [64, 32], "dev_size": 0.1, "split": "shuffled",
+                "restore_best": True}  # fmt: skip
+    assert {key: recipe[key] for key in expected} == expected
+    model = load_model(out)
+    assert model.network.sizes == [784, 64, 32, 10] and model.info["dev_size"] == 500
+    assert model.history["dev_accuracy"][-1] > 0.3

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument("--weight-decay", type=float, help="L2 (sgd, adam) or decoupled (adamw)")
     knobs.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     knobs.add_argument("--warmup", type=float, help="epochs of learning-rate warm-up")
+    knobs.add_argument("--step-every", type=float, help="step schedule: epochs between drops")
+    knobs.add_argument("--step-gamma", type=float, help="step schedule: factor at each drop")
+    knobs.add_argument(
+        "--restore-best", action=argparse.BooleanOptionalAction, help="end with the best dev epoch"
+    )
     knobs.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
     knobs.add_argument(
         "--augment", action=argparse.BooleanOptionalAction, help="distort training images"
@@ -186,6 +191,9 @@ def command_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         schedule=args.schedule,
         warmup=args.warmup,
+        step_every=args.step_every,
+        step_gamma=args.step_gamma,
+        restore_best=args.restore_best,
         dropout=args.dropout,
         augment=args.augment,
         elastic=args.elastic,

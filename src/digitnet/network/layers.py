@@ -66,7 +66,17 @@ class Dense:
         self.accumulating = False
 
 
-class ReLU:
+class Activation:
+    """A layer with no parameters of its own (activations, dropout)."""
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
+
+    def zero_grad(self) -> None:
+        pass
+
+
+class ReLU(Activation):
     """The rectified linear unit  a = max(z, 0), applied element by element."""
 
     def __init__(self) -> None:
@@ -82,14 +92,8 @@ class ReLU:
         # da/dz = 1 where z > 0, else 0   ->   dL/dz = dL/da * [z > 0]
         return a_grad * self.active
 
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
 
-    def zero_grad(self) -> None:
-        pass
-
-
-class LeakyReLU:
+class LeakyReLU(Activation):
     """a = z where z > 0, else slope * z: like ReLU, but a unit is never fully silent."""
 
     def __init__(self, slope: float = 0.01) -> None:
@@ -106,14 +110,8 @@ class LeakyReLU:
         # da/dz = 1 where z > 0, else slope
         return np.where(self.active, a_grad, self.slope * a_grad)
 
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
 
-    def zero_grad(self) -> None:
-        pass
-
-
-class Tanh:
+class Tanh(Activation):
     """a = tanh(z), squashing into (-1, 1)."""
 
     def __init__(self) -> None:
@@ -129,14 +127,8 @@ class Tanh:
         # da/dz = 1 - tanh(z)^2 = 1 - a^2
         return a_grad * (1 - self.outputs**2)
 
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
 
-    def zero_grad(self) -> None:
-        pass
-
-
-class Sigmoid:
+class Sigmoid(Activation):
     """a = 1 / (1 + exp(-z)), squashing into (0, 1)."""
 
     def __init__(self) -> None:
@@ -152,14 +144,8 @@ class Sigmoid:
         # da/dz = a (1 - a)
         return a_grad * self.outputs * (1 - self.outputs)
 
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
 
-    def zero_grad(self) -> None:
-        pass
-
-
-class Dropout:
+class Dropout(Activation):
     """Inverted dropout: in training, zero each input with probability `rate` and
     scale the survivors by 1 / (1 - rate), so the expected output equals the
     input; at evaluation, pass everything through unchanged."""
@@ -181,9 +167,3 @@ class Dropout:
     def backward(self, a_grad: np.ndarray) -> np.ndarray:
         # da/dx = m: dropped inputs get no gradient, kept ones the same scale
         return a_grad if self.mask is None else a_grad * self.mask
-
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
-
-    def zero_grad(self) -> None:
-        pass

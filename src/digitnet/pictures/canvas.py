@@ -54,3 +54,14 @@ def show_digit(axes, pixels: np.ndarray, title: str | None = None, **kwargs) -> 
     axes.set_yticks([])
     if title is not None:
         axes.set_title(title, fontsize=9)
+
+
+def tile_grid(count: int, columns: int, cell: tuple[float, float]) -> tuple[Figure, list]:
+    """A figure with `count` small axes in rows of `columns` (cell: inches per tile),
+    plus room for a title; tiles beyond `count` are hidden.  Returns (figure, tiles)."""
+    rows = max(1, -(-count // columns))
+    figure = new_figure(columns * cell[0], rows * cell[1] + 0.45)
+    tiles = list(figure.subplots(rows, columns, squeeze=False).ravel())
+    for spare in tiles[count:]:
+        spare.axis("off")
+    return figure, tiles[:count] or tiles[:1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit
+from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.training.metrics import calibration_bins, precision_recall
 
 
@@ -55,20 +55,14 @@ def confident_mistakes(
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:count]
-    columns = 8
-    rows = max(1, -(-len(order) // columns))
-    figure = new_figure(columns * 1.1, rows * 1.35 + 0.4)
-    grid = figure.subplots(rows, columns, squeeze=False)
-    for slot, axes in enumerate(grid.ravel()):
-        if slot >= len(order):
-            axes.axis("off")
-            continue
-        index = order[slot]
+    figure, tiles = tile_grid(len(order), columns=8, cell=(1.1, 1.35))
+    for axes, index in zip(tiles, order):
         confidence = probabilities[index, predicted[index]]
         show_digit(axes, images[index],
                    title=f"{labels[index]}→{predicted[index]} {confidence:.0%}")  # fmt: skip
     if len(order) == 0:
-        grid[0, 0].text(0, 0.5, "no mistakes", transform=grid[0, 0].transAxes)
+        tiles[0].axis("off")
+        tiles[0].text(0, 0.5, "no mistakes", transform=tiles[0].transAxes)
     figure.suptitle("Most confident mistakes (true→predicted, confidence)")
     return figure
 

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from digitnet.data.dataset import CLASSES
 from digitnet.model import Model
-from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit
+from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.pca import fit_pca
 
 
@@ -22,14 +22,8 @@ def first_layer_weights(model: Model, units: int = 64) -> Figure:
     norms = np.linalg.norm(weight, axis=0)
     shown = np.sort(np.argsort(-norms)[:units])
     columns = min(len(shown), 10 if len(shown) <= 10 else 8)
-    rows = -(-len(shown) // columns)
-    figure = new_figure(columns * 1.2, rows * 1.3 + 0.5)
-    grid = figure.subplots(rows, columns, squeeze=False)
-    for slot, axes in enumerate(grid.ravel()):
-        if slot >= len(shown):
-            axes.axis("off")
-            continue
-        unit = shown[slot]
+    figure, tiles = tile_grid(len(shown), columns, cell=(1.2, 1.3))
+    for axes, unit in zip(tiles, shown):
         limit = np.abs(weight[:, unit]).max() or 1.0
         axes.imshow(weight[:, unit].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_xticks([])
