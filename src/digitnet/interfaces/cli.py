@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digitnet", description="A handwritten-digit neural network in plain numpy."
     )
+    from digitnet import __version__
+
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument(

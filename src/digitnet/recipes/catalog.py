@@ -23,7 +23,7 @@ SEED = Recipe(
 
 FAST = Recipe(
     name="fast",
-    summary="the default: 784-256-10, SGD with momentum, cosine schedule, 20 epochs",
+    summary="784-256-10, SGD with momentum, cosine schedule, 20 epochs",
     hidden_sizes=(256,),
     init="he",
     learning_rate=0.05,
