@@ -33,9 +33,9 @@ from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.full_batch import FullBatch
 from digitnet.training.metrics import accuracy
-from digitnet.training.optimizer import make_optimizer
+from digitnet.training.optimizer import SGD, Adam, make_optimizer
 from digitnet.training.schedule import Schedule
-from digitnet.training.stop import stop_on_ctrl_c
+from digitnet.training.stop import StopRequest, stop_on_ctrl_c
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,6 @@ def train(
     set may be empty, in which case the last weights count as the best.
     `progress=None` shows a progress bar only on a terminal.
     """
-    loss = SoftmaxCrossEntropy
     optimizer = make_optimizer(
         config.optimizer,
         network.parameters(),
@@ -121,29 +120,10 @@ def train(
                     optimizer.step()
                     bar.update()
                 else:
-                    loss_sum, correct = 0.0, 0
-                    order = rng.permutation(len(train_x))
-                    batches = epoch_batches(
-                        train_x, train_y, order, batch_size, config.augmentation, rng
-                    )
-                    with (
-                        Prefetcher(batches) if config.augmentation else nullcontext(batches) as feed
-                    ):
-                        for step, (x, y) in enumerate(feed):
-                            if stop.requested:
-                                break
-                            progress_in_epoch = step / batches_per_epoch
-                            optimizer.learning_rate = config.learning_rate * (
-                                config.schedule.factor(epoch - 1 + progress_in_epoch)
-                            )
-                            network.zero_grad()
-                            logits = network.forward(x, training=True)
-                            network.backward(loss.delta(logits, y))
-                            optimizer.step()
-                            if measuring:  # from the logits this step computed anyway
-                                loss_sum += loss.fn(logits, y) * len(y)
-                                correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
-                            bar.update()
+                    loss_sum, correct = _minibatch_epoch(
+                        network, optimizer, train_x, train_y, epoch, measuring, config, rng,
+                        stop, bar,
+                    )  # fmt: skip
                 if stop.requested:
                     result.interrupted = True  # a part-epoch is not measured
                     break
@@ -184,6 +164,46 @@ def train(
             param[...] = saved
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _minibatch_epoch(
+    network: Network,
+    optimizer: SGD | Adam,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    epoch: int,
+    measuring: bool,
+    config: TrainingConfig,
+    rng: np.random.Generator,
+    stop: StopRequest,
+    bar: tqdm,
+) -> tuple[float, int]:
+    """One pass over the shuffled training rows in mini-batches (augmented if asked).
+
+    Returns the summed loss and the count of correct predictions if `measuring`.
+    """
+    loss = SoftmaxCrossEntropy
+    loss_sum, correct = 0.0, 0
+    batches_per_epoch = -(-len(train_x) // config.batch_size)
+    order = rng.permutation(len(train_x))
+    batches = epoch_batches(train_x, train_y, order, config.batch_size, config.augmentation, rng)
+    feeder = Prefetcher(batches) if config.augmentation else nullcontext(batches)
+    with feeder as feed:
+        for step, (x, y) in enumerate(feed):
+            if stop.requested:
+                break
+            # The schedule sees fractional epochs, so the rate changes batch by batch.
+            factor = config.schedule.factor(epoch - 1 + step / batches_per_epoch)
+            optimizer.learning_rate = config.learning_rate * factor
+            network.zero_grad()
+            logits = network.forward(x, training=True)
+            network.backward(loss.delta(logits, y))
+            optimizer.step()
+            if measuring:  # from the logits this step computed anyway
+                loss_sum += loss.fn(logits, y) * len(y)
+                correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+            bar.update()
+    return loss_sum, correct
 
 
 def _describe(row: tuple, config: TrainingConfig, has_dev: bool) -> str:
