@@ -71,7 +71,3 @@ def _read(entry: Path, stamp: np.ndarray) -> Dataset | None:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         print(f"digitnet: note: {entry}: corrupt cache, rebuilding it", file=sys.stderr)
         return None
-
-
-def cache_folder_for(data_dir: Path | None) -> Path | None:
-    return None if data_dir is None else data_dir / "parsed"
