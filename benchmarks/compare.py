@@ -5,12 +5,18 @@ The same MLP (784-H-10, ReLU, softmax cross-entropy), the same data (the first
 size, epochs, optimizer (SGD, momentum 0.9, learning rate 0.05, constant) and
 BLAS/intra-op thread count.  Each epoch is timed including one pass over the
 validation set (the trainer's per-epoch measurement), for all three.  The
-per-epoch time printed is the median of epochs 2..N (epoch 1 includes warm-up).
+per-epoch time printed is the median of epochs 2..N (epoch 1 includes warm-up)
+over all rounds.  Each round runs every library once, alternating which goes
+first; the ratio digitnet/PyTorch is taken within each round (two runs made one
+right after the other) and its median over the rounds is printed, with its range.
+
+`digitnet-all` is digitnet with its first layer's blank-pixel shortcut turned off
+(layers.Dense, skip_blank_inputs): the plain products, as PyTorch computes them.
 
 PyTorch and scikit-learn are benchmark-only: `pip install torch==2.13.0 scikit-learn`.
 
-Usage: python benchmarks/compare.py [--data MNIST_FOLDER] [--epochs N]
-           [--shapes 128,800] [--threads 1,2]
+Usage: python benchmarks/compare.py [--data MNIST_FOLDER] [--epochs N] [--rounds R]
+           [--shapes 128,800] [--threads 1,2] [--skip digitnet-all,sklearn]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import statistics
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +38,10 @@ from digitnet.training import TrainingConfig, train
 BATCH, LEARNING_RATE, MOMENTUM = 128, 0.05, 0.9
 
 
-def run_digitnet(hidden, data, epochs, threads):
+def run_digitnet(hidden, data, epochs, threads, skip_blank_inputs=True):
     train_x, train_y, val_x, val_y = data
     network = Network.build([784, hidden, 10], init="he", seed=0)
+    network.dense_layers[0].skip_blank_inputs = skip_blank_inputs
     config = TrainingConfig(LEARNING_RATE, epochs, BATCH, momentum=MOMENTUM, seed=0)
     with threadpool_limits(threads):
         result = train(network, train_x, train_y, val_x, val_y, config, log=None, progress=False)
@@ -92,36 +100,67 @@ def run_sklearn(hidden, data, epochs, threads):
     return seconds, accuracy
 
 
+def compare(runners, hidden, data, epochs, threads, rounds):
+    """Run every library `rounds` times, alternating who goes first.
+
+    Returns each library's epoch times (epoch 1 of each run left out: warm-up),
+    its last accuracy, and the digitnet/pytorch ratio of each round: a ratio
+    from two runs made one right after the other is what this shared machine
+    measures best.
+    """
+    times = {name: [] for name in runners}
+    accuracies, ratios = {}, []
+    for round_index in range(rounds):
+        order = list(runners) if round_index % 2 == 0 else list(reversed(runners))
+        medians = {}
+        for name in order:
+            seconds, accuracies[name] = runners[name](hidden, data, epochs, threads)
+            times[name] += seconds[1:] or seconds
+            medians[name] = statistics.median(seconds[1:] or seconds)
+        if "digitnet" in medians and "pytorch" in medians:
+            ratios.append(medians["digitnet"] / medians["pytorch"])
+    return times, accuracies, ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).parent / "../../shared/data/mnist"))
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--shapes", default="128,800")
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--skip", default="", help="comma list: torch, sklearn")
+    parser.add_argument("--skip", default="", help="comma list of: digitnet-all, pytorch, sklearn")
     args = parser.parse_args()
     dataset = load_data(args.data)
     inputs = Preprocessing().apply(dataset.images)
     labels = dataset.labels
     data = (inputs[:50_000], labels[:50_000], inputs[50_000:], labels[50_000:])
-    runners = {"digitnet": run_digitnet, "pytorch": run_torch, "sklearn": run_sklearn}
+    runners = {
+        "digitnet": run_digitnet,
+        "digitnet-all": partial(run_digitnet, skip_blank_inputs=False),
+        "pytorch": run_torch,
+        "sklearn": run_sklearn,
+    }
     for name in filter(None, args.skip.split(",")):
         runners.pop(name)
     print(f"data: {dataset.source}: train 50,000, validate 10,000; batch {BATCH}, "
-          f"SGD lr {LEARNING_RATE} momentum {MOMENTUM}, {args.epochs} epochs\n")  # fmt: skip
-    header = f"{'shape':12} {'threads':>7} {'library':9} {'s/epoch':>8} {'val acc':>8}"
-    print(header + f" {'digitnet/pytorch':>17}")
+          f"SGD lr {LEARNING_RATE} momentum {MOMENTUM}; {args.rounds} rounds of "
+          f"{args.epochs} epochs\n")  # fmt: skip
+    header = f"{'shape':12} {'threads':>7} {'library':12} {'s/epoch':>8} {'val acc':>8}"
+    print(header + "  digitnet/pytorch: median of rounds (range)")
     for hidden in map(int, args.shapes.split(",")):
         for threads in map(int, args.threads.split(",")):
-            times = {}
-            for name, runner in runners.items():
-                seconds, accuracy = runner(hidden, data, args.epochs, threads)
-                times[name] = statistics.median(seconds[1:] or seconds)
+            times, accuracies, ratios = compare(
+                runners, hidden, data, args.epochs, threads, args.rounds
+            )
+            for name in runners:
                 ratio = ""
-                if name == "pytorch" and "digitnet" in times:
-                    ratio = f"{times['digitnet'] / times['pytorch']:17.2f}"
-                print(f"{f'784-{hidden}-10':12} {threads:7} {name:9} {times[name]:8.3f} "
-                      f"{accuracy:8.4f} {ratio}")  # fmt: skip
+                if name == "pytorch" and ratios:
+                    ratio = (f"  {statistics.median(ratios):.2f}x "
+                             f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
+                print(f"{f'784-{hidden}-10':12} {threads:7} {name:12} "
+                      f"{statistics.median(times[name]):8.3f} {accuracies[name]:8.4f}{ratio}",
+                      flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

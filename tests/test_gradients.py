@@ -157,3 +157,51 @@ def test_uniform_init_matches_the_notebook_range():
 def test_he_init_scale():
     weight = Network.build([784, 512, 10], init="he", seed=0).dense_layers[0].weight
     assert weight.std() == pytest.approx(np.sqrt(2 / 784), rel=0.02)
+
+
+def _images_with_blank_border(rng, rows: int) -> np.ndarray:
+    """6x6 'images' inked only in the middle 4x4, as MNIST digits leave borders blank."""
+    x = np.zeros((rows, 6, 6))
+    x[:, 1:5, 1:5] = rng.uniform(0, 1, size=(rows, 4, 4)) * (rng.random((rows, 4, 4)) < 0.7)
+    return x.reshape(rows, 36)
+
+
+def test_skipping_blank_inputs_changes_nothing(rng):
+    """The first layer's shortcut (products over inked inputs only) is exact:
+    the same logits and the same gradients as the full products, also when
+    gradients accumulate over two batches with different blank columns."""
+    x = _images_with_blank_border(rng, 10)
+    x[5:, 1:5] = 0  # the second half leaves more inputs blank than the first
+    labels = rng.integers(0, 10, size=10)
+    results = []
+    for skip in (False, True):
+        network = Network.build([36, 7, 10], seed=2, dtype=np.float64)
+        network.dense_layers[0].skip_blank_inputs = skip
+        network.zero_grad()
+        for half in (slice(0, 5), slice(5, 10)):
+            logits = network.forward(x[half], training=True)
+            network.backward(SoftmaxCrossEntropy.delta(logits, labels[half]))
+        results.append((logits, [grad.copy() for _, grad in network.parameters()]))
+    assert network.dense_layers[0].columns is not None  # the shortcut was taken
+    (plain_logits, plain_grads), (skip_logits, skip_grads) = results
+    np.testing.assert_allclose(skip_logits, plain_logits, rtol=1e-12)
+    for skip_grad, plain_grad in zip(skip_grads, plain_grads):
+        np.testing.assert_allclose(skip_grad, plain_grad, rtol=1e-12, atol=1e-15)
+
+
+def test_gradients_through_the_blank_input_shortcut(rng):
+    network = Network.build([36, 8, 10], seed=4, dtype=np.float64)
+    x = _images_with_blank_border(rng, 9)
+    labels = rng.integers(0, 10, size=9)
+
+    def loss():
+        return SoftmaxCrossEntropy.fn(network.forward(x), labels)
+
+    # A stale gradient from an earlier batch must not leak into the blank rows.
+    network.zero_grad()
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(rng.normal(size=(9, 36))), labels))
+    network.zero_grad()
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
+    assert network.dense_layers[0].columns is not None
+    for param, grad in network.parameters():
+        assert relative_error(grad, numerical_gradient(loss, param)) < TOLERANCE

@@ -67,6 +67,19 @@ def test_chunked_full_batch_gradient_equals_plain_gradient(sample):
     assert correct == np.count_nonzero(logits.argmax(axis=1) == labels)
 
 
+def test_chunked_dev_set_measures_like_the_full_products(sample):
+    """The trainer measures the dev set through the same chunks: same loss, same accuracy."""
+    x = Preprocessing().apply(sample.images[:2000], np.float64)
+    labels = sample.labels[:2000]
+    network = Network.build([784, 16, 10], seed=0, dtype=np.float64)
+    network.dense_layers[0].skip_blank_inputs = False  # the reference: plain products
+    plain_loss, plain_accuracy = evaluate(network, x, labels)
+    loss, accuracy = FullBatch(x, labels, chunk_rows=256).evaluate(network)
+    assert loss == pytest.approx(plain_loss, rel=1e-12)
+    assert accuracy == plain_accuracy
+    assert all(np.isnan(FullBatch(x[:0], labels[:0]).evaluate(network)))
+
+
 def test_momentum_step_matches_formula():
     param, grad = np.array([1.0, -2.0]), np.array([0.5, 0.25])
     optimizer = GradientDescent([(param, grad)], learning_rate=0.1, momentum=0.9)

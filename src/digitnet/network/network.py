@@ -148,7 +148,8 @@ class Network:
         rng = np.random.default_rng(seed)
         layers: list[Layer] = []  # always Dense first, as backward() expects
         for index, (weight, bias) in enumerate(zip(weights, biases)):
-            layers.append(Dense(weight, bias))
+            # The first layer's inputs are pixels, many blank: let it skip those.
+            layers.append(Dense(weight, bias, skip_blank_inputs=index == 0))
             if index < len(weights) - 1:
                 layers.append(activation())
                 if dropout > 0:

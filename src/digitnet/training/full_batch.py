@@ -39,7 +39,9 @@ class _Chunk:
 
 
 class FullBatch:
-    """The whole training set, prepared for repeated full-batch gradients."""
+    """A whole data set in chunks, prepared once for repeated passes over it:
+    full-batch gradients of the training set, and the dev set's measurement
+    after every epoch."""
 
     def __init__(self, x: np.ndarray, labels: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> None:
         self.count = len(labels)
@@ -58,12 +60,10 @@ class FullBatch:
         predictions, read off the logits computed on the way; else (0.0, 0).
         """
         first, rest = network.dense_layers[0], network.layers[1:]
-        first.weight_grad.fill(0)  # built up below by hand, column block by column block
-        first.bias_grad.fill(0)
         loss_sum, correct = 0.0, 0
         for chunk in self.chunks:
-            # First layer on the inked columns only:  z1 = x[:, c] W1[c] + b1
-            hidden = chunk.inked_x @ first.weight[chunk.inked_columns] + first.bias
+            # First layer on the chunk's inked columns only:  z1 = x[:, c] W1[c] + b1
+            hidden = first.forward_columns(chunk.inked_x, chunk.inked_columns)
             for layer in rest:
                 hidden = layer.forward(hidden, training=True)
             logits = hidden
@@ -73,11 +73,27 @@ class FullBatch:
             )
             for layer in reversed(rest):
                 grad = layer.backward(grad)
-            # First layer's gradients (layers.Dense.backward, on the inked columns):
-            first.weight_grad[chunk.inked_columns] += chunk.inked_x.T @ grad
-            first.bias_grad += grad.sum(axis=0)
+            first.backward(grad, input_grad=False)  # adds x[:, c]^T dz1 to rows c of dL/dW1
             if not measure:
                 continue
             loss_sum += SoftmaxCrossEntropy.fn(logits, chunk.labels) * len(chunk.labels)
             correct += int(np.count_nonzero(logits.argmax(axis=1) == chunk.labels))
         return loss_sum, correct
+
+    def evaluate(self, network: Network) -> tuple[float, float]:
+        """Mean loss and accuracy over the whole set (forward passes only).
+
+        A dev set is measured after every epoch and never changes, so the
+        trainer prepares it this way once: the same chunks, the same saving.
+        """
+        if self.count == 0:
+            return float("nan"), float("nan")
+        first, rest = network.dense_layers[0], network.layers[1:]
+        loss_sum, correct = 0.0, 0
+        for chunk in self.chunks:
+            logits = first.forward_columns(chunk.inked_x, chunk.inked_columns)
+            for layer in rest:
+                logits = layer.forward(logits)
+            loss_sum += SoftmaxCrossEntropy.fn(logits, chunk.labels) * len(chunk.labels)
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == chunk.labels))
+        return loss_sum / self.count, correct / self.count

@@ -97,6 +97,7 @@ def train(
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     full_batch = FullBatch(train_x, train_y) if config.batch_size is None else None
+    dev_set = FullBatch(dev_x, dev_y)  # measured every epoch: prepared once
     batch_size = config.batch_size or len(train_x)
     batches_per_epoch = -(-len(train_x) // batch_size)
 
@@ -130,7 +131,7 @@ def train(
                 if not measuring:
                     continue
 
-                dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
+                dev_loss, dev_accuracy = dev_set.evaluate(network)
                 row = (
                     epoch,
                     loss_sum / len(train_x),
