@@ -11,7 +11,8 @@ first; the ratio digitnet/PyTorch is taken within each round (two runs made one
 right after the other) and its median over the rounds is printed, with its range.
 
 `digitnet-all` is digitnet with its first layer's blank-pixel shortcut turned off
-(layers.Dense, skip_blank_inputs): the plain products, as PyTorch computes them.
+for the training batches (layers.Dense, skip_blank_inputs): the plain products, as
+PyTorch computes them.  Its dev set is still measured through prepared chunks.
 
 PyTorch and scikit-learn are benchmark-only: `pip install torch==2.13.0 scikit-learn`.
 
