@@ -37,6 +37,19 @@ class _Chunk:
     inked_columns: np.ndarray  # which columns (pixels) those are
     labels: np.ndarray
 
+    def logits(self, network: Network, training: bool) -> np.ndarray:
+        """The network's forward pass, its first layer on the inked columns only:
+        z1 = x[:, c] W1[c] + b1."""
+        hidden = network.dense_layers[0].forward_columns(self.inked_x, self.inked_columns)
+        for layer in network.layers[1:]:
+            hidden = layer.forward(hidden, training)
+        return hidden
+
+    def score(self, logits: np.ndarray) -> tuple[float, int]:
+        """The chunk's summed loss and its count of correct predictions."""
+        loss_sum = SoftmaxCrossEntropy.fn(logits, self.labels) * len(self.labels)
+        return loss_sum, int(np.count_nonzero(logits.argmax(axis=1) == self.labels))
+
 
 class FullBatch:
     """A whole data set in chunks, prepared once for repeated passes over it:
@@ -62,11 +75,7 @@ class FullBatch:
         first, rest = network.dense_layers[0], network.layers[1:]
         loss_sum, correct = 0.0, 0
         for chunk in self.chunks:
-            # First layer on the chunk's inked columns only:  z1 = x[:, c] W1[c] + b1
-            hidden = first.forward_columns(chunk.inked_x, chunk.inked_columns)
-            for layer in rest:
-                hidden = layer.forward(hidden, training=True)
-            logits = hidden
+            logits = chunk.logits(network, training=True)
             # delta() averages over the chunk; rescale so the sum is a mean over all m.
             grad = SoftmaxCrossEntropy.delta(logits, chunk.labels) * (
                 len(chunk.labels) / self.count
@@ -74,10 +83,9 @@ class FullBatch:
             for layer in reversed(rest):
                 grad = layer.backward(grad)
             first.backward(grad, input_grad=False)  # adds x[:, c]^T dz1 to rows c of dL/dW1
-            if not measure:
-                continue
-            loss_sum += SoftmaxCrossEntropy.fn(logits, chunk.labels) * len(chunk.labels)
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == chunk.labels))
+            if measure:
+                chunk_loss, chunk_correct = chunk.score(logits)
+                loss_sum, correct = loss_sum + chunk_loss, correct + chunk_correct
         return loss_sum, correct
 
     def evaluate(self, network: Network) -> tuple[float, float]:
@@ -88,12 +96,5 @@ class FullBatch:
         """
         if self.count == 0:
             return float("nan"), float("nan")
-        first, rest = network.dense_layers[0], network.layers[1:]
-        loss_sum, correct = 0.0, 0
-        for chunk in self.chunks:
-            logits = first.forward_columns(chunk.inked_x, chunk.inked_columns)
-            for layer in rest:
-                logits = layer.forward(logits)
-            loss_sum += SoftmaxCrossEntropy.fn(logits, chunk.labels) * len(chunk.labels)
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == chunk.labels))
-        return loss_sum / self.count, correct / self.count
+        scores = [chunk.score(chunk.logits(network, training=False)) for chunk in self.chunks]
+        return sum(loss for loss, _ in scores) / self.count, sum(n for _, n in scores) / self.count
