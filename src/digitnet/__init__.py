@@ -38,7 +38,8 @@ def train(
 ) -> Model:
     """Train a model with a named recipe (or a Recipe) on `data`.
 
-    `overrides` change any recipe knob, e.g. `epochs=5, hidden_sizes=(128,)`.
+    `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
+    `layers="conv32k5,relu,pool2,dense10"`.
     `threads` caps the BLAS threads (see digitnet.threads).
     """
     chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe

@@ -1,13 +1,21 @@
 """Model files: a plain .npz archive, safe to open from anyone.
 
-Layout (format version 1):
+Layout (format version 2):
 
     digitnet_format   int scalar: the format version
-    metadata          one JSON string: architecture, preprocessing, recipe,
-                      history, info
-    dense0_weight, dense0_bias, dense1_weight, ...   the parameter arrays
+    metadata          one JSON string: the layer spec ("layers", see
+                      network/spec.py), the number of inputs, preprocessing,
+                      recipe, history, info
+    layer0_kernel, layer0_bias, layer3_scale, layer3_running_mean, ...
+                      one array per parameter and per saved statistic, named
+                      by the layer's place in the spec (Network.arrays)
 
-Everything is loaded with `allow_pickle=False`: a pickle can run arbitrary
+Format 1 (digitnet 0.1, MLPs only) stored {"sizes", "activation", "dropout"}
+and arrays dense0_weight, dense0_bias, ...; such files still load.
+
+Nothing is trusted before it is checked: each array's npy header (shape and
+dtype) is compared with what the layer spec says before the array is read,
+and everything is read with `allow_pickle=False`: a pickle can run arbitrary
 code when unpickled, so a model file from elsewhere must never contain one.
 """
 
@@ -18,6 +26,7 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -26,15 +35,19 @@ from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
+from digitnet.network.spec import mlp_layers, parse_layers
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MARKER = "digitnet_format"
+MAX_METADATA_CHARS = 8_000_000  # a training history of 100,000 epochs fits easily
+_FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten."""
     metadata = {
-        "architecture": model.network.architecture(),
+        "layers": model.network.layer_spec,
+        "inputs": model.network.inputs,
         "preprocessing": model.preprocessing.to_dict(),
         "recipe": model.recipe,
         "history": model.history,
@@ -43,59 +56,140 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     arrays: dict[str, np.ndarray] = {
         _MARKER: np.array(FORMAT_VERSION),
         "metadata": np.array(json.dumps(metadata)),
+        **model.network.arrays(),
     }
-    for index, layer in enumerate(model.network.dense_layers):
-        arrays[f"dense{index}_weight"] = layer.weight
-        arrays[f"dense{index}_bias"] = layer.bias
     with atomic_write(path) as stream:
         np.savez_compressed(stream, **arrays)
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:
-    """Read a model written by `save_model`, checking everything before trusting it."""
+    """Read a model written by `save_model` (format 1 or 2), checking it all first."""
     path = Path(path)
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array
-            raise DigitnetError(f"{path}: not a digitnet model file")
-        with archive:
-            if _MARKER not in archive.files:
-                raise DigitnetError(f"{path}: not a digitnet model file (no format marker)")
-            version = int(archive[_MARKER])
-            if version > FORMAT_VERSION:
-                raise DigitnetError(
-                    f"{path}: written by a newer digitnet (model format {version}; this "
-                    f"version reads up to {FORMAT_VERSION}); upgrade digitnet to load it"
-                )
-            metadata = json.loads(str(archive["metadata"]))
-            sizes = [int(size) for size in metadata["architecture"]["sizes"]]
-            weights = [archive[f"dense{i}_weight"] for i in range(len(sizes) - 1)]
-            biases = [archive[f"dense{i}_bias"] for i in range(len(sizes) - 1)]
-            _check_shapes(path, sizes, weights, biases)
-            return Model(
-                network=Network.from_architecture(metadata["architecture"], weights, biases),
-                preprocessing=Preprocessing.from_dict(metadata["preprocessing"]),
-                recipe=metadata["recipe"],
-                history=metadata["history"],
-                info=metadata["info"],
-            )
-    except DigitnetError:
-        raise
-    except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        with zipfile.ZipFile(path) as archive:
+            return _read(path, archive)
+    except DigitnetError as error:
+        message = str(error)
+        prefixed = message if message.startswith(str(path)) else f"{path}: {message}"
+        raise DigitnetError(prefixed) from None
+    except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
+            json.JSONDecodeError, RecursionError):  # fmt: skip
         raise DigitnetError(f"{path}: not a digitnet model file, or corrupt/truncated") from None
 
 
-def _check_shapes(
-    path: Path, sizes: list[int], weights: list[np.ndarray], biases: list[np.ndarray]
-) -> None:
-    for index, (weight, bias) in enumerate(zip(weights, biases)):
-        expected = (sizes[index], sizes[index + 1])
-        if weight.shape != expected or bias.shape != expected[1:]:
+def _read(path: Path, archive: zipfile.ZipFile) -> Model:
+    members = {name.removesuffix(".npy") for name in archive.namelist()}
+    if _MARKER not in members or "metadata" not in members:
+        raise DigitnetError(f"{path}: not a digitnet model file (no format marker)")
+    version = int(_read_member(archive, _MARKER, (), ("<i8", "<i4")))
+    if version > FORMAT_VERSION:
+        raise DigitnetError(
+            f"{path}: written by a newer digitnet (model format {version}; this "
+            f"version reads up to {FORMAT_VERSION}); upgrade digitnet to load it"
+        )
+    if version < 1:
+        raise DigitnetError(f"{path}: model format {version} does not exist")
+    metadata = json.loads(str(_read_member(archive, "metadata", (), None)))
+    if not isinstance(metadata, dict):
+        raise DigitnetError(f"{path}: its metadata is not a JSON object")
+    if version == 1:
+        layers, inputs, renamed = _format1_layers(path, metadata)
+    else:
+        layers, inputs = (
+            _field(path, metadata, "layers", str),
+            _field(path, metadata, "inputs", int),
+        )
+        renamed = {}
+    try:
+        network = Network.build(layers, inputs=inputs)  # float32 first: names and shapes
+    except DigitnetError as error:
+        raise DigitnetError(f"{path}: {error}") from None
+    first = next(iter(network.arrays()), None)
+    if first is None:
+        raise DigitnetError(f"{path}: layers '{layers}' have no parameters")
+    dtype = _member_dtype(archive, renamed.get(first, first))
+    if dtype != network.dtype:
+        network = Network.build(layers, inputs=inputs, dtype=dtype)
+    arrays = {}
+    for name, target in network.arrays().items():
+        stored = renamed.get(name, name)
+        if stored not in members:
+            raise DigitnetError(f"{path}: array '{stored}' is missing for layers {layers}")
+        arrays[name] = _read_member(archive, stored, target.shape, (target.dtype.str,))
+        if not np.all(np.isfinite(arrays[name])):
+            raise DigitnetError(f"{path}: array '{stored}' holds NaN or infinite values")
+    network.set_arrays(arrays)
+    return Model(
+        network=network,
+        preprocessing=Preprocessing.from_dict(_field(path, metadata, "preprocessing", dict)),
+        recipe=_field(path, metadata, "recipe", dict),
+        history=_field(path, metadata, "history", dict),
+        info=_field(path, metadata, "info", dict),
+    )
+
+
+def _format1_layers(path: Path, metadata: dict[str, Any]) -> tuple[str, int, dict[str, str]]:
+    """A digitnet 0.1 file (an MLP): its layer spec, inputs, and the old name of each array."""
+    architecture = _field(path, metadata, "architecture", dict)
+    sizes = [int(size) for size in architecture["sizes"]]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise DigitnetError(f"{path}: layer sizes {sizes} are not a network")
+    activation, dropout = architecture["activation"], float(architecture.get("dropout", 0.0))
+    layers = mlp_layers(tuple(sizes[1:-1]), activation, dropout, sizes[-1])
+    dense = [
+        i for i, spec in enumerate(parse_layers(layers, sizes[0], None)) if spec.kind == "dense"
+    ]
+    renamed = {
+        f"layer{index}_{part}": f"dense{count}_{part}"
+        for count, index in enumerate(dense)
+        for part in ("weight", "bias")
+    }
+    return layers, sizes[0], renamed
+
+
+def _field(path: Path, metadata: dict[str, Any], key: str, kind: type) -> Any:
+    value = metadata.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise DigitnetError(f"{path}: metadata field '{key}' is missing or not a {kind.__name__}")
+    return value
+
+
+def _open_member(archive: zipfile.ZipFile, name: str) -> tuple[IO[bytes], tuple, np.dtype]:
+    stream = archive.open(f"{name}.npy")
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"npy version {version}")
+    return stream, shape, dtype
+
+
+def _member_dtype(archive: zipfile.ZipFile, name: str) -> np.dtype:
+    stream, _, dtype = _open_member(archive, name)
+    stream.close()
+    if dtype not in _FLOATS:
+        raise DigitnetError(f"array '{name}' is {dtype}, not float32 or float64")
+    return dtype
+
+
+def _read_member(
+    archive: zipfile.ZipFile, name: str, shape: tuple, dtypes: tuple[str, ...] | None
+) -> np.ndarray:
+    """Member `name`, read only once its header shows the shape and dtype expected
+    (dtypes None: a unicode string of at most MAX_METADATA_CHARS)."""
+    stream, found_shape, dtype = _open_member(archive, name)
+    with stream:
+        if dtypes is None:
+            if dtype.kind != "U" or dtype.itemsize // 4 > MAX_METADATA_CHARS or found_shape != ():
+                raise DigitnetError(f"'{name}' is not a JSON string of a sane size ({dtype})")
+        elif found_shape != tuple(shape) or dtype.str not in dtypes:
             raise DigitnetError(
-                f"{path}: layer {index} has weights {weight.shape} and biases {bias.shape}, "
-                f"but its architecture says {expected}"
+                f"array '{name}' is {dtype} {found_shape}, but the layers need "
+                f"{' or '.join(dtypes)} {tuple(shape)}"
             )
-        if not (np.issubdtype(weight.dtype, np.floating) and weight.dtype == bias.dtype):
-            raise DigitnetError(f"{path}: layer {index} parameters are not floating point")
+    with archive.open(f"{name}.npy") as stream:  # from the start again, header checked
+        return np.lib.format.read_array(stream, allow_pickle=False)

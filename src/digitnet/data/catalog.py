@@ -27,6 +27,7 @@ class DataFile:
 class DatasetSpec:
     name: str
     description: str
+    kind: str  # 'handwriting' or 'clothes': which augmentation fits (training/augment.py)
     classes: tuple[str, ...]
     mirrors: tuple[str, ...]  # base URLs, tried in order; a file is at base + file name
     train_images: DataFile
@@ -43,6 +44,7 @@ class DatasetSpec:
 MNIST = DatasetSpec(
     name="mnist",
     description="MNIST handwritten digits (LeCun, Cortes, Burges): 60,000 train, 10,000 test",
+    kind="handwriting",
     classes=tuple("0123456789"),
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -73,6 +75,7 @@ MNIST = DatasetSpec(
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
     description="Fashion-MNIST (Zalando Research): clothing images, 60,000 train, 10,000 test",
+    kind="clothes",
     classes=(
         "T-shirt/top",
         "Trouser",
@@ -115,6 +118,7 @@ FASHION_MNIST = DatasetSpec(
 KMNIST = DatasetSpec(
     name="kmnist",
     description="Kuzushiji-MNIST (ROIS-DS CODH): cursive Japanese, 60,000 train, 10,000 test",
+    kind="handwriting",
     classes=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
     mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
     train_images=DataFile(

@@ -21,11 +21,14 @@ class Dataset:
         data such as Kaggle's test.csv.
     source: a human-readable description ("bundled MNIST sample (5000 images)"),
         printed by every command so the user always knows what was used.
+    kind: what the images show, which decides the augmentation that fits them:
+        'handwriting' (digits, characters) or 'clothes' (Fashion-MNIST).
     """
 
     images: np.ndarray
     labels: np.ndarray | None
     source: str
+    kind: str = "handwriting"
 
     def __len__(self) -> int:
         return len(self.images)

@@ -14,6 +14,7 @@ Parsed CSV and IDX data are cached as binary (cache.py), keyed on the source fil
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def load_data(
     if name in DATASETS and not Path(text).exists():
         dataset_spec = DATASETS[name]
         folder = downloads.download(dataset_spec, data_dir, progress)
-        return load_idx_folder(folder, explicit or split, cache_folder, label=dataset_spec.name)
+        dataset = load_idx_folder(folder, explicit or split, cache_folder, label=dataset_spec.name)
+        return dataclasses.replace(dataset, kind=dataset_spec.kind)
     path = Path(name) if explicit else Path(text)
     if path.is_dir():
         return load_idx_folder(path, explicit or split, cache_folder, strict=explicit is not None)

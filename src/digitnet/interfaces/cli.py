@@ -24,7 +24,7 @@ from digitnet.interfaces.report import evaluation_report
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.network import ACTIVATIONS
+from digitnet.network.spec import ACTIVATIONS
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.threads import DEFAULT_THREADS, blas_threads
 from digitnet.training.metrics import confusion_matrix
@@ -109,14 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument(
         "--restore-best", action=argparse.BooleanOptionalAction, help="end with the best dev epoch"
     )
-    knobs.add_argument("--dropout", type=float, help="dropout rate after each hidden layer")
+    knobs.add_argument(
+        "--dropout", type=float, help="MLP shorthand: dropout rate after each hidden layer"
+    )
     knobs.add_argument(
         "--augment", action=argparse.BooleanOptionalAction, help="distort training images"
     )
     knobs.add_argument("--elastic", type=float, help="elastic distortion strength (34: Simard)")
     knobs.add_argument("--patience", type=_positive_int, help="early stopping patience (epochs)")
-    knobs.add_argument("--activation", choices=sorted(ACTIVATIONS))
-    knobs.add_argument("--hidden", type=_sizes, help="hidden layer sizes, e.g. 256 or 512,256")
+    knobs.add_argument(
+        "--layers",
+        help="the network as a layer spec, e.g. 'conv32k5,relu,pool2,dense128,relu,dense10' "
+        "(see docs/layers.md)",
+    )
+    knobs.add_argument(
+        "--hidden", type=_sizes, help="MLP shorthand: hidden layer sizes, e.g. 256 or 512,256"
+    )
+    knobs.add_argument("--activation", choices=ACTIVATIONS, help="MLP shorthand: activation")
     knobs.add_argument("--init", choices=sorted(INITIALIZERS))
     knobs.add_argument(
         "--dev-size", type=float, help="rows held out to measure on: a count, or a fraction"
@@ -202,7 +211,8 @@ def command_train(args: argparse.Namespace) -> int:
         elastic=args.elastic,
         patience=args.patience,
         activation=args.activation,
-        hidden_sizes=args.hidden,
+        hidden=args.hidden,
+        layers=args.layers,
         init=args.init,
         dev_size=args.dev_size,
         split=args.split,
@@ -332,6 +342,7 @@ def command_recipes(args: argparse.Namespace) -> int:
     for name, recipe in RECIPES.items():
         default = " (default)" if name == DEFAULT_RECIPE else ""
         print(f"{name}{default}: {recipe.summary}")
+        print(f"    --layers {recipe.layers}")
     return 0
 
 
@@ -351,14 +362,13 @@ def _trained_summary(model: Model, path: str) -> str:
 
 
 def _describe(model: Model) -> str:
-    sizes = "-".join(str(size) for size in model.network.sizes)
-    return f"recipe {model.recipe.get('name', '?')}, {sizes}"
+    return f"recipe {model.recipe.get('name', '?')}, layers {model.network.layer_spec}"
 
 
 def _check_inputs(model: Model, path: str) -> None:
-    if model.network.sizes[0] != PIXELS:
+    if model.network.inputs != PIXELS:
         raise DigitnetError(
-            f"{path}: the model takes {model.network.sizes[0]} inputs, not 28x28 = {PIXELS} pixels"
+            f"{path}: the model takes {model.network.inputs} inputs, not 28x28 = {PIXELS} pixels"
         )
 
 

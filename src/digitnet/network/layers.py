@@ -1,17 +1,16 @@
-"""Layers, each forward step written beside its derivative.
+"""Dense layers, activations and dropout, each forward step written beside its derivative.
 
-Conventions used throughout (and in docs/math.md):
+Conventions used throughout the network package (and in docs/math.md):
 
-- A batch is a 2-D array with one example per *row*: `x` has shape (m, n).
+- A batch has one example per *row* (the first axis): `x` has shape (m, n)
+  for vectors, (m, height, width, channels) for images and feature maps.
   (The notebook used one example per column; rows are numpy's natural,
   contiguous layout and the equations are the same, transposed.)
-- `forward(x)` returns the layer's output and remembers what `backward` needs.
-- `backward(dL/d_output)` returns dL/d_input, the gradient for the layer below,
-  and *adds* the gradients of the layer's own parameters to its gradient
-  buffers (as PyTorch does): a gradient over many examples is a sum, so it can
-  be built up chunk by chunk.  `zero_grad()` starts a new sum: the next
-  backward writes the buffers instead of adding to them (the same result as
-  zeroing them first, without the extra passes over a large weight matrix).
+- `forward(x, training)` returns the layer's output and remembers what
+  `backward` needs.  `training` matters to dropout and batch norm only.
+- `backward(dL/d_output)` returns dL/d_input, the gradient for the layer
+  below, and writes the gradients of the layer's own parameters into its
+  gradient buffers (allocated once, with the layer).
 - L is the mean loss over the batch, so every gradient here is already divided
   by m (the loss's `delta` does that once, at the top).
 """
@@ -20,105 +19,63 @@ from __future__ import annotations
 
 import numpy as np
 
-BLANK_SKIP_BELOW = 0.9  # skip blank inputs when fewer than 90% of them are inked
+from digitnet.network.init import INITIALIZERS, initial_bias
 
 
 class Dense:
     """The affine map  z = x W + b  (a "fully connected" layer).
 
     weight W: (n_in, n_out), one column per unit; bias b: (n_out,), one per unit.
-
-    With `skip_blank_inputs` (the network sets it on its first layer, whose
-    inputs are pixels), a batch's inputs that are 0 in every row are left out of
-    the products: a blank pixel adds nothing to x W and its weights get a zero
-    gradient.  In a batch of 128 MNIST digits about a third of the pixels are
-    blank (the borders, mostly), so the two big products of a training step
-    shrink by that much.  The result is the same as the full products.
     """
 
-    def __init__(self, weight: np.ndarray, bias: np.ndarray, skip_blank_inputs: bool = False):
-        self.weight = weight
-        self.bias = bias
-        self.skip_blank_inputs = skip_blank_inputs
-        # Gradient buffers, allocated once; backward adds to them, zero_grad empties them.
-        self.weight_grad = np.zeros_like(weight)
-        self.bias_grad = np.zeros_like(bias)
-        self.accumulating = False  # False right after zero_grad(): overwrite, don't add
+    def __init__(self, weight: np.ndarray, bias: np.ndarray) -> None:
+        self.weight, self.bias = weight, bias
+        self.weight_grad, self.bias_grad = np.zeros_like(weight), np.zeros_like(bias)
         self.inputs: np.ndarray | None = None
-        self.columns: np.ndarray | None = None  # which inputs `inputs` holds; None: all
+
+    @classmethod
+    def create(cls, n_in: int, n_out: int, init: str, rng: np.random.Generator,
+               dtype: np.dtype) -> Dense:  # fmt: skip
+        """A fresh layer, its weights drawn by the initializer `init`."""
+        weight = INITIALIZERS[init](rng, (n_in, n_out), n_in, n_out)
+        return cls(weight.astype(dtype), initial_bias(init, rng, n_out).astype(dtype))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        if self.skip_blank_inputs:
-            inked = np.flatnonzero(x.any(axis=0))
-            # Gathering the inked columns (and their weight rows) copies data; the
-            # smaller products pay for the copies below about 90% inked (measured:
-            # 128 x 784 batches, 800 units: 0.81x the time at 70% inked, 1.04x at 95%).
-            if len(inked) < BLANK_SKIP_BELOW * x.shape[1]:
-                return self.forward_columns(x[:, inked], inked)
         # z = x W + b      (b is broadcast: the same bias added to every row)
-        self.inputs, self.columns = x, None
+        self.inputs = x
         z = x @ self.weight
-        z += self.bias
-        return z
-
-    def forward_columns(self, x_columns: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """z = x W + b for a batch x whose inputs outside `columns` are all 0.
-
-        x_columns = x[:, columns] holds the rest:  x W = x[:, c] W[c]  (the sum
-        over inputs i of x_i W_i, without the terms where x_i = 0).
-        """
-        self.inputs, self.columns = x_columns, columns
-        z = x_columns @ self.weight[columns]
         z += self.bias
         return z
 
     def backward(self, z_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         assert self.inputs is not None, "backward() called before forward()"
-        if self.columns is not None:
-            # dL/dW = x^T dL/dz, whose rows for the blank inputs are 0:
-            # only the rows c are computed,  dL/dW[c] = x[:, c]^T dL/dz
-            inked_grad = self.inputs.T @ z_grad
-            if self.accumulating:
-                self.weight_grad[self.columns] += inked_grad
-            else:
-                blank = np.ones(len(self.weight), dtype=bool)
-                blank[self.columns] = False
-                self.weight_grad[blank] = 0
-                self.weight_grad[self.columns] = inked_grad
-        elif self.accumulating:
-            # dL/dW = x^T dL/dz    (each example's outer product x_i^T dz_i, summed)
-            self.weight_grad += self.inputs.T @ z_grad
-        else:  # the same sum, written straight into the emptied buffer
-            np.matmul(self.inputs.T, z_grad, out=self.weight_grad)
+        # dL/dW = x^T dL/dz    (each example's outer product x_i^T dz_i, summed)
+        np.matmul(self.inputs.T, z_grad, out=self.weight_grad)
         # dL/db = sum over examples of dL/dz   -> one entry per unit, not one scalar
-        if self.accumulating:
-            self.bias_grad += z_grad.sum(axis=0)
-        else:
-            np.sum(z_grad, axis=0, out=self.bias_grad)
-        self.accumulating = True
-        # dL/dx = dL/dz W^T        (what the layer below needs; the first layer has
-        # only the image below it, so the network skips this product there)
+        np.sum(z_grad, axis=0, out=self.bias_grad)
+        # dL/dx = dL/dz W^T    (skipped when nothing below learns: see Network.backward)
         return z_grad @ self.weight.T if input_grad else None
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(parameter, gradient) pairs, for an optimizer to update in place."""
         return [(self.weight, self.weight_grad), (self.bias, self.bias_grad)]
 
-    def zero_grad(self) -> None:
-        self.accumulating = False
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What a model file stores for this layer, by name."""
+        return {"weight": self.weight, "bias": self.bias}
 
 
-class Activation:
-    """A layer with no parameters of its own (activations, dropout)."""
+class Stateless:
+    """A layer with nothing to learn or save (activations, dropout, reshapes)."""
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return []
 
-    def zero_grad(self) -> None:
-        pass
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
 
 
-class ReLU(Activation):
+class ReLU(Stateless):
     """The rectified linear unit  a = max(z, 0), applied element by element."""
 
     def __init__(self) -> None:
@@ -135,7 +92,7 @@ class ReLU(Activation):
         return a_grad * self.active
 
 
-class LeakyReLU(Activation):
+class LeakyReLU(Stateless):
     """a = z where z > 0, else slope * z: like ReLU, but a unit is never fully silent."""
 
     def __init__(self, slope: float = 0.01) -> None:
@@ -153,7 +110,7 @@ class LeakyReLU(Activation):
         return np.where(self.active, a_grad, self.slope * a_grad)
 
 
-class Tanh(Activation):
+class Tanh(Stateless):
     """a = tanh(z), squashing into (-1, 1)."""
 
     def __init__(self) -> None:
@@ -170,7 +127,7 @@ class Tanh(Activation):
         return a_grad * (1 - self.outputs**2)
 
 
-class Sigmoid(Activation):
+class Sigmoid(Stateless):
     """a = 1 / (1 + exp(-z)), squashing into (0, 1)."""
 
     def __init__(self) -> None:
@@ -187,7 +144,7 @@ class Sigmoid(Activation):
         return a_grad * self.outputs * (1 - self.outputs)
 
 
-class Dropout(Activation):
+class Dropout(Stateless):
     """Inverted dropout: in training, zero each input with probability `rate` and
     scale the survivors by 1 / (1 - rate), so the expected output equals the
     input; at evaluation, pass everything through unchanged."""
@@ -209,3 +166,32 @@ class Dropout(Activation):
     def backward(self, a_grad: np.ndarray) -> np.ndarray:
         # da/dx = m: dropped inputs get no gradient, kept ones the same scale
         return a_grad if self.mask is None else a_grad * self.mask
+
+
+class ToImages(Stateless):
+    """Rows of side*side pixels -> images (m, side, side, 1): one channel of gray."""
+
+    def __init__(self, side: int) -> None:
+        self.side = side
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x.reshape(len(x), self.side, self.side, 1)
+
+    def backward(self, images_grad: np.ndarray) -> np.ndarray:
+        # A reshape moves no value: the gradient is reshaped back.
+        return images_grad.reshape(len(images_grad), -1)
+
+
+class Flatten(Stateless):
+    """Feature maps (m, height, width, channels) -> rows (m, height*width*channels)."""
+
+    def __init__(self) -> None:
+        self.shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, rows_grad: np.ndarray) -> np.ndarray:
+        assert self.shape is not None, "backward() called before forward()"
+        return rows_grad.reshape(self.shape)

@@ -4,69 +4,88 @@
     dL/dx  = layer_1'( ... layer_n'( dL/dlogits ) )               (backward: chain rule)
 
 The loss (softmax + cross-entropy, see loss.py) sits on top of the logits and
-provides dL/dlogits to start the backward pass.
+provides dL/dlogits to start the backward pass.  What the layers are is one
+line of text, a layer spec (spec.py), which is also what a model file stores.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
 from digitnet.errors import DigitnetError
+from digitnet.network.batchnorm import BatchNorm
+from digitnet.network.conv import Conv2D, MaxPool2D
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
+from digitnet.network.layers import (
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    ToImages,
+)
 from digitnet.network.loss import softmax
+from digitnet.network.shortcuts import BlankSkippingDense
+from digitnet.network.spec import LayerSpec, format_layers, mlp_layers, parse_layers
 
-Layer = Dense | ReLU | LeakyReLU | Tanh | Sigmoid | Dropout
+Layer = (
+    Dense | Conv2D | MaxPool2D | BatchNorm | ReLU | LeakyReLU | Tanh | Sigmoid | Dropout
+    | ToImages | Flatten
+)  # fmt: skip
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
-_ACTIVATION_NAMES = {cls: name for name, cls in ACTIVATIONS.items()}
 
 
 class Network:
-    """A multilayer perceptron: Dense layers with an activation between them."""
+    """Layers built from a layer spec, with the forward and backward passes over them."""
 
-    def __init__(self, layers: list[Layer]) -> None:
-        self.layers = layers
+    def __init__(self, layers: list[Layer], specs: list[LayerSpec], inputs: int) -> None:
+        self.layers, self.specs, self.inputs = layers, specs, inputs
+        # Below the first layer with parameters nothing learns: the backward pass
+        # stops there and skips its dL/dinput (for 784 pixels, the costliest product).
+        self.first_learning = next(
+            (index for index, layer in enumerate(layers) if layer.parameters()), len(layers)
+        )
 
     @classmethod
     def build(
         cls,
-        sizes: list[int],
+        layers: str | Sequence[int],
         *,
-        activation: str = "relu",
         init: str = "he",
-        dropout: float = 0.0,
         seed: int | np.random.Generator = 0,
         dtype: type[np.floating] | np.dtype = np.float32,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        inputs: int = 784,
+        shortcuts: bool = True,
     ) -> Network:
-        """A fresh network with layer widths `sizes`, e.g. [784, 10, 10] for the notebook.
+        """A fresh network.
 
-        Between consecutive Dense layers goes one `activation` (then Dropout, if
-        `dropout` > 0); the last Dense layer outputs logits (softmax is applied by
-        the loss and by `predict_proba`).  float32 is the default; ask for float64
-        for gradient checks.
+        `layers` is a layer spec ("conv32k5,relu,pool2,dense10", see spec.py), or
+        for an MLP a list of widths, e.g. [784, 10, 10] for the notebook's: one
+        `activation` (then Dropout, if `dropout` > 0) between Dense layers.  The
+        last layer outputs logits (softmax is applied by the loss and by
+        `predict_proba`).  float32 is the default; ask for float64 for gradient
+        checks.  `inputs`: pixels per row, for a spec.  `shortcuts=False` builds
+        only textbook layers (shortcuts.py).
         """
-        if len(sizes) < 2 or any(size < 1 for size in sizes):
-            raise DigitnetError(f"layer sizes {sizes}: need at least input and output sizes >= 1")
+        if isinstance(layers, str):
+            text = layers
+        else:
+            sizes = [int(size) for size in layers]
+            if len(sizes) < 2 or min(sizes) < 1:
+                raise DigitnetError(f"layer sizes {sizes}: need input and output sizes >= 1")
+            inputs, text = sizes[0], mlp_layers(tuple(sizes[1:-1]), activation, dropout, sizes[-1])
         if init not in INITIALIZERS:
             raise DigitnetError(f"unknown init '{init}' (choose from {', '.join(INITIALIZERS)})")
-        if activation not in ACTIVATIONS:
-            raise DigitnetError(
-                f"unknown activation '{activation}' (choose from {', '.join(ACTIVATIONS)})"
-            )
-        if not 0 <= dropout < 1:
-            raise DigitnetError(f"dropout rate {dropout}: must be in 0..1 (excluding 1)")
+        specs = parse_layers(text, pixels=inputs, classes=None)
         rng = np.random.default_rng(seed)
-        parameters = [
-            tuple(array.astype(dtype) for array in INITIALIZERS[init](rng, n_in, n_out))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])
-        ]
-        architecture = {"sizes": list(sizes), "activation": activation, "dropout": dropout}
-        dropout_seed = int(rng.integers(2**31)) if dropout else 0  # no draw: same init as before
-        return cls.from_architecture(
-            architecture, [w for w, _ in parameters], [b for _, b in parameters], dropout_seed
-        )
+        built = _create_layers(specs, inputs, init, rng, np.dtype(dtype), shortcuts)
+        return cls(built, specs, inputs)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The logits (m, classes) for a batch x (m, inputs)."""
@@ -74,84 +93,106 @@ class Network:
             x = layer.forward(x, training)
         return x
 
-    def zero_grad(self) -> None:
-        """Empty every gradient buffer (backward adds to them)."""
-        for layer in self.layers:
-            layer.zero_grad()
-
     def backward(self, logits_grad: np.ndarray) -> None:
-        """Backpropagate dL/dlogits, adding to every Dense layer's gradients."""
+        """Backpropagate dL/dlogits, writing every parameter's gradient."""
         grad = logits_grad
-        for layer in reversed(self.layers[1:]):
+        for layer in reversed(self.layers[self.first_learning + 1 :]):
             grad = layer.backward(grad)
-        # Below the first layer is the image itself, which is not learned: skip its
-        # gradient dL/dx, the costliest product of the pass for 784 inputs.
-        self.layers[0].backward(grad, input_grad=False)
+        if self.first_learning < len(self.layers):
+            self.layers[self.first_learning].backward(grad, input_grad=False)  # type: ignore[call-arg]
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, input side first."""
         return [pair for layer in self.layers for pair in layer.parameters()]
 
-    def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
-        """What each hidden layer outputs (after its activation) for a batch x."""
-        outputs = []
-        for layer in self.layers[:-1]:
-            x = layer.forward(x)
-            if not isinstance(layer, Dense | Dropout):
-                outputs.append(x)
-        return outputs
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array a model file stores (parameters and batch-norm statistics),
+        named 'layer{index}_{name}' by the layer's place in the spec."""
+        return {
+            f"layer{index}_{name}": array
+            for index, layer in enumerate(self.layers)
+            for name, array in layer.arrays().items()
+        }
 
-    def predict_proba(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy `arrays` (as `arrays()` names them) into the layers, in place."""
+        for name, target in self.arrays().items():
+            target[...] = arrays[name]
+
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """What every layer outputs for a batch x (evaluation mode), in order."""
+        results = []
+        for layer in self.layers:
+            x = layer.forward(x)
+            results.append(x)
+        return results
+
+    def hidden_activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """What each activation layer outputs for a batch x: a hidden layer's units
+        (m, units), or a convolution's feature maps (m, height, width, filters)."""
+        return [
+            output for spec, output in zip(self.specs, self.outputs(x)) if spec.kind in ACTIVATIONS
+        ]
+
+    def predict_proba(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (m, classes), computed in batches to bound memory."""
         chunks = [
             softmax(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
         ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.sizes[-1]), self.dtype)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The most probable class of each row of x."""
-        return self.predict_proba(x).argmax(axis=1)
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.classes), self.dtype)
 
     @property
-    def dense_layers(self) -> list[Dense]:
-        return [layer for layer in self.layers if isinstance(layer, Dense)]
+    def layer_spec(self) -> str:
+        """The layers as one line of text (spec.py), e.g. 'dense256,relu,dense10'."""
+        return format_layers(self.specs)
 
     @property
-    def sizes(self) -> list[int]:
-        dense = self.dense_layers
-        return [dense[0].weight.shape[0]] + [layer.weight.shape[1] for layer in dense]
+    def classes(self) -> int:
+        return self.specs[-1].size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.dense_layers[0].weight.dtype
+        return next(iter(self.arrays().values())).dtype
 
-    def architecture(self) -> dict[str, Any]:
-        """A JSON-able description from which `from_architecture` rebuilds the layers."""
-        activation = next(
-            (name for layer in self.layers for cls, name in _ACTIVATION_NAMES.items()
-             if type(layer) is cls), "relu",
-        )  # fmt: skip
-        dropout = next((layer.rate for layer in self.layers if isinstance(layer, Dropout)), 0.0)
-        return {"sizes": self.sizes, "activation": activation, "dropout": dropout}
+    @property
+    def is_convolutional(self) -> bool:
+        return any(spec.kind == "conv" for spec in self.specs)
 
-    @classmethod
-    def from_architecture(
-        cls,
-        architecture: dict[str, Any],
-        weights: list[np.ndarray],
-        biases: list[np.ndarray],
-        seed: int = 0,
-    ) -> Network:
-        """Rebuild a network from `architecture()` output and its parameter arrays."""
-        activation = ACTIVATIONS[architecture["activation"]]
-        dropout = float(architecture.get("dropout", 0.0))
-        rng = np.random.default_rng(seed)
-        layers: list[Layer] = []  # always Dense first, as backward() expects
-        for index, (weight, bias) in enumerate(zip(weights, biases)):
-            # The first layer's inputs are pixels, many blank: let it skip those.
-            layers.append(Dense(weight, bias, skip_blank_inputs=index == 0))
-            if index < len(weights) - 1:
-                layers.append(activation())
-                if dropout > 0:
-                    layers.append(Dropout(dropout, rng))
-        return cls(layers)
+
+def _create_layers(specs: list[LayerSpec], inputs: int, init: str, rng: np.random.Generator,
+                   dtype: np.dtype, shortcuts: bool) -> list[Layer]:  # fmt: skip
+    """One fresh layer per spec; weights drawn in order, input side first."""
+    from digitnet.network.spec import output_shape
+
+    layers: list[Layer] = []
+    dropouts: list[int] = []
+    shape: tuple[int, ...] = (inputs,)
+    for spec in specs:
+        if spec.kind == "dense":
+            # A first Dense layer reads pixels, many blank: the shortcut skips those.
+            on_pixels = shortcuts and not layers and shape == (inputs,)
+            kind = BlankSkippingDense if on_pixels else Dense
+            layers.append(kind.create(shape[0], spec.size, init, rng, dtype))
+        elif spec.kind == "conv":
+            layers.append(Conv2D.create(shape[2], spec.size, spec.kernel, spec.stride,
+                                        spec.padding, init, rng, dtype))  # fmt: skip
+        elif spec.kind == "pool":
+            layers.append(MaxPool2D(spec.kernel, spec.stride))
+        elif spec.kind == "bn":
+            layers.append(BatchNorm.create(shape[-1], dtype))
+        elif spec.kind == "image":
+            layers.append(ToImages(round(shape[0] ** 0.5)))
+        elif spec.kind == "flatten":
+            layers.append(Flatten())
+        elif spec.kind == "dropout":
+            dropouts.append(len(layers))
+            layers.append(Dropout(spec.rate))  # its random stream is set below
+        else:
+            layers.append(ACTIVATIONS[spec.kind]())
+        shape = output_shape(spec, shape)
+    if dropouts:
+        # Drawn after every weight, so adding dropout does not change the initial weights.
+        stream = np.random.default_rng(int(rng.integers(2**31)))
+        for index in dropouts:
+            layers[index] = Dropout(specs[index].rate, stream)
+    return layers

@@ -27,6 +27,8 @@ from digitnet.pictures.evaluation_pictures import (
     reliability_diagram,
 )
 from digitnet.pictures.inside_pictures import (
+    feature_maps_figure,
+    first_layer_filters,
     first_layer_weights,
     hidden_activations_figure,
     hidden_map,
@@ -75,6 +77,8 @@ __all__ = [
     "confident_mistakes",
     "confusion_heatmap",
     "examples_grid",
+    "feature_maps_figure",
+    "first_layer_filters",
     "first_layer_weights",
     "fit_pca",
     "hidden_activations_figure",

@@ -7,18 +7,25 @@ from matplotlib.figure import Figure
 
 from digitnet.data.dataset import CLASSES
 from digitnet.model import Model
+from digitnet.network.conv import Conv2D
+from digitnet.network.layers import Dense
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.pca import fit_pca
 
 
 def first_layer_weights(model: Model, units: int = 64) -> Figure:
-    """Each first-layer unit's 784 incoming weights as a 28x28 image.
+    """Each first-layer unit's 784 incoming weights as a 28x28 image, or for a
+    CNN each first-layer filter's kernel (see `first_layer_filters`).
 
     Red pixels push the unit's input up when inked, blue pull it down: the unit
     responds to ink where its image is red and no ink where it is blue.  For wide
     layers, the `units` with the largest weights are shown.
     """
-    weight = model.network.dense_layers[0].weight  # (784, hidden)
+    first = model.network.layers[model.network.first_learning]
+    if isinstance(first, Conv2D):
+        return first_layer_filters(first)
+    assert isinstance(first, Dense)
+    weight = first.weight  # (784, hidden)
     norms = np.linalg.norm(weight, axis=0)
     shown = np.sort(np.argsort(-norms)[:units])
     columns = min(len(shown), 10 if len(shown) <= 10 else 8)
@@ -35,10 +42,66 @@ def first_layer_weights(model: Model, units: int = 64) -> Figure:
     return figure
 
 
-def hidden_activations_figure(model: Model, pixels: np.ndarray, label: int | None = None) -> Figure:
-    """One input, and the activation of every unit of every hidden layer for it."""
+def first_layer_filters(conv: Conv2D) -> Figure:
+    """Each first-layer convolution filter's kernel, drawn as a small image.
+
+    The filter slides over the digit and responds where the ink under it looks
+    like its red pixels (and unlike its blue ones): edges at one angle, the end
+    of a stroke, a bright blob.
+    """
+    kernel = conv.kernel.sum(axis=2)  # (kh, kw, filters): one gray input channel
+    filters = kernel.shape[-1]
+    figure, tiles = tile_grid(filters, min(filters, 8), cell=(1.0, 1.1))
+    for axes, index in zip(tiles, range(filters)):
+        limit = np.abs(kernel[:, :, index]).max() or 1.0
+        axes.imshow(kernel[:, :, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_title(f"filter {index}", fontsize=8)
+    size = f"{kernel.shape[0]}x{kernel.shape[1]}"
+    figure.suptitle(f"First-layer filters: {filters} kernels of {size} (red +, blue -)")
+    return figure
+
+
+def feature_maps_figure(
+    model: Model, pixels: np.ndarray, label: int | None = None, per_layer: int = 8
+) -> Figure:
+    """One digit, and what each convolution layer's filters see in it.
+
+    Each row is one convolution layer (after its activation): the first
+    `per_layer` of its feature maps.  Bright is where the filter found its
+    pattern.  Deeper layers have smaller maps that respond to larger parts.
+    """
     inputs = model.preprocessing.apply(pixels.reshape(1, -1), model.network.dtype)
-    layers = model.network.hidden_activations(inputs)
+    maps = [a[0] for a in model.network.hidden_activations(inputs) if a.ndim == 4]
+    if not maps:
+        raise ValueError("the network has no convolution layer")
+    figure = new_figure(1.2 * (per_layer + 1), 1.4 * len(maps) + 0.6)
+    grid = figure.subplots(len(maps), per_layer + 1, squeeze=False)
+    for row, layer_maps in enumerate(maps):
+        show_digit(grid[row, 0], pixels, title="input" if row == 0 else "")
+        if row:
+            grid[row, 0].axis("off")
+        for column in range(per_layer):
+            axes = grid[row, column + 1]
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if column < layer_maps.shape[-1]:
+                axes.imshow(layer_maps[:, :, column], cmap="magma")
+                axes.set_title(f"map {column}", fontsize=7)
+            else:
+                axes.axis("off")
+        height, width, channels = layer_maps.shape
+        grid[row, 1].set_ylabel(f"conv {row + 1}\n{height}x{width}x{channels}", fontsize=8)
+    suffix = "" if label is None else f" (label {label})"
+    figure.suptitle(f"Feature maps of one image{suffix}: what each convolution layer sees")
+    return figure
+
+
+def hidden_activations_figure(model: Model, pixels: np.ndarray, label: int | None = None) -> Figure:
+    """One input, and the activation of every unit of every hidden Dense layer for it."""
+    inputs = model.preprocessing.apply(pixels.reshape(1, -1), model.network.dtype)
+    layers = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     probabilities = model.network.predict_proba(inputs)[0]
     figure = new_figure(9, 1.8 + 1.6 * (len(layers) + 1))
     grid = figure.subplots(len(layers) + 1, 2, width_ratios=[1, 5], squeeze=False)
@@ -65,7 +128,7 @@ def hidden_map(model: Model, images: np.ndarray, labels: np.ndarray, layer: int 
     the output layer to tell apart.
     """
     inputs = model.preprocessing.apply(images, model.network.dtype)
-    hidden = model.network.hidden_activations(inputs)
+    hidden = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     if not hidden:
         raise ValueError("the network has no hidden layer")
     representation = hidden[layer]

@@ -80,7 +80,10 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Pic
     sample = np.random.default_rng(0).permutation(len(images))[:MAP_IMAGES]
     example = int(sample[0])
     full_batch = model.recipe.get("batch_size", 0) is None
-    has_hidden = len(model.network.dense_layers) > 1
+    hidden = model.network.hidden_activations(
+        model.preprocessing.apply(images[:1], model.network.dtype)
+    )
+    has_hidden = any(activation.ndim == 2 for activation in hidden)
     pictures = [
         Picture("examples.png", "The data", "Examples of each digit",
                 "Ten images of every digit as the network sees them (28x28 pixels). Look at how "
@@ -125,12 +128,29 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Pic
                 "is a confident answer; several medium bars mean it hesitates.",
                 lambda: prediction_figure(images[example], probabilities[example],
                                           int(labels[example]))),
-        Picture("first_layer_weights.png", "Inside the network", "First-layer weights",
-                "Each small image is one first-layer unit's 784 weights laid out as the image. "
-                "Red pixels excite the unit when inked, blue ones inhibit it: these are the "
-                "strokes the unit looks for.",
-                lambda: inside_pictures.first_layer_weights(model)),
     ]  # fmt: skip
+    if model.network.is_convolutional:
+        pictures += [
+            Picture("first_layer_filters.png", "Inside the network", "First-layer filters",
+                    "Each small image is one filter of the first convolution layer. It slides "
+                    "over the image and responds where the ink under it matches its red pixels "
+                    "and avoids its blue ones: edges at an angle, ends of strokes.",
+                    lambda: inside_pictures.first_layer_weights(model)),
+            Picture("feature_maps.png", "Inside the network", "Feature maps",
+                    "The image above as each convolution layer sees it: one small map per "
+                    "filter, bright where the filter found its pattern. Deeper layers have "
+                    "smaller maps that respond to larger parts of the digit.",
+                    lambda: inside_pictures.feature_maps_figure(
+                        model, images[example], int(labels[example]))),
+        ]  # fmt: skip
+    else:
+        pictures.append(
+            Picture("first_layer_weights.png", "Inside the network", "First-layer weights",
+                    "Each small image is one first-layer unit's 784 weights laid out as the "
+                    "image. Red pixels excite the unit when inked, blue ones inhibit it: these "
+                    "are the strokes the unit looks for.",
+                    lambda: inside_pictures.first_layer_weights(model)),
+        )  # fmt: skip
     if has_hidden:
         pictures += [
             Picture("hidden_activations.png", "Inside the network", "Hidden activations",
@@ -148,7 +168,7 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Pic
 
 
 def _html(model: Model, dataset: Dataset, sections: list[tuple[Picture, str]]) -> str:
-    sizes = "-".join(str(size) for size in model.network.sizes)
+    sizes = model.network.layer_spec
     accuracy = model.history.get("dev_accuracy", [float("nan")])[-1:] or [float("nan")]
     parts = [
         "<!DOCTYPE html>",

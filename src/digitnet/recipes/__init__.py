@@ -1,6 +1,26 @@
 """Recipes: named training configurations, and the function that runs one."""
 
-from digitnet.recipes.catalog import BEST_MLP, DEFAULT_RECIPE, FAST, RECIPES, SEED, get_recipe
+from digitnet.recipes.catalog import (
+    BEST,
+    BEST_MLP,
+    CNN,
+    DEFAULT_RECIPE,
+    FAST,
+    RECIPES,
+    SEED,
+    get_recipe,
+)
 from digitnet.recipes.recipe import Recipe, run
 
-__all__ = ["BEST_MLP", "DEFAULT_RECIPE", "FAST", "RECIPES", "Recipe", "SEED", "get_recipe", "run"]
+__all__ = [
+    "BEST",
+    "BEST_MLP",
+    "CNN",
+    "DEFAULT_RECIPE",
+    "FAST",
+    "RECIPES",
+    "Recipe",
+    "SEED",
+    "get_recipe",
+    "run",
+]

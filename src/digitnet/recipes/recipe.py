@@ -3,7 +3,7 @@
 run(recipe, dataset, seed):
     shuffle the rows with `seed`; the first `dev_size` are the dev set
     pixels / 255
-    build the network (layer sizes, init) from the same seed
+    build the network (its layer spec, init) from the same seed
     train it (training/trainer.py) and wrap it as a Model with its history
 """
 
@@ -21,17 +21,20 @@ from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
+from digitnet.network.spec import as_mlp, format_layers, mlp_layers, parse_layers
 from digitnet.training import TrainingConfig, train
-from digitnet.training.augment import Augmentation
+from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
 from digitnet.training.schedule import SCHEDULES, Schedule
+
+MLP_SHORTHAND = ("hidden", "activation", "dropout")  # knobs that rewrite an MLP's layers
 
 
 @dataclass(frozen=True)
 class Recipe:
     name: str
     summary: str
-    hidden_sizes: tuple[int, ...]
+    layers: str  # the network as a layer spec (network/spec.py): "dense256,relu,dense10"
     init: str
     learning_rate: float
     epochs: int  # for full-batch training, an epoch is one iteration
@@ -43,31 +46,59 @@ class Recipe:
     warmup: float = 0.0  # epochs of linear learning-rate warm-up
     step_every: float = 10.0  # step schedule: epochs between drops
     step_gamma: float = 0.5  # step schedule: factor at each drop
-    dropout: float = 0.0  # after each hidden layer, in training only
-    augment: bool = False  # random shifts, rotations, scalings of training images
+    augment: bool = False  # distort training images, as fits the data (training/augment.py)
     elastic: float = 0.0  # elastic distortion strength when augmenting (Simard: 34)
     patience: int | None = None  # early stopping: measurements without improvement
-    activation: str = "relu"
     dev_size: float = 1000  # rows held out to measure on: a count, or a fraction (0.1)
     split: str = "stratified"  # how they are chosen: see data/splits.py
     log_every: int = 1
     restore_best: bool = False
     dtype: str = "float32"
 
+    def __post_init__(self) -> None:
+        # One text for one network: the complete form that parse_layers reads back.
+        complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
+        object.__setattr__(self, "layers", complete)
+
     def with_overrides(self, **overrides: Any) -> Recipe:
-        """A copy with some knobs changed; None values are ignored."""
-        known = {f.name for f in fields(self)}
+        """A copy with some knobs changed; None values are ignored.
+
+        Besides the fields, an MLP's layers can be changed by shorthand:
+        `hidden` (hidden widths, e.g. (512, 256)), `activation` and `dropout`
+        rewrite its layer spec.  A network that is not a plain MLP is changed
+        by giving `layers` whole.
+        """
+        known = {f.name for f in fields(self)} | set(MLP_SHORTHAND)
         unknown = set(overrides) - known
         if unknown:
-            raise DigitnetError(f"unknown recipe setting(s): {', '.join(sorted(unknown))}")
+            raise DigitnetError(
+                f"unknown recipe setting(s): {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(known))})"
+            )
         changes = {key: value for key, value in overrides.items() if value is not None}
-        if "hidden_sizes" in changes:
-            changes["hidden_sizes"] = tuple(changes["hidden_sizes"])
+        shorthand = {key: changes.pop(key) for key in MLP_SHORTHAND if key in changes}
+        if shorthand:
+            if "layers" in changes:
+                raise DigitnetError("give the layers whole, or hidden/activation/dropout, not both")
+            changes["layers"] = self._mlp_with(**shorthand)
         return replace(self, **changes)
+
+    def _mlp_with(self, hidden: Any = None, activation: Any = None, dropout: Any = None) -> str:
+        mlp = as_mlp(self.layers)
+        if mlp is None:
+            names = ", ".join(n for n, v in zip(MLP_SHORTHAND, (hidden, activation, dropout)) if v)
+            raise DigitnetError(
+                f"{names}: recipe '{self.name}' is not a plain MLP ({self.layers}); "
+                "change its layers by giving them whole (--layers)"
+            )
+        return mlp_layers(
+            tuple(int(units) for units in hidden) if hidden is not None else mlp.hidden,
+            activation if activation is not None else mlp.activation,
+            float(dropout) if dropout is not None else mlp.dropout,
+        )
 
     def settings(self) -> str:
         """The knobs in one line, as they are after any overrides."""
-        sizes = "-".join(str(size) for size in (PIXELS, *self.hidden_sizes, CLASSES))
         batching = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
         steps = "iterations" if self.batch_size is None else "epochs"
         extras = [
@@ -75,14 +106,13 @@ class Recipe:
             f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
             f"{self.schedule} schedule" if self.schedule != "constant" else "",
             f"warm-up {self.warmup:g}" if self.warmup else "",
-            f"dropout {self.dropout:g}" if self.dropout else "",
             ("augmented" + (f" (elastic {self.elastic:g})" if self.elastic else ""))
             if self.augment
             else "",
             f"patience {self.patience}" if self.patience else "",
         ]
         return ", ".join(
-            [f"{sizes} {self.activation}", f"{self.init} init", batching,
+            [f"layers {self.layers}", f"{self.init} init", batching,
              f"{self.optimizer} learning rate {self.learning_rate:g}",
              *[extra for extra in extras if extra],
              f"{self.epochs} {steps}", f"dev {self.dev_size:g} rows ({self.split})"]
@@ -90,16 +120,19 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Recipe:
-        """The recipe saved in a model file (unknown keys from other versions ignored)."""
+        """The recipe saved in a model file (unknown keys from other versions ignored).
+
+        digitnet 0.1 saved an MLP as hidden_sizes, activation and dropout."""
         known = {f.name for f in fields(cls)}
         kept = {key: value for key, value in values.items() if key in known}
-        kept["hidden_sizes"] = tuple(kept.get("hidden_sizes", ()))
+        if "layers" not in kept and "hidden_sizes" in values:
+            kept["layers"] = mlp_layers(tuple(values["hidden_sizes"]),
+                                        values.get("activation", "relu"),
+                                        float(values.get("dropout", 0.0)))  # fmt: skip
         return cls(**kept)
 
     def to_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["hidden_sizes"] = list(self.hidden_sizes)
-        return values
+        return asdict(self)
 
 
 def run(
@@ -128,14 +161,7 @@ def run(
     dev_x = preprocessing.apply(dataset.images[dev_rows], dtype)
     train_y, dev_y = dataset.labels[train_rows], dataset.labels[dev_rows]
 
-    network = Network.build(
-        [PIXELS, *recipe.hidden_sizes, CLASSES],
-        activation=recipe.activation,
-        init=recipe.init,
-        dropout=recipe.dropout,
-        seed=rng,
-        dtype=dtype,
-    )
+    network = Network.build(recipe.layers, init=recipe.init, seed=rng, dtype=dtype)
     if start_from is not None:
         network = _continue_from(start_from, network)
     config = TrainingConfig(
@@ -148,7 +174,7 @@ def run(
         schedule=Schedule(
             recipe.schedule, recipe.epochs, recipe.warmup, recipe.step_every, recipe.step_gamma
         ),  # fmt: skip
-        augmentation=Augmentation(elastic_alpha=recipe.elastic) if recipe.augment else None,
+        augmentation=augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None,
         log_every=recipe.log_every,
         restore_best=recipe.restore_best,
         patience=recipe.patience,
@@ -181,13 +207,12 @@ def run(
 
 def _continue_from(model: Model, fresh: Network) -> Network:
     """`fresh` (built as the recipe says) holding `model`'s weights, after checking shapes."""
-    if model.network.sizes != fresh.sizes:
+    if model.network.layer_spec != fresh.layer_spec:
         raise DigitnetError(
-            f"cannot resume: the model's layers {model.network.sizes} differ from the "
-            f"recipe's {fresh.sizes}"
+            f"cannot resume: the model's layers {model.network.layer_spec} differ from the "
+            f"recipe's {fresh.layer_spec}"
         )
-    for (target, _), (source, _) in zip(fresh.parameters(), model.network.parameters()):
-        target[...] = source
+    fresh.set_arrays(model.network.arrays())
     return fresh
 
 
@@ -202,6 +227,5 @@ def _check(recipe: Recipe, dataset: Dataset) -> None:
         raise DigitnetError(f"unknown schedule '{recipe.schedule}' ({', '.join(SCHEDULES)})")
     if recipe.batch_size is not None and recipe.batch_size < 1:
         raise DigitnetError("batch size must be at least 1")
-    if any(size < 1 for size in recipe.hidden_sizes):
-        raise DigitnetError(f"hidden layer sizes must be at least 1, got {recipe.hidden_sizes}")
+    parse_layers(recipe.layers, PIXELS, CLASSES)  # raises, naming the layer, if they are wrong
     splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows

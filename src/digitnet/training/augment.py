@@ -11,6 +11,14 @@ for each output pixel p we ask where it comes from, q = A (p - c) + c - t + d(p)
 (c the centre, A the inverse rotation and scaling, t the shift, d the elastic
 displacement), and read the input there by bilinear interpolation, with 0
 (background) outside the image.
+
+The distortions must fit what the images show (`augmentation_for`).  A pen
+stroke wobbles, tilts and changes size, so handwriting gets all of the above.
+A photo of a shirt does not: rotated or elastically bent, clothes stop
+looking like the 10,000 test photos (a Fashion-MNIST run with the handwriting
+distortions scored 87.3%, well below one without).  Clothes get what a
+photographer's framing changes: a mirror image (a left sleeve looks like a
+right one) and a small shift.
 """
 
 from __future__ import annotations
@@ -30,10 +38,15 @@ class Augmentation:
     scale: float = 0.1  # uniform in 1 +- scale
     elastic_alpha: float = 0.0  # strength of the elastic field (0: off; Simard used 34)
     elastic_sigma: float = 4.0  # smoothness of the field (Gaussian std, pixels)
+    flip: bool = False  # mirror half of the images left to right
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A distorted copy of `images` (m, 784), values kept within the inputs' range."""
         count = len(images)
+        if self.flip:
+            mirrored = rng.random(count) < 0.5
+            square = images.reshape(count, SIDE, SIDE)
+            images = np.where(mirrored[:, None, None], square[:, :, ::-1], square)
         angle = np.deg2rad(rng.uniform(-self.rotation, self.rotation, count)).astype(np.float32)
         zoom = rng.uniform(1 - self.scale, 1 + self.scale, count).astype(np.float32)
         shift = rng.uniform(-self.shift, self.shift, (count, 2)).astype(np.float32)
@@ -84,3 +97,15 @@ def _bilinear(images: np.ndarray, source_y: np.ndarray, source_x: np.ndarray) ->
     upper = flat[corner] + right * (flat[corner + 1] - flat[corner])
     lower = flat[corner + width] + right * (flat[corner + width + 1] - flat[corner + width])
     return upper + down * (lower - upper)
+
+
+def augmentation_for(kind: str, elastic: float = 0.0) -> Augmentation:
+    """The distortions that fit images of `kind` (a Dataset's kind).
+
+    'handwriting': shifts of up to 2 pixels, rotations of up to 10 degrees,
+    scalings of up to 10%, and elastic distortion of strength `elastic`.
+    'clothes': mirror images and shifts of up to 2 pixels, nothing else.
+    """
+    if kind == "clothes":
+        return Augmentation(shift=2.0, rotation=0.0, scale=0.0, flip=True)
+    return Augmentation(elastic_alpha=elastic)

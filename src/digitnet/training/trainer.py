@@ -3,7 +3,6 @@
     for each epoch:
         shuffle the training rows into mini-batches
         for each batch:
-            network.zero_grad()
             logits = network.forward(x)                 # forward pass
             dlogits = loss.delta(logits, y)             # top of the backward pass
             network.backward(dlogits)                   # gradients of every parameter
@@ -116,7 +115,6 @@ def train(
                 if full_batch is not None:
                     factor = config.schedule.factor(epoch - 1)
                     optimizer.learning_rate = config.learning_rate * factor
-                    network.zero_grad()
                     loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
                     optimizer.step()
                     bar.update()
@@ -145,7 +143,7 @@ def train(
                 score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
                 if score > best_score:
                     best_score, result.best_epoch, stale = score, epoch, 0
-                    best_weights = [param.copy() for param, _ in network.parameters()]
+                    best_weights = {name: array.copy() for name, array in network.arrays().items()}
                 else:
                     stale += 1
                 if log is not None:
@@ -160,9 +158,8 @@ def train(
             bar.close()
 
     restore = result.interrupted or config.restore_best or result.stopped_early
-    if best_weights is not None and restore:
-        for (param, _), saved in zip(network.parameters(), best_weights):
-            param[...] = saved
+    if best_weights is not None and restore:  # parameters and batch-norm statistics
+        network.set_arrays(best_weights)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -196,7 +193,6 @@ def _minibatch_epoch(
             # The schedule sees fractional epochs, so the rate changes batch by batch.
             factor = config.schedule.factor(epoch - 1 + step / batches_per_epoch)
             optimizer.learning_rate = config.learning_rate * factor
-            network.zero_grad()
             logits = network.forward(x, training=True)
             network.backward(loss.delta(logits, y))
             optimizer.step()

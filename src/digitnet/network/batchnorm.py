@@ -1,0 +1,96 @@
+"""Batch normalisation (Ioffe & Szegedy, 2015).
+
+Each feature is shifted and scaled to mean 0 and variance 1 over the batch,
+then given a learned scale gamma and shift beta.  "Each feature" is each unit
+of a Dense layer's output (m, units), or each channel of a feature map
+(m, height, width, channels), whose statistics run over the batch and over
+every position: a channel is one feature detector slid across the image.
+
+Training uses the batch's own statistics, so the layer's output for one image
+depends a little on the others in its batch; that noise regularises.
+Evaluation uses running averages of those statistics, kept during training
+and saved in the model file, so that a prediction depends on its image only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class BatchNorm:
+    """y = gamma * x_hat + beta,  x_hat = (x - mu) / sqrt(var + eps)
+
+    mu, var: the batch's mean and (biased) variance per feature in training;
+    the running averages at evaluation.  Running averages follow PyTorch:
+    running <- (1 - momentum) running + momentum * batch value, with the
+    unbiased variance (divided by N - 1).
+    """
+
+    def __init__(
+        self,
+        scale: np.ndarray,
+        shift: np.ndarray,
+        running_mean: np.ndarray,
+        running_var: np.ndarray,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+    ) -> None:
+        self.scale, self.shift = scale, shift  # gamma, beta
+        self.running_mean, self.running_var = running_mean, running_var
+        self.scale_grad, self.shift_grad = np.zeros_like(scale), np.zeros_like(shift)
+        self.momentum, self.eps = momentum, eps
+        self.normalized: np.ndarray | None = None  # x_hat, kept for backward
+        self.inv_std: np.ndarray | None = None
+        self.batch_statistics = True  # whether the last forward used the batch's own
+
+    @classmethod
+    def create(cls, features: int, dtype: np.dtype) -> BatchNorm:
+        """gamma = 1, beta = 0: at the start the layer only standardises."""
+        ones, zeros = np.ones(features, dtype), np.zeros(features, dtype)
+        return cls(ones, zeros.copy(), zeros.copy(), ones.copy())
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        features = x.reshape(-1, x.shape[-1])  # one row per example (and position)
+        self.batch_statistics = training
+        if training:
+            mean = features.mean(axis=0)
+            centered = features - mean
+            var = np.mean(centered * centered, axis=0)
+            count = len(features)
+            momentum = self.momentum
+            self.running_mean *= 1 - momentum
+            self.running_mean += momentum * mean
+            self.running_var *= 1 - momentum
+            self.running_var += momentum * var * (count / max(count - 1, 1))
+        else:
+            centered = features - self.running_mean
+            var = self.running_var
+        # x_hat = (x - mu) / sqrt(var + eps);  y = gamma x_hat + beta
+        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.normalized = centered * self.inv_std
+        y = self.normalized * self.scale
+        y += self.shift
+        return y.reshape(x.shape)
+
+    def backward(self, y_grad: np.ndarray) -> np.ndarray:
+        assert self.normalized is not None and self.inv_std is not None, "backward() first"
+        grad = y_grad.reshape(-1, y_grad.shape[-1])
+        # dL/dbeta = sum of dL/dy;  dL/dgamma = sum of dL/dy * x_hat
+        np.sum(grad, axis=0, out=self.shift_grad)
+        np.sum(grad * self.normalized, axis=0, out=self.scale_grad)
+        if not self.batch_statistics:  # fixed mu and var: y is affine in x
+            return (y_grad * (self.scale * self.inv_std)).astype(y_grad.dtype)
+        # mu and var depend on every x in the batch too; with N rows (docs/math.md):
+        # dL/dx = gamma / sqrt(var + eps) * (dL/dy - mean(dL/dy) - x_hat mean(dL/dy x_hat))
+        count = len(grad)
+        x_grad = grad - self.shift_grad / count
+        x_grad -= self.normalized * (self.scale_grad / count)
+        x_grad *= self.scale * self.inv_std
+        return x_grad.reshape(y_grad.shape)
+
+    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(self.scale, self.scale_grad), (self.shift, self.shift_grad)]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"scale": self.scale, "shift": self.shift,
+                "running_mean": self.running_mean, "running_var": self.running_var}  # fmt: skip
