@@ -67,7 +67,7 @@ def test_evaluate_prints_accuracy_per_class_and_confusion(tmp_path, small_train_
     assert main(["evaluate", str(model), "--data", "sample"]) == 0
     out = capsys.readouterr().out
     assert "data: bundled MNIST sample (5000 images)" in out
-    assert "recipe seed, 784-10-10" in out
+    assert "recipe seed, layers dense10,relu,dense10" in out
     accuracy = float(out.split("accuracy: ")[1].split()[0])
     assert 0.5 < accuracy < 1.0
     assert "per-class accuracy:" in out and "confusion matrix" in out
@@ -81,7 +81,8 @@ def test_default_train_runs_offline_on_the_bundled_sample(tmp_path):
     result = run_cli("train", "--epochs", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "data: bundled MNIST sample (5000 images)" in result.stdout
-    assert "recipe: fast: 784-256-10 relu" in result.stdout and "2 epochs" in result.stdout
+    assert "recipe: fast: layers dense256,relu,dense10" in result.stdout
+    assert "2 epochs" in result.stdout
     assert (tmp_path / "model.npz").is_file()
 
 

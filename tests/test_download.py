@@ -77,7 +77,8 @@ def _closed_port() -> int:
 def tiny_spec(tiny_files, *mirrors: str) -> DatasetSpec:
     files = [DataFile(name, len(data), hashlib.sha256(data).hexdigest())
              for name, data in tiny_files.items()]  # fmt: skip
-    return DatasetSpec("tiny", "a tiny test dataset", tuple("0123456789"), mirrors, *files)
+    return DatasetSpec("tiny", "a tiny test dataset", "handwriting", tuple("0123456789"), mirrors,
+                       *files)  # fmt: skip
 
 
 @pytest.fixture
@@ -185,7 +186,7 @@ def test_system_installed_fashion_mnist_is_used_without_download(monkeypatch, tm
         (tmp_path / name).write_bytes(data)
     spec = catalog.FASHION_MNIST
     assert spec.system_folders == ("/usr/share/datasets/fashion-mnist",)  # Debian's package
-    patched = DatasetSpec(spec.name, spec.description, spec.classes, spec.mirrors,
+    patched = DatasetSpec(spec.name, spec.description, spec.kind, spec.classes, spec.mirrors,
                           *spec.files, system_folders=(str(tmp_path),))  # fmt: skip
     monkeypatch.setitem(catalog.DATASETS, "fashion-mnist", patched)
     train = load_data("fashion-mnist")  # the mirrors are unreachable in tests

@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitnet.network import Dense, Network, ReLU, SoftmaxCrossEntropy, softmax
+from digitnet.network import (
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    Network,
+    ReLU,
+    SoftmaxCrossEntropy,
+    ToImages,
+    softmax,
+)
+from digitnet.network.layers import LeakyReLU, Sigmoid, Tanh
+from digitnet.network.shortcuts import BlankSkippingDense
 
 TOLERANCE = 1e-6
 
@@ -35,20 +49,107 @@ def rng():
     return np.random.default_rng(42)
 
 
-def test_dense_gradients(rng):
-    x = rng.normal(size=(5, 4))
-    layer = Dense(rng.normal(size=(4, 3)), rng.normal(size=3))
-    upstream = rng.normal(size=(5, 3))  # stands for dL/dz from above; L = sum(z * upstream)
+def check_layer(layer, x: np.ndarray, rng, training: bool = True) -> None:
+    """Every gradient `layer.backward` returns or writes equals a numerical derivative.
+
+    L = sum(layer(x) * upstream), so dL/doutput = upstream: any fixed array will do.
+    Dropout draws a new mask at every forward pass; its generator is reset before
+    each, so that every pass drops the same entries.
+    """
+
+    def forward():
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng(3)
+        return layer.forward(x, training)
+
+    upstream = rng.normal(size=forward().shape)
 
     def loss():
-        return float(np.sum(layer.forward(x) * upstream))
+        return float(np.sum(forward() * upstream))
 
-    layer.forward(x)
-    layer.zero_grad()
+    forward()
     input_grad = layer.backward(upstream)
-    assert relative_error(layer.weight_grad, numerical_gradient(loss, layer.weight)) < TOLERANCE
-    assert relative_error(layer.bias_grad, numerical_gradient(loss, layer.bias)) < TOLERANCE
+    # Analytic gradients first: the numerical ones run forward again, overwriting state.
+    parameter_grads = [grad.copy() for _, grad in layer.parameters()]
+    input_grad = input_grad.copy()
+    for (param, _), grad in zip(layer.parameters(), parameter_grads):
+        assert relative_error(grad, numerical_gradient(loss, param)) < TOLERANCE
     assert relative_error(input_grad, numerical_gradient(loss, x)) < TOLERANCE
+
+
+def _away_from_kinks(x: np.ndarray) -> np.ndarray:
+    x[np.abs(x) < 1e-3] = 0.5  # ReLU has no derivative at 0
+    return x
+
+
+LAYERS = {
+    "dense": lambda rng: (Dense(rng.normal(size=(4, 3)), rng.normal(size=3)), (5, 4)),
+    "relu": lambda rng: (ReLU(), (6, 5)),
+    "leaky_relu": lambda rng: (LeakyReLU(0.1), (6, 5)),
+    "tanh": lambda rng: (Tanh(), (6, 5)),
+    "sigmoid": lambda rng: (Sigmoid(), (6, 5)),
+    "dropout": lambda rng: (Dropout(0.5, seed=3), (6, 5)),
+    "to_images": lambda rng: (ToImages(3), (2, 9)),
+    "flatten": lambda rng: (Flatten(), (2, 3, 3, 2)),
+    "conv_valid": lambda rng: (Conv2D(rng.normal(size=(3, 3, 2, 4)), rng.normal(size=4)),
+                               (2, 6, 5, 2)),
+    "conv_same_stride2": lambda rng: (Conv2D(rng.normal(size=(3, 3, 2, 3)), rng.normal(size=3),
+                                             stride=2, padding="same"), (2, 7, 6, 2)),
+    "conv_5x5": lambda rng: (Conv2D(rng.normal(size=(5, 5, 1, 2)), rng.normal(size=2)),
+                             (2, 7, 7, 1)),
+    "maxpool": lambda rng: (MaxPool2D(2), (2, 6, 4, 3)),
+    "maxpool_overlapping": lambda rng: (MaxPool2D(3, 2), (2, 7, 7, 2)),
+    "batchnorm_dense": lambda rng: (BatchNorm(rng.normal(size=4), rng.normal(size=4),
+                                              np.zeros(4), np.ones(4)), (7, 4)),
+    "batchnorm_maps": lambda rng: (BatchNorm(rng.normal(size=3), rng.normal(size=3),
+                                             np.zeros(3), np.ones(3)), (3, 4, 4, 3)),
+    "blank_skipping_dense": lambda rng: (
+        BlankSkippingDense(rng.normal(size=(6, 3)), rng.normal(size=3)), (5, 6)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_gradient(name, rng):
+    """float64 gradient check of every layer kind, parameters and input alike."""
+    layer, shape = LAYERS[name](rng)
+    x = _away_from_kinks(rng.normal(size=shape))
+    if name == "blank_skipping_dense":
+        x[:, [1, 4]] = 0  # blank in the whole batch: the shortcut is taken
+    check_layer(layer, x, rng)
+    if name == "blank_skipping_dense":
+        assert layer.columns is not None
+
+
+def test_batchnorm_gradient_at_evaluation(rng):
+    """With running statistics (evaluation mode), batch norm is an affine map."""
+    layer = BatchNorm(rng.normal(size=3), rng.normal(size=3), rng.normal(size=3),
+                      rng.uniform(0.5, 2, size=3))  # fmt: skip
+    check_layer(layer, rng.normal(size=(5, 3)), rng, training=False)
+
+
+def test_whole_cnn_gradient(rng):
+    """Every parameter of a small CNN with every layer kind, through the loss."""
+    network = Network.build(
+        "conv3k3same,bn,relu,pool2,conv4k3,leaky_relu,flatten,dense5,bn,tanh,dense10",
+        inputs=64, seed=2, dtype=np.float64,
+    )  # fmt: skip
+    x = rng.uniform(0, 1, size=(6, 64))
+    labels = rng.integers(0, 10, size=6)
+
+    def loss():
+        return SoftmaxCrossEntropy.fn(network.forward(x, training=True), labels)
+
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x, training=True), labels))
+    analytic = [grad.copy() for _, grad in network.parameters()]
+    assert len(analytic) == 12  # kernel, bias, scale, shift, ...: 6 layers with 2 each
+    for (param, _), grad in zip(network.parameters(), analytic):
+        numeric = numerical_gradient(loss, param)
+        # A bias just before batch norm has gradient 0 (the mean is subtracted out):
+        # there, compare absolutely, as the ratio of two roundings means nothing.
+        if np.abs(numeric).max() < 1e-9:
+            assert np.abs(grad).max() < 1e-12
+        else:
+            assert relative_error(grad, numeric) < TOLERANCE
 
 
 def test_bias_gradient_has_one_entry_per_unit(rng):
@@ -89,7 +190,6 @@ def test_two_hidden_layer_network_gradients(rng):
     def loss():
         return SoftmaxCrossEntropy.fn(network.forward(x), labels)
 
-    network.zero_grad()
     network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     for param, grad in network.parameters():
         assert relative_error(grad, numerical_gradient(loss, param)) < TOLERANCE
@@ -100,9 +200,8 @@ def test_gradient_check_catches_the_notebooks_scalar_bias_gradient(rng):
     network = Network.build([6, 5, 10], seed=1, dtype=np.float64)
     x = rng.normal(size=(8, 6))
     labels = rng.integers(0, 10, size=8)
-    network.zero_grad()
     network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
-    output_layer = network.dense_layers[-1]
+    output_layer = network.layers[-1]
     notebook_bias_grad = np.full_like(output_layer.bias_grad, output_layer.bias_grad.sum())
     numeric = numerical_gradient(
         lambda: SoftmaxCrossEntropy.fn(network.forward(x), labels), output_layer.bias
@@ -111,18 +210,17 @@ def test_gradient_check_catches_the_notebooks_scalar_bias_gradient(rng):
     assert relative_error(output_layer.bias_grad, numeric) < TOLERANCE
 
 
-def test_gradients_accumulate_until_zeroed(rng):
-    """backward adds to the gradient buffers; two half batches equal one full batch."""
+def test_each_backward_writes_fresh_gradients(rng):
+    """backward writes the gradient of this batch: a stale one from an earlier batch
+    leaves no trace."""
     network = Network.build([6, 5, 10], seed=1, dtype=np.float64)
     x, labels = rng.normal(size=(8, 6)), rng.integers(0, 10, size=8)
-    network.zero_grad()
     network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
-    whole = [grad.copy() for _, grad in network.parameters()]
-    network.zero_grad()
-    for half in (slice(0, 4), slice(4, 8)):
-        network.backward(SoftmaxCrossEntropy.delta(network.forward(x[half]), labels[half]) / 2)
-    for (_, grad), expected in zip(network.parameters(), whole):
-        np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
+    first = [grad.copy() for _, grad in network.parameters()]
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x * 3 + 1), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
+    for (_, grad), expected in zip(network.parameters(), first):
+        np.testing.assert_array_equal(grad, expected)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -155,8 +253,15 @@ def test_uniform_init_matches_the_notebook_range():
 
 
 def test_he_init_scale():
-    weight = Network.build([784, 512, 10], init="he", seed=0).dense_layers[0].weight
+    weight = Network.build([784, 512, 10], init="he", seed=0).layers[0].weight
     assert weight.std() == pytest.approx(np.sqrt(2 / 784), rel=0.02)
+
+
+def test_he_init_of_a_kernel_uses_its_fan_in():
+    """A 5x5 kernel over 32 channels has fan-in 5*5*32 = 800."""
+    kernel = Network.build("conv32k5,relu,conv64k5,relu,dense10", seed=0).layers[3].kernel
+    assert kernel.shape == (5, 5, 32, 64)
+    assert kernel.std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
 
 
 def _images_with_blank_border(rng, rows: int) -> np.ndarray:
@@ -168,40 +273,22 @@ def _images_with_blank_border(rng, rows: int) -> np.ndarray:
 
 def test_skipping_blank_inputs_changes_nothing(rng):
     """The first layer's shortcut (products over inked inputs only) is exact:
-    the same logits and the same gradients as the full products, also when
-    gradients accumulate over two batches with different blank columns."""
+    the same logits and the same gradients as the plain Dense layer, batch after
+    batch with different blank columns."""
     x = _images_with_blank_border(rng, 10)
     x[5:, 1:5] = 0  # the second half leaves more inputs blank than the first
     labels = rng.integers(0, 10, size=10)
-    results = []
-    for skip in (False, True):
-        network = Network.build([36, 7, 10], seed=2, dtype=np.float64)
-        network.dense_layers[0].skip_blank_inputs = skip
-        network.zero_grad()
-        for half in (slice(0, 5), slice(5, 10)):
+    plain = Network.build([36, 7, 10], seed=2, dtype=np.float64, shortcuts=False)
+    fast = Network.build([36, 7, 10], seed=2, dtype=np.float64)
+    assert type(plain.layers[0]) is Dense and isinstance(fast.layers[0], BlankSkippingDense)
+    for half in (slice(0, 5), slice(5, 10)):
+        results = []
+        for network in (plain, fast):
             logits = network.forward(x[half], training=True)
             network.backward(SoftmaxCrossEntropy.delta(logits, labels[half]))
-        results.append((logits, [grad.copy() for _, grad in network.parameters()]))
-    assert network.dense_layers[0].columns is not None  # the shortcut was taken
-    (plain_logits, plain_grads), (skip_logits, skip_grads) = results
-    np.testing.assert_allclose(skip_logits, plain_logits, rtol=1e-12)
-    for skip_grad, plain_grad in zip(skip_grads, plain_grads):
-        np.testing.assert_allclose(skip_grad, plain_grad, rtol=1e-12, atol=1e-15)
-
-
-def test_gradients_through_the_blank_input_shortcut(rng):
-    network = Network.build([36, 8, 10], seed=4, dtype=np.float64)
-    x = _images_with_blank_border(rng, 9)
-    labels = rng.integers(0, 10, size=9)
-
-    def loss():
-        return SoftmaxCrossEntropy.fn(network.forward(x), labels)
-
-    # A stale gradient from an earlier batch must not leak into the blank rows.
-    network.zero_grad()
-    network.backward(SoftmaxCrossEntropy.delta(network.forward(rng.normal(size=(9, 36))), labels))
-    network.zero_grad()
-    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
-    assert network.dense_layers[0].columns is not None
-    for param, grad in network.parameters():
-        assert relative_error(grad, numerical_gradient(loss, param)) < TOLERANCE
+            results.append((logits, [grad.copy() for _, grad in network.parameters()]))
+        assert fast.layers[0].columns is not None  # the shortcut was taken
+        (plain_logits, plain_grads), (fast_logits, fast_grads) = results
+        np.testing.assert_allclose(fast_logits, plain_logits, rtol=1e-12)
+        for fast_grad, plain_grad in zip(fast_grads, plain_grads):
+            np.testing.assert_allclose(fast_grad, plain_grad, rtol=1e-12, atol=1e-15)

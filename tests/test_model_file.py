@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ import digitnet
 from digitnet.errors import DigitnetError
 from digitnet.model_file import FORMAT_VERSION, load_model, save_model
 from digitnet.recipes import SEED, run
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def test_round_trip_keeps_predictions_and_metadata(saved, model, sample):
     np.testing.assert_array_equal(
         loaded.predict_proba(sample.images[:200]), model.predict_proba(sample.images[:200])
     )
-    assert loaded.network.sizes == [784, 10, 10]
+    assert loaded.network.layer_spec == "dense10,relu,dense10"
     assert loaded.network.dtype == np.float32
     assert loaded.recipe == model.recipe and loaded.recipe["name"] == "seed"
     assert loaded.history == model.history and loaded.history["epoch"] == [10, 20]
@@ -43,7 +47,8 @@ def test_model_file_holds_no_pickle(saved):
     with np.load(saved, allow_pickle=False) as archive:  # would raise on an object array
         assert int(archive["digitnet_format"]) == FORMAT_VERSION
         metadata = json.loads(str(archive["metadata"]))
-    assert set(metadata) == {"architecture", "preprocessing", "recipe", "history", "info"}
+    assert set(metadata) == {"layers", "inputs", "preprocessing", "recipe", "history", "info"}
+    assert metadata["layers"] == "dense10,relu,dense10" and metadata["inputs"] == 784
 
 
 def _expect_error(path, message):
@@ -85,7 +90,7 @@ def test_bare_npy(tmp_path):
 def test_pickled_object_is_refused_not_unpickled(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, digitnet_format=np.array(1), metadata=np.array([{"x": 1}], dtype=object))
-    _expect_error(path, "not a digitnet model file, or corrupt")
+    _expect_error(path, "not a digitnet model file ('metadata' is object, not a JSON string)")
 
 
 def test_newer_format_version(tmp_path, saved):
@@ -101,18 +106,20 @@ def test_weights_that_disagree_with_the_architecture(tmp_path, saved):
     bad = tmp_path / "bad.npz"
     with np.load(saved) as archive:
         arrays = dict(archive)
-    arrays["dense0_weight"] = np.zeros((784, 11), np.float32)
+    arrays["layer0_weight"] = np.zeros((784, 11), np.float32)
     np.savez(bad, **arrays)
-    _expect_error(bad, "layer 0 has weights (784, 11)")
+    _expect_error(
+        bad, "array 'layer0_weight' is float32 (784, 11), but the layers need float32 (784, 10)"
+    )
 
 
 def test_missing_member(tmp_path, saved):
     bad = tmp_path / "bad.npz"
     with zipfile.ZipFile(saved) as source, zipfile.ZipFile(bad, "w") as target:
         for item in source.infolist():
-            if item.filename != "dense1_bias.npy":
+            if item.filename != "layer2_bias.npy":
                 target.writestr(item, source.read(item))
-    _expect_error(bad, "corrupt/truncated")
+    _expect_error(bad, "array 'layer2_bias' is missing")
 
 
 def test_missing_file(tmp_path):
@@ -135,5 +142,62 @@ def test_failed_save_keeps_the_old_model(tmp_path, saved, model, monkeypatch):
 def test_public_api_save_and_load(tmp_path, model):
     path = tmp_path / "api.npz"
     model.save(path)
-    assert digitnet.load_model(path).network.sizes == model.network.sizes
+    assert digitnet.load_model(path).network.layer_spec == model.network.layer_spec
     assert digitnet.Model.load(path).recipe == model.recipe
+
+
+def test_format_1_files_from_digitnet_0_1_load_and_predict_as_before(sample):
+    """tests/data/format1_mlp.npz was written by digitnet 0.1 (784-24-16-10, tanh,
+    dropout 0.2), with its own predictions for every 25th sample image."""
+    model = load_model(DATA / "format1_mlp.npz")
+    assert model.network.layer_spec == ("dense24,tanh,dropout0.2,dense16,tanh,dropout0.2,dense10")
+    with np.load(DATA / "format1_mlp_predictions.npz") as expected:
+        probabilities = model.predict_proba(sample.images[expected["rows"]])
+        np.testing.assert_array_equal(probabilities, expected["probabilities"])
+    assert model.recipe["hidden_sizes"] == [24, 16]  # the recipe as it was saved
+    resaved = DATA.parent / "resaved.npz"
+    try:
+        save_model(model, resaved)
+        again = load_model(resaved)
+        assert again.network.layer_spec == model.network.layer_spec
+    finally:
+        resaved.unlink(missing_ok=True)
+
+
+def test_a_cnn_with_batch_norm_round_trips_with_its_running_averages(tmp_path, sample):
+    network = digitnet.Network.build("conv4k5,pool2,bn,relu,dense10", seed=0)
+    images = sample.images[:256]
+    network.forward(digitnet.Model(network).preprocessing.apply(images), training=True)
+    model = digitnet.Model(network, recipe={"name": "test"})
+    path = tmp_path / "cnn.npz"
+    save_model(model, path)
+    loaded = load_model(path)
+    assert loaded.network.layer_spec == "image,conv4k5,pool2,bn,relu,flatten,dense10"
+    running_var = loaded.network.layers[3].running_var
+    assert not np.allclose(running_var, 1.0)  # the statistics were saved, not reset
+    np.testing.assert_array_equal(running_var, network.layers[3].running_var)
+    np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
+
+
+def test_non_finite_weights_are_refused(tmp_path, saved):
+    bad = tmp_path / "bad.npz"
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    arrays["layer2_weight"][0, 0] = np.nan
+    np.savez(bad, **arrays)
+    _expect_error(bad, "NaN or infinite")
+
+
+def test_an_array_claiming_a_huge_shape_is_refused_before_reading(tmp_path, saved):
+    """The npy header is checked first: a few bytes claiming 10^15 floats cost nothing."""
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(bad, "w") as target:
+        for item in source.infolist():
+            if item.filename == "layer0_weight.npy":
+                header = {"descr": "<f4", "fortran_order": False, "shape": (10**9, 10**6)}
+                stream = io.BytesIO()
+                np.lib.format.write_array_header_2_0(stream, header)
+                target.writestr(item.filename, np.lib.format.magic(2, 0)[:0] + stream.getvalue())
+            else:
+                target.writestr(item, source.read(item))
+    _expect_error(bad, "(1000000000, 1000000)")

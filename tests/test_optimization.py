@@ -123,11 +123,11 @@ def test_network_with_dropout_predicts_deterministically():
     network = Network.build([20, 16, 10], dropout=0.5, seed=0)
     x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
     np.testing.assert_array_equal(network.predict_proba(x), network.predict_proba(x))
-    assert network.architecture()["dropout"] == 0.5
+    assert network.layer_spec == "dense16,relu,dropout0.5,dense10"
 
 
 def test_glorot_init_range():
-    weight = Network.build([300, 200, 10], init="glorot").dense_layers[0].weight
+    weight = Network.build([300, 200, 10], init="glorot").layers[0].weight
     limit = np.sqrt(6 / 500)
     assert weight.min() >= -limit and weight.max() <= limit and weight.std() > limit / 2
 
@@ -209,11 +209,12 @@ def test_every_knob_from_the_command_line(tmp_path, capsys):
     assert main(args) == 0
     recipe = load_model(out).recipe
     expected = {"optimizer": "adamw", "weight_decay": 0.01, "schedule": "step", "step_every": 1,
-                "step_gamma": 0.5, "warmup": 0.5, "dropout": 0.1, "augment": True,
-                "elastic": 8, "patience": 3, "activation": "tanh", "init": "glorot",
-                "hidden_sizes": [64, 32], "dev_size": 0.1, "split": "shuffled",
+                "step_gamma": 0.5, "warmup": 0.5, "augment": True,
+                "elastic": 8, "patience": 3, "init": "glorot",
+                "layers": "dense64,tanh,dropout0.1,dense32,tanh,dropout0.1,dense10",
+                "dev_size": 0.1, "split": "shuffled",
                 "restore_best": True}  # fmt: skip
     assert {key: recipe[key] for key in expected} == expected
     model = load_model(out)
-    assert model.network.sizes == [784, 64, 32, 10] and model.info["dev_size"] == 500
+    assert model.network.layer_spec == expected["layers"] and model.info["dev_size"] == 500
     assert model.history["dev_accuracy"][-1] > 0.3

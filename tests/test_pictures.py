@@ -33,7 +33,7 @@ def small_data(sample):
 
 @pytest.fixture(scope="module")
 def model(small_data):
-    return run(FAST.with_overrides(epochs=3, hidden_sizes=(32,), dev_size=300), small_data,
+    return run(FAST.with_overrides(epochs=3, hidden=(32,), dev_size=300), small_data,
                log=None, progress=False)  # fmt: skip
 
 

@@ -37,9 +37,7 @@ def test_seed_recipe_same_seed_same_result(sample, seed_model):
 
 def test_different_seed_gives_a_different_model(sample, seed_model):
     other = run(SEED.with_overrides(epochs=50), sample, seed=1, log=None, progress=False)
-    assert not np.array_equal(
-        other.network.dense_layers[0].weight, seed_model.network.dense_layers[0].weight
-    )
+    assert not np.array_equal(other.network.layers[0].weight, seed_model.network.layers[0].weight)
 
 
 def test_fast_recipe_beats_seed_recipe(sample, seed_model):
@@ -49,16 +47,14 @@ def test_fast_recipe_beats_seed_recipe(sample, seed_model):
 
 
 def test_chunked_full_batch_gradient_equals_plain_gradient(sample):
-    """full_batch.py's inked-column chunks give the same gradient as one big product."""
+    """full_batch.py's label-sorted chunks give the same gradient as one pass over all rows."""
     x = Preprocessing().apply(sample.images[:3000], np.float64)
     labels = sample.labels[:3000]
     network = Network.build([784, 16, 10], init="uniform", seed=0, dtype=np.float64)
 
-    network.zero_grad()
     network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     plain = [grad.copy() for _, grad in network.parameters()]
 
-    network.zero_grad()
     loss_sum, correct = FullBatch(x, labels, chunk_rows=256).accumulate_gradient(network, True)
     for (_, grad), expected in zip(network.parameters(), plain):
         np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
@@ -67,12 +63,24 @@ def test_chunked_full_batch_gradient_equals_plain_gradient(sample):
     assert correct == np.count_nonzero(logits.argmax(axis=1) == labels)
 
 
+def test_full_batch_gradient_of_a_cnn(sample):
+    """Nothing in the full-batch path assumes an MLP: a CNN's chunked gradient is its
+    gradient over all rows at once."""
+    x = Preprocessing().apply(sample.images[:300], np.float64)
+    labels = sample.labels[:300]
+    network = Network.build("conv4k5,relu,pool2,dense10", seed=0, dtype=np.float64)
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x, training=True), labels))
+    plain = [grad.copy() for _, grad in network.parameters()]
+    FullBatch(x, labels, chunk_rows=64).accumulate_gradient(network, False)
+    for (_, grad), expected in zip(network.parameters(), plain):
+        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
+
+
 def test_chunked_dev_set_measures_like_the_full_products(sample):
     """The trainer measures the dev set through the same chunks: same loss, same accuracy."""
     x = Preprocessing().apply(sample.images[:2000], np.float64)
     labels = sample.labels[:2000]
-    network = Network.build([784, 16, 10], seed=0, dtype=np.float64)
-    network.dense_layers[0].skip_blank_inputs = False  # the reference: plain products
+    network = Network.build([784, 16, 10], seed=0, dtype=np.float64, shortcuts=False)
     plain_loss, plain_accuracy = evaluate(network, x, labels)
     loss, accuracy = FullBatch(x, labels, chunk_rows=256).evaluate(network)
     assert loss == pytest.approx(plain_loss, rel=1e-12)

@@ -184,12 +184,16 @@ def _read_member(
     stream, found_shape, dtype = _open_member(archive, name)
     with stream:
         if dtypes is None:
-            if dtype.kind != "U" or dtype.itemsize // 4 > MAX_METADATA_CHARS or found_shape != ():
-                raise DigitnetError(f"'{name}' is not a JSON string of a sane size ({dtype})")
+            if dtype.kind != "U" or found_shape != ():
+                raise DigitnetError(f"not a digitnet model file ('{name}' is {dtype.name}, "
+                                    "not a JSON string)")  # fmt: skip
+            if dtype.itemsize // 4 > MAX_METADATA_CHARS:
+                raise DigitnetError(f"'{name}' is longer than {MAX_METADATA_CHARS} characters")
         elif found_shape != tuple(shape) or dtype.str not in dtypes:
+            wanted = " or ".join(np.dtype(kind).name for kind in dtypes)
             raise DigitnetError(
-                f"array '{name}' is {dtype} {found_shape}, but the layers need "
-                f"{' or '.join(dtypes)} {tuple(shape)}"
+                f"array '{name}' is {dtype.name} {found_shape}, but the layers need "
+                f"{wanted} {tuple(shape)}"
             )
     with archive.open(f"{name}.npy") as stream:  # from the start again, header checked
         return np.lib.format.read_array(stream, allow_pickle=False)

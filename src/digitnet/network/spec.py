@@ -100,7 +100,10 @@ def parse_token(token: str) -> LayerSpec:
 
 
 def _checked(spec: LayerSpec, token: str) -> LayerSpec:
-    if min(spec.size or 1, spec.kernel or 1, spec.stride) < 1:
+    numbers = (
+        [spec.stride] + [spec.size] * (spec.kind != "pool") + [spec.kernel] * (spec.kind != "dense")
+    )
+    if min(numbers) < 1:
         raise DigitnetError(f"layer '{token}': sizes, kernels and strides must be at least 1")
     return spec
 
@@ -116,7 +119,7 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
     shape: tuple[int, ...] = (pixels,)
     for token in tokens:
         spec = parse_token(token)
-        if spec.kind in _SPATIAL and len(shape) == 1:
+        if spec.kind in _SPATIAL and not complete:  # rows of pixels become images first
             complete.append(LayerSpec("image"))
             shape = output_shape(complete[-1], shape, token)
         elif spec.kind == "dense" and len(shape) == 3:
