@@ -19,7 +19,7 @@ from digitnet.network import (
     softmax,
 )
 from digitnet.network.layers import LeakyReLU, Sigmoid, Tanh
-from digitnet.network.shortcuts import BlankSkippingDense
+from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D
 
 TOLERANCE = 1e-6
 
@@ -97,6 +97,8 @@ LAYERS = {
                                              stride=2, padding="same"), (2, 7, 6, 2)),
     "conv_5x5": lambda rng: (Conv2D(rng.normal(size=(5, 5, 1, 2)), rng.normal(size=2)),
                              (2, 7, 7, 1)),
+    "chunked_conv": lambda rng: (ChunkedConv2D(rng.normal(size=(3, 3, 2, 3)), rng.normal(size=3),
+                                               stride=2, padding="same"), (5, 7, 6, 2)),
     "maxpool": lambda rng: (MaxPool2D(2), (2, 6, 4, 3)),
     "maxpool_overlapping": lambda rng: (MaxPool2D(3, 2), (2, 7, 7, 2)),
     "batchnorm_dense": lambda rng: (BatchNorm(rng.normal(size=4), rng.normal(size=4),

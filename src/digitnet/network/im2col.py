@@ -14,14 +14,15 @@ to the pixels it was copied from (col2im).  A pixel that appears in several
 windows receives the sum of their gradients: col2im is the adjoint (the
 transpose) of im2col, and docs/math.md derives it.
 
-Both run as kh*kw strided slice copies (or additions) over the whole batch,
-one for each offset (dy, dx) in the window, rather than a loop over the
-output positions (conv_naive.py does that, and the tests hold the two equal).
+Both work on the whole batch at once with a few strided slice copies (or
+additions), rather than a loop over the output positions (conv_naive.py does
+that, and the tests hold the two equal).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def output_size(size: int, kernel: int, stride: int) -> int:
@@ -52,13 +53,14 @@ def im2col(
     rows, cols = output_size(height, kh, stride), output_size(width, kw, stride)
     if out is None:
         out = np.empty((m * rows * cols, kh * kw * channels), dtype=x.dtype)
-    patches = out.reshape(m, rows, cols, kh, kw, channels)
-    for dy in range(kh):
-        for dx in range(kw):
-            # Every window's pixel at offset (dy, dx), for all windows at once.
-            patches[:, :, :, dy, dx, :] = x[
-                :, dy : dy + stride * rows : stride, dx : dx + stride * cols : stride, :
-            ]
+    patches = out.reshape(m, rows, cols, kh, kw * channels)
+    # Channels-last, the kw pixels of one window row and all their channels are
+    # one contiguous run of kw*channels numbers: a view with one such run per
+    # (image, row, window column), each starting `channels` numbers after the last.
+    runs = sliding_window_view(x.reshape(m, height, width * channels), kw * channels, axis=2)
+    runs = runs[:, :, : stride * cols * channels : stride * channels]
+    for dy in range(kh):  # one copy per kernel row: its run in every window at once
+        patches[:, :, :, dy, :] = runs[:, dy : dy + stride * rows : stride]
     return out
 
 

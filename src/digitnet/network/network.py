@@ -29,7 +29,7 @@ from digitnet.network.layers import (
     ToImages,
 )
 from digitnet.network.loss import softmax
-from digitnet.network.shortcuts import BlankSkippingDense
+from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D
 from digitnet.network.spec import LayerSpec, format_layers, mlp_layers, parse_layers
 
 Layer = (
@@ -174,7 +174,8 @@ def _create_layers(specs: list[LayerSpec], inputs: int, init: str, rng: np.rando
             kind = BlankSkippingDense if on_pixels else Dense
             layers.append(kind.create(shape[0], spec.size, init, rng, dtype))
         elif spec.kind == "conv":
-            layers.append(Conv2D.create(shape[2], spec.size, spec.kernel, spec.stride,
+            kind = ChunkedConv2D if shortcuts else Conv2D
+            layers.append(kind.create(shape[2], spec.size, spec.kernel, spec.stride,
                                         spec.padding, init, rng, dtype))  # fmt: skip
         elif spec.kind == "pool":
             layers.append(MaxPool2D(spec.kernel, spec.stride))
