@@ -125,3 +125,20 @@ def test_ctrl_c_keeps_the_best_weights_so_far(sample):
     assert not all(
         np.array_equal(saved, latest) for saved, latest in zip(snapshots[best], snapshots[-1])
     )
+
+
+def test_full_batch_chunks_without_blank_columns_give_the_same_gradient(sample):
+    """Chunks stored as InkedColumns (the MLP shortcut) = plain chunks, to rounding."""
+    x = Preprocessing().apply(sample.images[:2000], np.float64)
+    labels = sample.labels[:2000]
+    network = Network.build([784, 16, 10], seed=0, dtype=np.float64)
+    assert network.takes_inked_columns
+    results = []
+    for inked in (False, True):
+        batch = FullBatch(x, labels, chunk_rows=256, inked_columns=inked)
+        loss_sum, correct = batch.accumulate_gradient(network, True)
+        results.append(([grad.copy() for _, grad in network.parameters()], loss_sum, correct))
+    (plain, plain_loss, plain_correct), (inked, inked_loss, inked_correct) = results
+    for got, expected in zip(inked, plain):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert inked_loss == pytest.approx(plain_loss, rel=1e-12) and inked_correct == plain_correct

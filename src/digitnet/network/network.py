@@ -29,7 +29,7 @@ from digitnet.network.layers import (
     ToImages,
 )
 from digitnet.network.loss import softmax
-from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D
+from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D, InkedColumns
 from digitnet.network.spec import LayerSpec, format_layers, mlp_layers, parse_layers
 
 Layer = (
@@ -87,8 +87,13 @@ class Network:
         built = _create_layers(specs, inputs, init, rng, np.dtype(dtype), shortcuts)
         return cls(built, specs, inputs)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """The logits (m, classes) for a batch x (m, inputs)."""
+    def forward(self, x: np.ndarray | InkedColumns, training: bool = False) -> np.ndarray:
+        """The logits (m, classes) for a batch x (m, inputs).
+
+        x may also be InkedColumns (shortcuts.py): the batch without its blank columns.
+        """
+        if isinstance(x, InkedColumns) and not self.takes_inked_columns:
+            x = x.dense()
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -153,6 +158,11 @@ class Network:
     @property
     def dtype(self) -> np.dtype:
         return next(iter(self.arrays().values())).dtype
+
+    @property
+    def takes_inked_columns(self) -> bool:
+        """Whether the first layer reads InkedColumns as they are (shortcuts.py)."""
+        return isinstance(self.layers[0], BlankSkippingDense)
 
     @property
     def is_convolutional(self) -> bool:

@@ -7,6 +7,7 @@ tests hold its results equal to the plain layer's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,34 @@ from digitnet.network.im2col import col2im, im2col, output_size
 from digitnet.network.layers import Dense
 
 BLANK_SKIP_BELOW = 0.9  # skip blank inputs when fewer than 90% of them are inked
+
+
+@dataclass(frozen=True)
+class InkedColumns:
+    """A batch of pixel rows, stored without the columns that are 0 in every row.
+
+    values = x[:, columns]; every other column of x is 0.  BlankSkippingDense
+    takes it as it is; the full-batch trainer prepares its chunks this way once,
+    instead of the layer finding and gathering the inked columns at every pass.
+    """
+
+    values: np.ndarray
+    columns: np.ndarray
+    width: int  # the number of columns of x
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> InkedColumns:
+        columns = np.flatnonzero(x.any(axis=0))
+        return cls(np.ascontiguousarray(x[:, columns]), columns, x.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def dense(self) -> np.ndarray:
+        """x itself, the blank columns put back as zeros."""
+        x = np.zeros((len(self.values), self.width), dtype=self.values.dtype)
+        x[:, self.columns] = self.values
+        return x
 
 
 class BlankSkippingDense(Dense):
@@ -37,14 +66,16 @@ class BlankSkippingDense(Dense):
 
     columns: np.ndarray | None = None  # which inputs `inputs` holds; None: all of them
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        inked = np.flatnonzero(x.any(axis=0))
-        if len(inked) >= BLANK_SKIP_BELOW * x.shape[1]:
-            self.columns = None
-            return super().forward(x, training)
-        self.columns = inked
-        self.inputs = x[:, inked]
-        z = self.inputs @ self.weight[inked]
+    def forward(self, x: np.ndarray | InkedColumns, training: bool = False) -> np.ndarray:
+        if not isinstance(x, InkedColumns):
+            inked = np.flatnonzero(x.any(axis=0))
+            if len(inked) >= BLANK_SKIP_BELOW * x.shape[1]:
+                self.columns = None
+                return super().forward(x, training)
+            x = InkedColumns(x[:, inked], inked, x.shape[1])
+        # z = x[:, c] W[c] + b
+        self.columns, self.inputs = x.columns, x.values
+        z = x.values @ self.weight[x.columns]
         z += self.bias
         return z
 

@@ -11,10 +11,12 @@ gradient as one big pass over all rows, with two savings:
    pass and the backward one, so the 41,000 x 784 matrix is streamed from
    memory once per iteration instead of twice, and nothing of size m x width
    is ever allocated.
-2. The rows are grouped by label before they are cut into chunks.  A pixel
-   that is blank in every image of a chunk is left out of an MLP's first
-   products (network/shortcuts.py), and a chunk of one digit has more blank
-   pixels than a mixed one (a "1" inks a narrow band).
+2. A pixel that is blank in every image of a chunk adds nothing to an MLP's
+   first product x W1 and gets a zero gradient (network/shortcuts.py).  The
+   rows are grouped by label before they are cut into chunks, since a chunk of
+   one digit has more blank pixels than a mixed one (a "1" inks a narrow
+   band), and each chunk is stored once without its blank columns
+   (InkedColumns): on MNIST, about two thirds of the multiply-adds remain.
 
 Every chunk goes through the network's own forward and backward passes.
 The data set does not change, so the chunks are built once.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.network.shortcuts import InkedColumns
 
 CHUNK_ROWS = 1024  # 1024 rows x 784 pixels x 4 bytes = 3 MB: stays in cache
 
@@ -34,14 +37,22 @@ class FullBatch:
     full-batch gradients of the training set, and the dev set's measurement
     after every epoch."""
 
-    def __init__(self, x: np.ndarray, labels: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        labels: np.ndarray,
+        chunk_rows: int = CHUNK_ROWS,
+        inked_columns: bool = False,
+    ) -> None:
+        """`inked_columns`: store each chunk without its blank columns, for a
+        network that takes them so (Network.takes_inked_columns)."""
         self.count = len(labels)
         by_label = np.argsort(labels, kind="stable")
-        self.chunks = [
-            (np.ascontiguousarray(x[rows]), labels[rows])
-            for rows in (by_label[start : start + chunk_rows]
-                         for start in range(0, self.count, chunk_rows))
-        ]  # fmt: skip
+        self.chunks: list[tuple[np.ndarray | InkedColumns, np.ndarray]] = []
+        for start in range(0, self.count, chunk_rows):
+            rows = by_label[start : start + chunk_rows]
+            chunk = np.ascontiguousarray(x[rows])
+            self.chunks.append((InkedColumns.of(chunk) if inked_columns else chunk, labels[rows]))
         self.sums: list[np.ndarray] = []  # gradient sums, allocated on first use
 
     def accumulate_gradient(self, network: Network, measure: bool) -> tuple[float, int]:

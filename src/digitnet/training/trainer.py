@@ -95,8 +95,11 @@ def train(
     )
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
-    full_batch = FullBatch(train_x, train_y) if config.batch_size is None else None
-    dev_set = FullBatch(dev_x, dev_y)  # measured every epoch: prepared once
+    inked = network.takes_inked_columns
+    full_batch = (
+        FullBatch(train_x, train_y, inked_columns=inked) if config.batch_size is None else None
+    )
+    dev_set = FullBatch(dev_x, dev_y, inked_columns=inked)  # measured every epoch: prepared once
     batch_size = config.batch_size or len(train_x)
     batches_per_epoch = -(-len(train_x) // batch_size)
 
