@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import resource
 import time
 
 import digitnet
@@ -53,6 +54,8 @@ def main() -> None:
         print(f"\ntraining {model.info['training_seconds']:.1f} s "
               f"(wall {time.perf_counter() - started:.1f} s)")  # fmt: skip
         print(f"validation accuracy: last {history['dev_accuracy'][-1]:.4f}, best {best:.4f}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        print(f"peak memory (resident, whole process): {peak:.0f} MiB")
         if args.test:
             test = load_data(f"{args.data}:test")
             accuracy = (model.predict(test.images) == test.labels).mean()

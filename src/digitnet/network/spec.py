@@ -16,8 +16,9 @@ One token per layer, separated by commas (spaces are allowed around them):
     image            rows of 784 pixels -> 28x28 images with one channel
     flatten          feature maps -> rows
 
-`image` and `flatten` may be left out: they are put in where a convolution
-follows rows or a Dense layer follows feature maps.  The last layer must be
+`image` and `flatten` may be left out: `image` is put in when the first layer
+is a convolution or pooling (the input rows are pixels), and `flatten` where a
+Dense layer follows feature maps.  The last layer must be
 dense10, one output per class.  `format_layers` writes the complete form
 (with `image` and `flatten`), and parsing that gives the same layers back:
 the model file, `digitnet recipes` and the command line all use this text.
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from digitnet.errors import DigitnetError
 
@@ -64,8 +67,8 @@ class LayerSpec:
             return f"conv{self.size}k{self.kernel}{stride}{padding}"
         if self.kind == "pool":
             return f"pool{self.kernel}" + (f"s{self.stride}" if self.stride != self.kernel else "")
-        if self.kind == "dropout":
-            return f"dropout{self.rate:g}"
+        if self.kind == "dropout":  # every digit kept, so the rate reads back exactly
+            return "dropout" + np.format_float_positional(self.rate, trim="-")
         return self.kind
 
 
@@ -184,7 +187,8 @@ def mlp_layers(hidden: tuple[int, ...], activation: str = "relu", dropout: float
     for units in hidden:
         if units < 1:
             raise DigitnetError(f"hidden layer sizes must be at least 1, got {hidden}")
-        tokens += [f"dense{units}", activation] + ([f"dropout{dropout:g}"] if dropout else [])
+        tokens += [f"dense{units}", activation]
+        tokens += [str(LayerSpec("dropout", rate=dropout))] if dropout else []
     return ",".join([*tokens, f"dense{classes}"])
 
 

@@ -86,7 +86,8 @@ class Recipe:
     def _mlp_with(self, hidden: Any = None, activation: Any = None, dropout: Any = None) -> str:
         mlp = as_mlp(self.layers)
         if mlp is None:
-            names = ", ".join(n for n, v in zip(MLP_SHORTHAND, (hidden, activation, dropout)) if v)
+            given = (hidden, activation, dropout)
+            names = ", ".join(n for n, v in zip(MLP_SHORTHAND, given) if v is not None)
             raise DigitnetError(
                 f"{names}: recipe '{self.name}' is not a plain MLP ({self.layers}); "
                 "change its layers by giving them whole (--layers)"
