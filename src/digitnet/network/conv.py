@@ -138,10 +138,11 @@ class MaxPool2D(Stateless):
         overlapping = self.stride < self.size
         for rows, cols in self._window_slices(self.inputs.shape):
             # da/dx = 1 for the (first) input equal to the window's maximum, else 0
-            is_max = (self.inputs[:, rows, cols, :] == self.outputs) & unclaimed
-            unclaimed &= ~is_max
+            is_max = self.inputs[:, rows, cols, :] == self.outputs
+            is_max &= unclaimed
+            unclaimed ^= is_max  # those windows are claimed
             if overlapping:  # a pixel in several windows sums their gradients
                 x_grad[:, rows, cols, :] += a_grad * is_max
             else:
-                x_grad[:, rows, cols, :] = a_grad * is_max
+                np.multiply(a_grad, is_max, out=x_grad[:, rows, cols, :])
         return x_grad

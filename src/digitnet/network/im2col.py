@@ -75,11 +75,20 @@ def col2im(
     m, height, width, channels = shape
     kh, kw = kernel
     rows, cols = output_size(height, kh, stride), output_size(width, kw, stride)
-    windows = patches_grad.reshape(m, rows, cols, kh, kw, channels)
+    windows = patches_grad.reshape(m, rows, cols, kh, kw * channels)
     x_grad = np.zeros(shape, dtype=patches_grad.dtype)
+    # The same contiguous runs as in im2col, now to add into.  Runs of neighbouring
+    # windows overlap, and one addition must not write a number twice, so the
+    # windows are taken in `apart` groups: columns first, first + apart, ...,
+    # whose runs are disjoint.
+    runs = sliding_window_view(
+        x_grad.reshape(m, height, width * channels), kw * channels, axis=2, writeable=True
+    )
+    apart = -(-kw // stride)  # windows this many columns apart do not overlap
     for dy in range(kh):
-        for dx in range(kw):
-            x_grad[:, dy : dy + stride * rows : stride, dx : dx + stride * cols : stride, :] += (
-                windows[:, :, :, dy, dx, :]
-            )
+        for first in range(apart):
+            target = runs[:, dy : dy + stride * rows : stride,
+                          first * stride * channels : stride * cols * channels
+                          : apart * stride * channels]  # fmt: skip
+            target += windows[:, :, first::apart, dy, :]
     return x_grad
