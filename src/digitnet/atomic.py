@@ -1,57 +1,120 @@
-"""Write files so that a failure never leaves a half-written file behind.
+"""Write files so that a failure never leaves a half-written file behind, and an
+output never destroys an input or anything that is not a file.
 
-Outputs (models, submissions) are written to a temporary file in the same folder
-and renamed over the destination only once they are complete.  A rename within
-one file system is atomic: readers see either the old file or the new one.
+Outputs (models, submissions, pictures) are written to a temporary file in the
+same folder and renamed over the destination only once they are complete.  A
+rename within one file system is atomic: readers see either the old file or
+the new one.  A destination that is a symbolic link is followed: the file it
+points to is replaced, and the link stays.  An existing file keeps its
+permissions.  Only regular files are replaced: writing "to" /dev/null, a
+folder or a pipe is refused, not turned into a regular file.
+
+`check_output` runs the same checks up front, so that a command refuses a bad
+--out before it spends an hour training, and refuses to overwrite its own input.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from digitnet.errors import DigitnetError
 
+PathLike = str | os.PathLike[str]
+
+
+def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path:
+    """The file `path` will be written to, after checking that it can be, before any work.
+
+    Refused: an existing destination that is not a regular file, a destination
+    that is one of `inputs` (the same file, by any name), and a folder that does
+    not exist or cannot be written.  Returns the real destination (links followed).
+    """
+    destination = Path(os.path.realpath(path))
+    if destination.exists() and not destination.is_file():
+        kind = "a folder" if destination.is_dir() else "not a regular file"
+        raise DigitnetError(f"{path}: is {kind}; give a file name to write to")
+    for given in inputs:
+        if given is not None and _same_file(destination, Path(given)):
+            raise DigitnetError(f"{path}: is also an input ({given}); writing it would destroy it")
+    folder = destination.parent
+    if not folder.is_dir():
+        raise DigitnetError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DigitnetError(f"{path}: cannot write in folder {folder} (permission denied)")
+    return destination
+
+
+def output_folder(folder: PathLike) -> Path:
+    """`folder`, created if needed, checked writable: for outputs of several files."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise DigitnetError(f"{path}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot create this folder ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DigitnetError(f"{path}: cannot write in this folder (permission denied)")
+    return path
+
+
+def _same_file(destination: Path, given: Path) -> bool:
+    try:
+        return destination.exists() and given.exists() and os.path.samefile(destination, given)
+    except OSError:
+        return False
+
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
+def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside `path`; on success rename it to `path`.
 
-    If the body raises (including Ctrl-C), the temporary file is removed and
-    whatever was at `path` before is left untouched.
+    If the body raises (including Ctrl-C, or a full disk), the temporary file is
+    removed and whatever was at `path` before is left untouched.
     """
-    destination = Path(path)
-    folder = destination.parent if str(destination.parent) else Path(".")
+    destination = check_output(path)
     try:
         handle, temporary_name = tempfile.mkstemp(
-            dir=folder, prefix=f".{destination.name}.", suffix=".partial"
+            dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial"
         )
     except OSError as error:
-        raise DigitnetError(f"{destination}: cannot write here ({error.strerror})") from None
+        raise DigitnetError(f"{path}: cannot write here ({error.strerror})") from None
     newline = None if "b" in mode else ""
     try:
-        with os.fdopen(handle, mode, newline=newline) as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private (0600); give it the permissions a plain
-        # open() would have given, so a model or submission can be shared.
-        os.chmod(temporary_name, 0o666 & ~_current_umask())
         try:
+            with os.fdopen(handle, mode, newline=newline) as stream:
+                yield stream
+                stream.flush()
+                os.fsync(stream.fileno())
+            # mkstemp makes the file private (0600): give it the old file's
+            # permissions, or those a plain open() would have given.
+            os.chmod(temporary_name, _permissions_for(destination))
             os.replace(temporary_name, destination)
-        except OSError as error:
-            raise DigitnetError(f"{destination}: cannot write here ({error.strerror})") from None
+        except OSError as error:  # a full disk, a quota, a vanished folder...
+            reason = error.strerror or str(error)
+            raise DigitnetError(
+                f"{path}: could not write it ({reason}); nothing was changed"
+            ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary_name)
         raise
 
 
-def _current_umask() -> int:
+def _permissions_for(destination: Path) -> int:
+    try:
+        return stat.S_IMODE(destination.stat().st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import IO
 
 import numpy as np
 
+from digitnet.atomic import check_output, output_folder
 from digitnet.data import load_data, write_submission
 from digitnet.data.catalog import DATASETS, get_dataset_spec
 from digitnet.data.dataset import PIXELS
@@ -32,12 +37,58 @@ from digitnet.training.optimizer import OPTIMIZERS
 from digitnet.training.schedule import SCHEDULES
 
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM outside training: unwinds like Ctrl-C, so temporary files are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+class _ReaderMayLeave(io.TextIOBase):
+    """stdout that survives its reader going away (`digitnet train ... | head -2`).
+
+    The first write to a closed pipe raises BrokenPipeError, which would end the
+    command before it saved its work.  Instead the rest of the output is dropped
+    and the command carries on: the model or submission is still written.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream, self.closed_by_reader = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except BrokenPipeError:
+                self.closed_by_reader = True
+                # Python's own final flush of the real stdout must not fail either.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        return len(text)
+
+    def isatty(self) -> bool:
+        return not self.closed_by_reader and self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    original_stdout = sys.stdout
+    try:
+        sys.stdout.fileno()
+        sys.stdout = _ReaderMayLeave(sys.stdout)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass  # not a real file (captured by a test or a notebook): no pipe to lose
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         with blas_threads(args.threads):
             return args.command(args)
@@ -47,11 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("digitnet: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # The reader went away (`digitnet evaluate ... | head`): not an error of ours.
         # Point stdout at devnull so Python's final flush does not complain.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        sys.stdout = original_stdout
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_train(args: argparse.Namespace) -> int:
+    check_output(args.out, [args.data, args.resume])  # before an hour of training, not after
+    if args.plots:
+        output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
     base = Recipe.from_dict(start.recipe) if start is not None else get_recipe(args.recipe)
     recipe = base.with_overrides(
@@ -244,7 +305,9 @@ def command_train(args: argparse.Namespace) -> int:
 
         path = save_training_curves(model, args.plots)
         say(f"wrote {path}")
-    return EXIT_INTERRUPTED if model.info["interrupted"] else 0
+    if not model.info["interrupted"]:
+        return 0
+    return EXIT_TERMINATED if model.info.get("stop_signal") == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
@@ -262,6 +325,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 
 def command_predict(args: argparse.Namespace) -> int:
+    check_output(args.out, [args.model, args.data])
     model = load_model(args.model)
     dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
     _check_inputs(model, args.model)
@@ -288,6 +352,8 @@ def command_show(args: argparse.Namespace) -> int:
     from digitnet.data.image_file import read_digit_image
     from digitnet.pictures import prediction_figure, save_png, terminal_prediction
 
+    if args.out:
+        check_output(args.out, [args.model, args.image, args.data])
     model = load_model(args.model)
     _check_inputs(model, args.model)
     label: int | None = None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from digitnet.atomic import output_folder
 from digitnet.data.dataset import Dataset
-from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.pictures.canvas import save_png
 from digitnet.pictures.data_pictures import (
@@ -62,12 +62,7 @@ def save_training_curves(model: Model, folder: str | os.PathLike[str]) -> Path:
 
 
 def _folder(folder: str | os.PathLike[str]) -> Path:
-    path = Path(folder)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DigitnetError(f"{path}: cannot create this folder ({error.strerror})") from None
-    return path
+    return output_folder(folder)
 
 
 __all__ = [

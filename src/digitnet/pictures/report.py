@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from digitnet.atomic import atomic_write
+from digitnet.atomic import atomic_write, output_folder
 from digitnet.data.dataset import Dataset
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
@@ -49,11 +49,7 @@ def build_report(
     """
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; a report needs labelled data")
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DigitnetError(f"{folder}: cannot create this folder ({error.strerror})") from None
+    folder = output_folder(out)
     pictures = _pictures(model, dataset, progress)
     written, sections = [], []
     for picture in tqdm(

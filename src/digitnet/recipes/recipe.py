@@ -199,6 +199,7 @@ def run(
             "train_size": len(train_rows),
             "dev_size": len(dev_rows),
             "interrupted": result.interrupted,
+            "stop_signal": result.stop_signal,
             "best_epoch": result.best_epoch,
             "training_seconds": round(result.seconds, 3),
             "stopped_early": result.stopped_early,

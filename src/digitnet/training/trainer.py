@@ -60,7 +60,8 @@ class TrainingResult:
     """What happened: one history row per measurement, and whether Ctrl-C stopped it."""
 
     history: dict[str, list] = field(default_factory=dict)
-    interrupted: bool = False
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
+    stop_signal: int | None = None  # which one
     stopped_early: bool = False  # early stopping: patience ran out
     best_epoch: int | None = None
     seconds: float = 0.0
@@ -128,6 +129,7 @@ def train(
                     )  # fmt: skip
                 if stop.requested:
                     result.interrupted = True  # a part-epoch is not measured
+                    result.stop_signal = stop.signal_number
                     break
                 if not measuring:
                     continue

@@ -1,0 +1,147 @@
+"""An output never destroys an input or a non-file; signals and closed pipes lose no work."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from digitnet.interfaces.cli import main
+from digitnet.model_file import load_model
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    assert main(["train", "--epochs", "1", "--out", str(path), "--quiet"]) == 0
+    return path
+
+
+def _one_line_error(capsys, text):
+    err = capsys.readouterr().err.strip()
+    assert text in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_predict_refuses_to_overwrite_its_test_file(model_file, small_test_csv, capsys):
+    before = small_test_csv.read_bytes()
+    assert main(["predict", str(model_file), str(small_test_csv), "--out",
+                 str(small_test_csv)]) == 2  # fmt: skip
+    _one_line_error(capsys, "is also an input")
+    assert small_test_csv.read_bytes() == before
+
+
+def test_predict_refuses_to_overwrite_its_model(model_file, small_test_csv, capsys):
+    before = model_file.read_bytes()
+    assert main(["predict", str(model_file), str(small_test_csv), "--out", str(model_file)]) == 2
+    _one_line_error(capsys, "is also an input")
+    assert model_file.read_bytes() == before
+
+
+def test_train_refuses_to_write_over_its_data(small_train_csv, capsys):
+    before = small_train_csv.read_bytes()
+    assert main(["train", "--data", str(small_train_csv), "--out", str(small_train_csv)]) == 2
+    _one_line_error(capsys, "is also an input")
+    assert small_train_csv.read_bytes() == before
+
+
+def test_the_same_file_by_another_name_is_also_refused(model_file, small_test_csv, capsys):
+    alias = small_test_csv.parent / "alias.csv"
+    os.link(small_test_csv, alias)
+    assert main(["predict", str(model_file), str(small_test_csv), "--out", str(alias)]) == 2
+    _one_line_error(capsys, "is also an input")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_only_regular_files_are_replaced(kind, model_file, small_test_csv, tmp_path, capsys):
+    if kind == "folder":
+        target = tmp_path / "a_folder"
+        target.mkdir()
+    elif kind == "fifo":
+        target = tmp_path / "a_fifo"
+        os.mkfifo(target)
+    else:
+        target = tmp_path / "null"  # a link to /dev/null: refused before anything is written
+        target.symlink_to(os.devnull)
+    assert main(["predict", str(model_file), str(small_test_csv), "--out", str(target)]) == 2
+    _one_line_error(capsys, str(target))
+    assert os.path.exists(os.devnull) and stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.stat(target).st_mode)
+
+
+def test_a_symlink_at_out_is_followed_and_kept(model_file, small_test_csv, tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert main(["predict", str(model_file), str(small_test_csv), "--out", str(link)]) == 0
+    assert link.is_symlink() and real.read_text().startswith("ImageId,Label")
+
+
+def test_an_existing_file_keeps_its_permissions(model_file, small_test_csv, tmp_path):
+    out = tmp_path / "submission.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    assert main(["predict", str(model_file), str(small_test_csv), "--out", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+
+
+def test_a_missing_output_folder_is_refused_before_training(tmp_path, capsys):
+    started = time.perf_counter()
+    assert main(["train", "--epochs", "50", "--out", str(tmp_path / "nope" / "m.npz")]) == 2
+    _one_line_error(capsys, "does not exist")
+    assert time.perf_counter() - started < 5  # no training happened first
+
+
+def test_a_full_disk_gives_one_line_and_keeps_the_old_file(model_file, tmp_path, monkeypatch,
+                                                           capsys):  # fmt: skip
+    out = tmp_path / "m.npz"
+    out.write_bytes(model_file.read_bytes())
+    before = out.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    assert main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 2
+    _one_line_error(capsys, "No space left on device")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left
+
+
+def _cli(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)  # fmt: skip
+
+
+def test_sigterm_saves_the_best_model_so_far(tmp_path):
+    out = tmp_path / "m.npz"
+    process = _cli("train", "--epochs", "200", "--out", str(out), cwd=tmp_path)
+    first = process.stdout.readline()
+    while not first.startswith("epoch"):  # a measured epoch, not the recipe line
+        first = process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "interrupted; saved the best model so far" in stdout
+    model = load_model(out)
+    assert model.info["interrupted"] and 1 <= len(model.history["epoch"]) < 200
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_a_closed_pipe_does_not_lose_the_model(tmp_path):
+    out = tmp_path / "m.npz"
+    command = f"{sys.executable} -m digitnet train --epochs 3 --out {out} | head -1"
+    result = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.stdout.startswith("data: bundled MNIST sample")
+    assert "Traceback" not in result.stderr
+    assert load_model(out).history["epoch"] == [1, 2, 3]
