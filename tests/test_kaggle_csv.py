@@ -131,7 +131,7 @@ def test_submission_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savetxt", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(DigitnetError, match="could not write it .disk full.; nothing was changed"):
         write_submission(path, np.array([1, 2, 3]))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]  # no temp file left
