@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from conftest import write_test_csv, write_train_csv
 from digitnet.data import read_kaggle_csv, write_submission
-from digitnet.data.kaggle_csv import TRAIN_HEADER
+from digitnet.data.kaggle_csv import TEST_HEADER, TRAIN_HEADER
 from digitnet.errors import DigitnetError
 
 
@@ -135,3 +139,38 @@ def test_submission_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
         write_submission(path, np.array([1, 2, 3]))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]  # no temp file left
+
+
+def test_a_csv_from_a_pipe_is_read_once_with_every_row(tmp_path, small_test_csv):
+    """/dev/stdin, <(...) and FIFOs can be read only once: no row may be lost."""
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(small_test_csv.read_bytes()))
+    writer.start()
+    dataset = read_kaggle_csv(fifo)
+    writer.join()
+    assert len(dataset) == 100
+    np.testing.assert_array_equal(dataset.images, read_kaggle_csv(small_test_csv).images)
+
+
+def test_a_device_without_lines_is_refused_at_once():
+    started = time.perf_counter()
+    with pytest.raises(DigitnetError, match="/dev/zero: line 1 is longer than"):
+        read_kaggle_csv("/dev/zero")
+    assert time.perf_counter() - started < 2
+
+
+def test_an_absurdly_long_line_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "long.csv"
+    with open(path, "w") as stream:
+        stream.write(",".join(TEST_HEADER) + "\n")
+        stream.write("1" * 50_000_000 + "\n")  # 50 MB on one line
+    with pytest.raises(DigitnetError, match="line 2 is longer than 16384 characters"):
+        read_kaggle_csv(path)
+
+
+def test_a_csv_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes((",".join(TEST_HEADER) + "\n").encode() + b"\xff\xfe,1\n")
+    with pytest.raises(DigitnetError, match="not UTF-8"):
+        read_kaggle_csv(path)

@@ -9,13 +9,23 @@ passes only when something is wrong:
 2. if the C parser refuses the file, a slow line-by-line scan finds the first
    bad line and says exactly what is wrong with it.  Good files never pay for
    the scan.
+
+Lines are read with a length cap (MAX_LINE): a Kaggle row is at most 785
+numbers of 3 digits, so a longer line (or a device such as /dev/zero, which
+has no lines at all) is refused after reading that much, not after filling
+memory.  A pipe or FIFO (`/dev/stdin`, `<(...)`) can be read only once, so it
+is read whole, up to MAX_STREAM bytes, and both passes use that copy.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -26,6 +36,8 @@ from digitnet.errors import DigitnetError
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(PIXELS)]
 TRAIN_HEADER = ["label", *PIXEL_COLUMNS]
 TEST_HEADER = PIXEL_COLUMNS
+MAX_LINE = 16_384  # characters: a header is about 7,000, an image row at most 3,925
+MAX_STREAM = 1 << 30  # bytes read from a pipe, which cannot be read twice
 
 
 def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) -> Dataset:
@@ -36,7 +48,8 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     Raises DigitnetError naming the file, the line and the problem.
     """
     path = Path(path)
-    header = _read_header(path)
+    open_text = _opener(path)
+    header = _read_header(path, open_text)
     if header == TRAIN_HEADER:
         has_labels = True
     elif header == TEST_HEADER:
@@ -50,19 +63,23 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
 
     columns = len(header)
     try:
-        with warnings.catch_warnings():  # an empty body is reported below, not warned about
-            warnings.simplefilter("ignore", UserWarning)
-            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int16, ndmin=2)
+        with open_text() as stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty body is reported below
+            rows = _capped_lines(path, stream)
+            next(rows)  # the header, already checked
+            table = np.loadtxt(rows, delimiter=",", dtype=np.int16, ndmin=2)
+    except UnicodeDecodeError:  # a ValueError too: first
+        raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
     except ValueError:
-        raise DigitnetError(f"{path}: {_find_bad_line(path, columns)}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DigitnetError(f"{path}: cannot read ({error})") from None
+        raise DigitnetError(f"{path}: {_find_bad_line(path, open_text, columns)}") from None
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot read ({error.strerror or error})") from None
     if table.shape[0] == 0:
         raise DigitnetError(f"{path}: has a header but no data rows")
     if table.shape[1] != columns:
         # loadtxt only notices a change in column count; a file whose every row
         # is short is consistent, so check against the header here.
-        raise DigitnetError(f"{path}: {_find_bad_line(path, columns)}")
+        raise DigitnetError(f"{path}: {_find_bad_line(path, open_text, columns)}")
 
     labels = table[:, 0].astype(np.int64) if has_labels else None
     pixels = table[:, 1:] if has_labels else table
@@ -86,14 +103,59 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
         np.savetxt(stream, rows, fmt="%d", delimiter=",")
 
 
-def _read_header(path: Path) -> list[str]:
-    if not path.exists():
-        raise DigitnetError(f"{path}: no such file")
-    if path.is_dir():
-        raise DigitnetError(f"{path}: is a folder, expected a CSV file")
+def _opener(path: Path) -> Callable[[], TextIO]:
+    """A function that opens `path` as text, as many times as the reader needs.
+
+    A regular file is opened afresh each time.  Anything else that can be read
+    (a pipe, a FIFO, a terminal, a device) is read once: its first line first,
+    so that a device without lines is refused at once, then the rest, capped.
+    """
     try:
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            first_line = stream.readline()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DigitnetError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot read ({error.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise DigitnetError(f"{path}: is a folder, expected a CSV file")
+    if stat.S_ISREG(mode):
+        return lambda: open(path, encoding="utf-8-sig", newline="")
+    try:
+        with open(path, "rb") as raw:
+            first = raw.readline(MAX_LINE + 1)
+            if len(first) > MAX_LINE:
+                raise DigitnetError(f"{path}: line 1 is longer than {MAX_LINE} characters; "
+                                    "not a Kaggle CSV")  # fmt: skip
+            rest = raw.read(MAX_STREAM + 1)
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot read ({error.strerror})") from None
+    if len(rest) > MAX_STREAM:
+        raise DigitnetError(f"{path}: more than {MAX_STREAM >> 20} MB from a stream; save it "
+                            "to a file first")  # fmt: skip
+    try:
+        text = (first + rest).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
+    return lambda: io.StringIO(text, newline="")
+
+
+def _capped_lines(path: Path, stream: TextIO) -> Iterator[str]:
+    """The lines of `stream`, each read with a length cap (DigitnetError beyond it)."""
+    number = 0
+    while line := stream.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise DigitnetError(
+                f"{path}: line {number} is longer than {MAX_LINE} characters; "
+                "a Kaggle CSV row is at most 785 numbers"
+            )
+        yield line
+
+
+def _read_header(path: Path, open_text: Callable[[], TextIO]) -> list[str]:
+    try:
+        with open_text() as stream:
+            first_line = next(_capped_lines(path, stream), "")
     except UnicodeDecodeError:
         raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
     except OSError as error:
@@ -111,11 +173,12 @@ def _describe_bad_header(header: list[str]) -> str:
     return f"unexpected header '{shown}' ({len(header)} columns); {expected}"
 
 
-def _find_bad_line(path: Path, columns: int) -> str:
+def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) -> str:
     """Scan line by line for the first row the C parser would refuse; describe it."""
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as stream:
-        next(stream)  # the header, already checked
-        for line_number, line in enumerate(stream, start=2):
+    with open_text() as stream:
+        lines = _capped_lines(path, stream)
+        next(lines)  # the header, already checked
+        for line_number, line in enumerate(lines, start=2):
             if not line.strip():
                 continue
             cells = line.rstrip("\r\n").split(",")
