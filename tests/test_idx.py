@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import resource
 
 import numpy as np
 import pytest
@@ -44,7 +45,9 @@ def test_wrong_magic(tmp_path):
 def test_size_disagrees_with_dimensions(tmp_path):
     path = tmp_path / "x-idx1-ubyte"
     path.write_bytes(idx_bytes(np.arange(5))[:-2])
-    with pytest.raises(DigitnetError, match="does not match its dimensions 5"):
+    with pytest.raises(
+        DigitnetError, match="truncated: 3 of the 5 bytes that its dimensions 5 need"
+    ):
         read_idx(path)
 
 
@@ -65,3 +68,34 @@ def test_label_outside_the_digits(idx_folder):
     (idx_folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.full(20, 12)))
     with pytest.raises(DigitnetError, match="label 12 is outside 0..9"):
         load_data(idx_folder)
+
+
+def test_a_gzip_bomb_costs_only_what_its_header_claims(tmp_path):
+    """2 MB of gzip unpacking to 2 GB, behind a header for 10 labels: refused after 11 bytes."""
+    path = tmp_path / "bomb-labels-idx1-ubyte.gz"
+    header = idx_bytes(np.arange(10, dtype=np.uint8))[:8]
+    with gzip.open(path, "wb", compresslevel=9) as stream:
+        stream.write(header)
+        block = bytes(1 << 20)
+        for _ in range(2048):
+            stream.write(block)
+    assert path.stat().st_size < 3_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DigitnetError, match="longer than its dimensions 10 say"):
+        read_idx(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge-images-idx3-ubyte"
+    sizes = b"".join(size.to_bytes(4, "big") for size in (100_000, 10_000, 10_000))
+    path.write_bytes(bytes([0, 0, 8, 3]) + sizes + b"\0" * 100)
+    with pytest.raises(DigitnetError, match="claims 100000x10000x10000 values"):
+        read_idx(path)
+
+
+def test_an_idx_set_of_no_images_is_one_line(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((0, 28, 28), np.uint8)))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(DigitnetError, match="holds 0 images"):
+        load_data(tmp_path)

@@ -106,6 +106,8 @@ def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset
         raise DigitnetError(f"{labels_path}: expected a 1-D label file, found {labels.shape}")
     if len(labels) and labels.max() >= CLASSES:
         raise DigitnetError(f"{labels_path}: label {labels.max()} is outside 0..{CLASSES - 1}")
+    if len(images) == 0:
+        raise DigitnetError(f"{images_path}: holds 0 images")
     if len(images) != len(labels):
         raise DigitnetError(
             f"{images_path.parent}: {len(images)} images but {len(labels)} labels "
