@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import socket
+import stat
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -45,6 +48,28 @@ def server(tiny_files):
                 return
             if route == "corrupt":
                 content = content[:-1] + bytes([content[-1] ^ 0xFF])
+            if route == "endless":  # no Content-Length, and it never stops on its own
+                self.send_response(200)
+                self.end_headers()
+                block = bytes(1 << 16)
+                for _ in range(20_000):  # 1.3 GB at most: bounded, as every test loop is
+                    try:
+                        self.wfile.write(block)
+                    except OSError:
+                        return  # the client hung up: what we want
+                return
+            if route == "drip":  # a byte every 0.3 s: never silent long enough to time out
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                for byte in content[:40]:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.3)
+                return
             self.send_response(200)
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
@@ -192,3 +217,47 @@ def test_system_installed_fashion_mnist_is_used_without_download(monkeypatch, tm
     train = load_data("fashion-mnist")  # the mirrors are unreachable in tests
     assert len(train) == 30 and str(tmp_path) in train.source
     assert len(load_data("fashion-mnist:test")) == 10
+
+
+def _no_files_left(folder):
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_an_endless_body_stops_at_the_catalogued_size(server, tiny_files, private_data_dir,
+                                                      no_mirror_override):  # fmt: skip
+    spec = tiny_spec(tiny_files, f"{server.base}/endless/tiny/")
+    with pytest.raises(DownloadError, match="sent more than the .* bytes the file has"):
+        download(spec, progress=False)
+    _no_files_left(private_data_dir / "tiny")
+
+
+def test_a_dripping_mirror_meets_the_overall_deadline(server, tiny_files, private_data_dir,
+                                                      no_mirror_override, monkeypatch):  # fmt: skip
+    from digitnet.data import download as downloads
+
+    monkeypatch.setattr(downloads, "DEADLINE_SECONDS", 1)
+    started = time.monotonic()
+    spec = tiny_spec(tiny_files, f"{server.base}/drip/tiny/")
+    with pytest.raises(DownloadError, match="was too slow"):
+        download(spec, progress=False)
+    assert time.monotonic() - started < 10
+    _no_files_left(private_data_dir / "tiny")
+
+
+def test_downloaded_files_get_the_umask_permissions(server, tiny_files, private_data_dir,
+                                                    no_mirror_override):  # fmt: skip
+    old = os.umask(0o022)
+    try:
+        folder = download(tiny_spec(tiny_files, f"{server.base}/good/tiny/"), progress=False)
+    finally:
+        os.umask(old)
+    for name in tiny_files:
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("mirror", ["not a url", "file:///etc", "ftp://example.org/x", "http://"])
+def test_a_malformed_mirror_variable_is_one_line(mirror, monkeypatch, capsys):
+    monkeypatch.setenv("DIGITNET_MIRROR", mirror)
+    assert main(["download", "mnist"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "must be an http:// or https:// URL" in err and len(err.splitlines()) == 1

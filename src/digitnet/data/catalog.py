@@ -88,9 +88,9 @@ FASHION_MNIST = DatasetSpec(
         "Bag",
         "Ankle boot",
     ),  # fmt: skip
-    mirrors=(
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    mirrors=(  # https first; a file from any mirror must match its SHA-256 all the same
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     ),
     train_images=DataFile(
         "train-images-idx3-ubyte.gz",
@@ -120,7 +120,10 @@ KMNIST = DatasetSpec(
     description="Kuzushiji-MNIST (ROIS-DS CODH): cursive Japanese, 60,000 train, 10,000 test",
     kind="handwriting",
     classes=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
-    mirrors=("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
+    mirrors=(
+        "https://codh.rois.ac.jp/kmnist/dataset/kmnist/",
+        "http://codh.rois.ac.jp/kmnist/dataset/kmnist/",  # the same server, if https fails
+    ),
     train_images=DataFile(
         "train-images-idx3-ubyte.gz",
         18165135,

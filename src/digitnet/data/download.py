@@ -10,7 +10,13 @@ The work is split between two libraries and this module:
   is tqdm's.
 - this module chooses where files go (the cache folder), which URLs to try (the
   mirrors in catalog.py, or DIGITNET_MIRROR), tries them in order, and turns
-  every failure into one clear line that says what to do.
+  every failure into one clear line that says what to do.  It also fetches
+  the bytes itself (`_capped_downloader`, handed to pooch), because a mirror
+  is a stranger: it reads no more than the catalogued size plus one byte (a
+  mirror sending an endless body fills no disk), gives up at an overall
+  deadline as well as on a silent connection (one dripping a byte every few
+  seconds never trips a read timeout), and the file gets the permissions a
+  plain open() would give, not the temporary file's private ones.
 """
 
 from __future__ import annotations
@@ -18,14 +24,20 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
+from digitnet.atomic import current_umask
 from digitnet.data.catalog import DataFile, DatasetSpec
 from digitnet.errors import DigitnetError, DownloadError
 
 DATA_DIR_VARIABLE = "DIGITNET_DATA_DIR"
 MIRROR_VARIABLE = "DIGITNET_MIRROR"
-TIMEOUT_SECONDS = 30
+TIMEOUT_SECONDS = 30  # connecting, or waiting for the next bytes
+DEADLINE_SECONDS = 60  # for a whole file, plus one second per SLOWEST_RATE bytes
+SLOWEST_RATE = 50_000  # bytes per second: below this a download is given up
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -81,8 +93,61 @@ def mirror_urls(spec: DatasetSpec, file: DataFile) -> list[str]:
     """Where to try, in order: $DIGITNET_MIRROR/<name>/<file> alone if set, else the mirrors."""
     base = os.environ.get(MIRROR_VARIABLE)
     if base:
+        parts = urlparse(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise DigitnetError(
+                f"{MIRROR_VARIABLE}={base!r}: must be an http:// or https:// URL "
+                "(a mirror's base URL, e.g. https://example.org/datasets)"
+            )
         return [f"{base.rstrip('/')}/{spec.name}/{file.name}"]
     return [mirror + file.name for mirror in spec.mirrors]
+
+
+class _TooLarge(Exception):
+    """The mirror sent more than the catalogued size."""
+
+
+class _TooSlow(Exception):
+    """The whole file did not arrive before the deadline."""
+
+
+def _capped_downloader(file: DataFile, progress: bool) -> Callable[..., None]:
+    """A pooch downloader that stops at file.size + 1 bytes and at a deadline."""
+    import requests
+    import urllib3
+    from tqdm import tqdm
+
+    def fetch(url: str, output_file: str, pooch: object = None) -> None:
+        # Reading the raw stream ourselves, we see urllib3's errors: pass them on as
+        # the requests errors that _fetch describes.
+        try:
+            receive(url, output_file)
+        except urllib3.exceptions.ReadTimeoutError as error:
+            raise requests.exceptions.Timeout(error) from None
+        except urllib3.exceptions.ProtocolError as error:
+            raise requests.exceptions.ChunkedEncodingError(error) from None
+
+    def receive(url: str, output_file: str) -> None:
+        deadline = time.monotonic() + DEADLINE_SECONDS + file.size / SLOWEST_RATE
+        with requests.get(url, stream=True, timeout=TIMEOUT_SECONDS) as response:
+            response.raise_for_status()
+            received = 0
+            bar = tqdm(total=file.size, unit="B", unit_scale=True, desc=file.name,
+                       disable=not progress, leave=False)  # fmt: skip
+            with bar, open(output_file, "wb") as stream:
+                # read1: whatever has arrived (up to 64 KB), without waiting for a
+                # full block, so the checks below run even when a mirror drips a
+                # byte at a time.
+                while chunk := response.raw.read1(1 << 16, decode_content=True):
+                    received += len(chunk)
+                    if received > file.size:
+                        raise _TooLarge
+                    if time.monotonic() > deadline:
+                        raise _TooSlow
+                    stream.write(chunk)
+                    bar.update(len(chunk))
+
+    return fetch
 
 
 def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> None:
@@ -99,16 +164,21 @@ def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> N
     pooch.get_logger().setLevel("WARNING")  # we say what happens ourselves
     failures = []
     for url in mirror_urls(spec, file):
-        downloader = pooch.HTTPDownloader(progressbar=progress, timeout=TIMEOUT_SECONDS)
         try:
             pooch.retrieve(
                 url,
                 known_hash=f"sha256:{file.sha256}",
                 fname=file.name,
                 path=folder,
-                downloader=downloader,
+                downloader=_capped_downloader(file, progress),
             )
+            os.chmod(target, 0o666 & ~current_umask())  # not the temporary file's 0600
             return
+        except _TooLarge:
+            failures.append(f"{url} sent more than the {file.size} bytes the file has")
+        except _TooSlow:
+            limit = DEADLINE_SECONDS + file.size / SLOWEST_RATE
+            failures.append(f"{url} was too slow (not done after {limit:.0f} s)")
         except ValueError as error:
             if "hash" not in str(error).lower():
                 raise
@@ -117,6 +187,8 @@ def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> N
             failures.append(f"{url} answered {error.response.status_code}")
         except requests.exceptions.ChunkedEncodingError:
             failures.append(f"{url}: connection dropped mid-file")
+        except requests.exceptions.Timeout:
+            failures.append(f"{url}: nothing received for {TIMEOUT_SECONDS} s")
         except requests.exceptions.ConnectionError as error:
             reason = "connection dropped mid-file" if _dropped(error) else "could not connect"
             failures.append(f"{url}: {reason}")

@@ -9,6 +9,7 @@ run(recipe, dataset, seed):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -21,6 +22,7 @@ from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
+from digitnet.network.init import INITIALIZERS
 from digitnet.network.spec import as_mlp, format_layers, mlp_layers, parse_layers
 from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import augmentation_for
@@ -59,6 +61,7 @@ class Recipe:
         # One text for one network: the complete form that parse_layers reads back.
         complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
         object.__setattr__(self, "layers", complete)
+        _check_knobs(self)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with some knobs changed; None values are ignored.
@@ -221,13 +224,56 @@ def _continue_from(model: Model, fresh: Network) -> Network:
 def _check(recipe: Recipe, dataset: Dataset) -> None:
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; training needs labelled data")
-    if recipe.epochs < 1 or recipe.learning_rate <= 0 or recipe.log_every < 1:
-        raise DigitnetError("epochs, learning rate and log interval must be positive")
+    splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows
+
+
+# Each number knob: (lowest, highest, whether the lowest itself is allowed).
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, math.inf, False),
+    "momentum": (0.0, 1.0, True),
+    "weight_decay": (0.0, math.inf, True),
+    "warmup": (0.0, math.inf, True),
+    "step_every": (0.0, math.inf, False),
+    "step_gamma": (0.0, math.inf, False),
+    "elastic": (0.0, math.inf, True),
+    "dev_size": (0.0, math.inf, True),
+}
+_COUNTS = ("epochs", "log_every", "batch_size", "patience")  # whole numbers >= 1 (or None)
+
+
+def _check_knobs(recipe: Recipe) -> None:
+    """Every knob has a type and range that makes sense: one DigitnetError, naming it."""
+    for name, (low, high, low_allowed) in _RANGES.items():
+        value = getattr(recipe, name)
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DigitnetError(f"{flag} {value!r}: must be a number")
+        if (
+            not math.isfinite(value)
+            or value > high
+            or value < low
+            or (value == low and not low_allowed)
+        ):
+            bound = f">= {low:g}" if low_allowed else f"> {low:g}"
+            upper = f" and < {high:g}" if math.isfinite(high) else ""
+            raise DigitnetError(f"{flag} {value}: must be a finite number {bound}{upper}")
+    if recipe.momentum >= 1:
+        raise DigitnetError(f"--momentum {recipe.momentum}: must be below 1")
+    for name in _COUNTS:
+        value = getattr(recipe, name)
+        if value is None and name in ("batch_size", "patience"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DigitnetError(
+                f"--{name.replace('_', '-')} {value!r}: must be a whole number >= 1"
+            )
     if recipe.optimizer not in OPTIMIZERS:
         raise DigitnetError(f"unknown optimizer '{recipe.optimizer}' ({', '.join(OPTIMIZERS)})")
     if recipe.schedule not in SCHEDULES:
         raise DigitnetError(f"unknown schedule '{recipe.schedule}' ({', '.join(SCHEDULES)})")
-    if recipe.batch_size is not None and recipe.batch_size < 1:
-        raise DigitnetError("batch size must be at least 1")
-    parse_layers(recipe.layers, PIXELS, CLASSES)  # raises, naming the layer, if they are wrong
-    splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows
+    if recipe.split not in splits.SPLITS:
+        raise DigitnetError(f"unknown split '{recipe.split}' ({', '.join(splits.SPLITS)})")
+    if recipe.init not in INITIALIZERS:
+        raise DigitnetError(f"unknown init '{recipe.init}' ({', '.join(INITIALIZERS)})")
+    if recipe.dtype not in ("float32", "float64"):
+        raise DigitnetError(f"dtype '{recipe.dtype}': float32 or float64")
