@@ -158,13 +158,17 @@ def _field(path: Path, metadata: dict[str, Any], key: str, kind: type) -> Any:
 
 def _open_member(archive: zipfile.ZipFile, name: str) -> tuple[IO[bytes], tuple, np.dtype]:
     stream = archive.open(f"{name}.npy")
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
-        raise ValueError(f"npy version {version}")
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version}")
+    except Exception:  # noqa: BLE001: numpy parses the header as Python; any error means junk
+        stream.close()
+        raise DigitnetError(f"array '{name}' has a corrupt header") from None
     return stream, shape, dtype
 
 
