@@ -22,6 +22,7 @@ code when unpickled, so a model file from elsewhere must never contain one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -31,6 +32,7 @@ from typing import IO, Any
 import numpy as np
 
 from digitnet.atomic import atomic_write
+from digitnet.data.dataset import CLASSES
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
@@ -106,6 +108,11 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
         network = Network.build(layers, inputs=inputs)  # float32 first: names and shapes
     except DigitnetError as error:
         raise DigitnetError(f"{path}: {error}") from None
+    if network.classes != CLASSES:
+        raise DigitnetError(
+            f"{path}: its last layer has {network.classes} outputs; a digitnet model has "
+            f"{CLASSES}, one per class"
+        )
     first = next(iter(network.arrays()), None)
     if first is None:
         raise DigitnetError(f"{path}: layers '{layers}' have no parameters")
@@ -123,11 +130,37 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
     network.set_arrays(arrays)
     return Model(
         network=network,
-        preprocessing=Preprocessing.from_dict(_field(path, metadata, "preprocessing", dict)),
+        preprocessing=_preprocessing(path, _field(path, metadata, "preprocessing", dict)),
         recipe=_field(path, metadata, "recipe", dict),
-        history=_field(path, metadata, "history", dict),
+        history=_history(path, _field(path, metadata, "history", dict)),
         info=_field(path, metadata, "info", dict),
     )
+
+
+def _preprocessing(path: Path, values: dict[str, Any]) -> Preprocessing:
+    divide_by = values.get("divide_by")
+    if isinstance(divide_by, bool) or not isinstance(divide_by, int | float):
+        raise DigitnetError(f"{path}: preprocessing 'divide_by' is not a number")
+    if not (math.isfinite(divide_by) and divide_by > 0):
+        raise DigitnetError(
+            f"{path}: preprocessing 'divide_by' {divide_by} is not a positive number"
+        )
+    return Preprocessing.from_dict(values)
+
+
+def _history(path: Path, history: dict[str, Any]) -> dict[str, list]:
+    """The training curve: lists of numbers (or null), all of one length."""
+    lengths = set()
+    for key, values in history.items():
+        if not isinstance(values, list) or not all(
+            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+            for value in values
+        ):
+            raise DigitnetError(f"{path}: history '{key}' is not a list of numbers")
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise DigitnetError(f"{path}: the history's lists have different lengths")
+    return history
 
 
 def _format1_layers(path: Path, metadata: dict[str, Any]) -> tuple[str, int, dict[str, str]]:

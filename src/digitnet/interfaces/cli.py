@@ -41,6 +41,16 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b, \\n...), so that a
+    file name or a cell of a stranger's file cannot drive the terminal (colours,
+    cursor moves, a fake second line) when an error message quotes it."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
 class Terminated(BaseException):
     """SIGTERM outside training: unwinds like Ctrl-C, so temporary files are removed."""
 
@@ -80,6 +90,9 @@ class _ReaderMayLeave(io.TextIOBase):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # a bare `digitnet`: what can it do?
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     original_stdout = sys.stdout
     try:
@@ -93,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with blas_threads(args.threads):
             return args.command(args)
     except DigitnetError as error:
-        print(f"digitnet: error: {error}", file=sys.stderr)
+        print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
@@ -112,14 +125,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that ends each option with its default, where it has one of its own.
+
+    Recipe overrides have none: they default to the chosen recipe's value, which
+    their group's description says (and `digitnet recipes` lists)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            return text  # a required positional argument has no default
+        return text + " (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="digitnet", description="A handwritten-digit neural network in plain numpy."
+        prog="digitnet",
+        description="A handwritten-digit neural network in plain numpy.",
+        formatter_class=_DefaultsShown,
     )
     from digitnet import __version__
 
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    class Commands:  # every command's help shows its defaults too
+        @staticmethod
+        def add_parser(name: str, **options: object) -> argparse.ArgumentParser:
+            return subparsers.add_parser(name, formatter_class=_DefaultsShown, **options)  # type: ignore[arg-type]
+
+    commands = Commands
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument(
         "--data-dir",
@@ -129,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=_positive_int,
         default=DEFAULT_THREADS,
-        help=f"BLAS threads for matrix products (default {DEFAULT_THREADS}; see docs)",
+        help="BLAS threads for matrix products (see the README's Threads)",
     )
     data_help = (
         "'sample' (bundled), a dataset name (mnist, fashion-mnist, kmnist; add :test or "
@@ -142,16 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model and save it",
         description="Train a network with a recipe; every recipe knob can be overridden.",
     )
-    train.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
-    train.add_argument(
-        "--recipe", default=DEFAULT_RECIPE, help=f"{', '.join(RECIPES)} (default {DEFAULT_RECIPE})"
-    )
+    train.add_argument("--data", default="sample", help=data_help)
+    train.add_argument("--recipe", default=DEFAULT_RECIPE, help=", ".join(RECIPES))
     train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
     train.add_argument(
         "--resume", metavar="MODEL", help="continue training this model (its recipe, + overrides)"
     )
     train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
-    knobs = train.add_argument_group("recipe overrides")
+    knobs = train.add_argument_group(
+        "recipe overrides",
+        "Each defaults to the chosen recipe's value; `digitnet recipes` lists the recipes.",
+    )
     knobs.add_argument("--epochs", type=_positive_int, help="epochs (iterations if full batch)")
     knobs.add_argument("--learning-rate", type=float)
     batching = knobs.add_mutually_exclusive_group()
@@ -210,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(command=command_predict)
 
     explore = commands.add_parser("explore", help="pictures of the data: examples, counts...")
-    explore.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
+    explore.add_argument("--data", default="sample", help=data_help)
     explore.add_argument("--out", default="explore", help="folder for the PNG files")
     explore.add_argument("--data-dir", help="where datasets and caches live")
     explore.set_defaults(command=command_explore, threads=None)
@@ -228,10 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("model", help="a model file written by 'digitnet train'")
     which = show.add_mutually_exclusive_group()
-    which.add_argument("--index", type=int, default=0, help="row of --data to show (default 0)")
+    which.add_argument("--index", type=int, default=0, help="row of --data to show")
     which.add_argument("--random", action="store_true", help="a random row of --data")
     which.add_argument("--image", help="your own digit: a PNG/JPG file (dark on light is fine)")
-    show.add_argument("--data", default="sample", help=f"{data_help} (default: sample)")
+    show.add_argument("--data", default="sample", help=data_help)
     show.add_argument("--out", help="also write the picture to this PNG file")
     show.set_defaults(command=command_show)
 
@@ -240,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("model", help="a model file written by 'digitnet train'")
     report.add_argument("--data", default="sample", help=f"labelled {data_help}")
-    report.add_argument("--out", default="report", help="folder to write (default: report)")
+    report.add_argument("--out", default="report", help="folder to write")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(command=command_report)
 
@@ -254,7 +292,7 @@ def command_train(args: argparse.Namespace) -> int:
     if args.plots:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
-    base = Recipe.from_dict(start.recipe) if start is not None else get_recipe(args.recipe)
+    base = _saved_recipe(start, args.resume) if start is not None else get_recipe(args.recipe)
     recipe = base.with_overrides(
         epochs=args.epochs,
         learning_rate=args.learning_rate,
@@ -296,6 +334,8 @@ def command_train(args: argparse.Namespace) -> int:
         say(f"resuming: {args.resume} (after epoch {start.history['epoch'][-1]}; the "
             "optimizer's momentum starts afresh)")  # fmt: skip
     seed = start.info.get("seed", args.seed) if start is not None else args.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DigitnetError(f"{args.resume}: its seed {seed!r} is not a whole number >= 0")
     progress = None if not args.quiet else False
     model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
     save_model(model, args.out)
@@ -410,6 +450,18 @@ def command_recipes(args: argparse.Namespace) -> int:
         print(f"{name}{default}: {recipe.summary}")
         print(f"    --layers {recipe.layers}")
     return 0
+
+
+def _saved_recipe(model: Model, path: str) -> Recipe:
+    """The recipe a model was trained with, as its file has it (checked)."""
+    try:
+        recipe = Recipe.from_dict(model.recipe)
+    except DigitnetError as error:
+        raise DigitnetError(f"{path}: cannot resume: {error}") from None
+    if recipe.layers != model.network.layer_spec:
+        raise DigitnetError(f"{path}: cannot resume: its recipe's layers {recipe.layers} are "
+                            f"not its network's {model.network.layer_spec}")  # fmt: skip
+    return recipe
 
 
 def _trained_summary(model: Model, path: str) -> str:

@@ -58,6 +58,13 @@ class Recipe:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        for name in ("name", "summary", "layers", "optimizer", "schedule", "split", "init",
+                     "dtype"):  # fmt: skip
+            if not isinstance(getattr(self, name), str):
+                raise DigitnetError(f"recipe setting '{name}' must be text")
+        for name in ("augment", "restore_best"):
+            if not isinstance(getattr(self, name), bool):
+                raise DigitnetError(f"recipe setting '{name}' must be true or false")
         # One text for one network: the complete form that parse_layers reads back.
         complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
         object.__setattr__(self, "layers", complete)
@@ -129,11 +136,14 @@ class Recipe:
         digitnet 0.1 saved an MLP as hidden_sizes, activation and dropout."""
         known = {f.name for f in fields(cls)}
         kept = {key: value for key, value in values.items() if key in known}
-        if "layers" not in kept and "hidden_sizes" in values:
-            kept["layers"] = mlp_layers(tuple(values["hidden_sizes"]),
-                                        values.get("activation", "relu"),
-                                        float(values.get("dropout", 0.0)))  # fmt: skip
-        return cls(**kept)
+        try:
+            if "layers" not in kept and "hidden_sizes" in values:
+                kept["layers"] = mlp_layers(tuple(int(n) for n in values["hidden_sizes"]),
+                                            str(values.get("activation", "relu")),
+                                            float(values.get("dropout", 0.0)))  # fmt: skip
+            return cls(**kept)
+        except (TypeError, ValueError) as error:  # a missing field, a list for a number...
+            raise DigitnetError(f"not a valid recipe ({error})") from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
