@@ -59,18 +59,21 @@ BEST_MLP = Recipe(
 
 CNN = Recipe(
     name="cnn",
-    summary="two 5x5 convolutions with batch norm and max pooling, dense 128, augmented, 12 epochs",
+    summary="two 5x5 convolutions with batch norm and max pooling, dense 128, augmented, 14 epochs",
     # Pooling before batch norm: max pooling commutes with a per-channel increasing
     # map, and normalising the pooled maps costs a quarter as much.
-    layers="conv32k5,pool2,bn,relu,conv64k5,pool2,bn,relu,dense128,relu,dropout0.4,dense10",
+    # Dropout 0.25: with 0.4 the distorted training digits were fit less well (99.1%)
+    # than the validation digits (99.4%), a sign of too much regularisation.
+    layers="conv32k5,pool2,bn,relu,conv64k5,pool2,bn,relu,dense128,relu,dropout0.25,dense10",
     init="he",
     learning_rate=0.05,
-    epochs=12,
+    epochs=14,
     batch_size=128,
     momentum=0.9,
     schedule="cosine",
     # Without distortions the network learns the training digits by heart (99.8%)
     # and stalls at 99.27% on MNIST's validation split (12 epochs, measured).
+    # Distortions: shifts, rotations, scalings (training/augment.py), no elastic.
     augment=True,
     dev_size=1000,
     split="stratified",
@@ -81,7 +84,7 @@ BEST = replace(
     CNN,
     name="best",
     summary="the cnn recipe's network with dense256, elastic distortions too, 30 epochs",
-    layers="conv32k5,pool2,bn,relu,conv64k5,pool2,bn,relu,dense256,relu,dropout0.4,dense10",
+    layers="conv32k5,pool2,bn,relu,conv64k5,pool2,bn,relu,dense256,relu,dropout0.25,dense10",
     epochs=30,
     elastic=8.0,  # gentler than best-mlp's 12: a CNN sees the strokes' shapes, not pixels
     restore_best=True,
