@@ -173,18 +173,20 @@ def test_mirror_variable_replaces_the_official_mirrors(server, tiny_files, monke
     assert server.seen[before:] == [f"/good/tiny/{name}" for name in tiny_files]
 
 
-def test_no_network_is_one_clear_line_and_train_falls_back(tmp_path, capsys, monkeypatch):
+def test_no_network_is_one_clear_line_and_train_does_not_stand_in(tmp_path, capsys,
+                                                                   monkeypatch):  # fmt: skip
     monkeypatch.setenv("DIGITNET_MIRROR", f"http://127.0.0.1:{_closed_port()}")
     assert main(["download", "mnist"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("digitnet: error: mnist: could not download train-images-idx3-ubyte.gz")
     assert "could not connect" in error and "put the four files by hand in" in error
     assert len(error.splitlines()) == 1
-    code = main(["train", "--data", "mnist", "--epochs", "1", "--out", str(tmp_path / "m.npz")])
-    captured = capsys.readouterr()
-    assert code == 0
-    assert "training on the bundled sample instead" in captured.err
-    assert "data: bundled MNIST sample" in captured.out
+    out = tmp_path / "m.npz"
+    code = main(["train", "--data", "mnist", "--epochs", "1", "--out", str(out)])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and not out.exists()  # no model trained on other data than asked
+    assert "could not connect" in error and "--data sample" in error
+    assert len(error.splitlines()) == 1
 
 
 def test_download_command_and_list(server, tiny_files, capsys, monkeypatch):
@@ -261,3 +263,13 @@ def test_a_malformed_mirror_variable_is_one_line(mirror, monkeypatch, capsys):
     assert main(["download", "mnist"]) == 2
     err = capsys.readouterr().err.strip()
     assert "must be an http:// or https:// URL" in err and len(err.splitlines()) == 1
+
+
+def test_the_test_split_downloads_only_its_own_files(server, tiny_files, private_data_dir,
+                                                    no_mirror_override, monkeypatch):  # fmt: skip
+    spec = tiny_spec(tiny_files, f"{server.base}/good/tiny/")
+    monkeypatch.setitem(catalog.DATASETS, "tiny", spec)
+    before = len(server.seen)
+    assert len(load_data("tiny:test")) == 10
+    fetched = sorted(path.rpartition("/")[2] for path in server.seen[before:])
+    assert fetched == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]

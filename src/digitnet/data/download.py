@@ -74,17 +74,25 @@ def download(
     spec: DatasetSpec,
     override: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    split: str | None = None,
 ) -> Path:
-    """Make sure every file of `spec` is present and verified; returns the folder.
+    """Make sure the files of `spec` are present and verified; returns the folder.
 
-    `progress=None` shows a progress bar only on a terminal.
+    `split` 'train' or 'test' fetches that split's two files only (evaluating
+    on MNIST's test set needs 1.6 MB, not the 9.9 MB training images too); None
+    fetches all four.  `progress=None` shows a progress bar only on a terminal.
     """
     installed = system_install(spec)
     if installed is not None:  # the package manager has verified these
         return installed
     folder = data_dir(override) / spec.name
     show = sys.stderr.isatty() if progress is None else progress
-    for file in spec.files:
+    files = {
+        None: spec.files,
+        "train": (spec.train_images, spec.train_labels),
+        "test": (spec.test_images, spec.test_labels),
+    }[split]
+    for file in files:
         _fetch(spec, file, folder, show)
     return folder
 

@@ -54,8 +54,9 @@ def load_data(
     cache_folder = downloads.data_dir(data_dir) / "parsed"
     if name in DATASETS and not Path(text).exists():
         dataset_spec = DATASETS[name]
-        folder = downloads.download(dataset_spec, data_dir, progress)
-        dataset = load_idx_folder(folder, explicit or split, cache_folder, label=dataset_spec.name)
+        chosen_split = explicit or split
+        folder = downloads.download(dataset_spec, data_dir, progress, split=chosen_split)
+        dataset = load_idx_folder(folder, chosen_split, cache_folder, label=dataset_spec.name)
         return dataclasses.replace(dataset, kind=dataset_spec.kind)
     path = Path(name) if explicit else Path(text)
     if path.is_dir():

@@ -324,10 +324,8 @@ def command_train(args: argparse.Namespace) -> int:
         dataset = load_data(
             args.data, data_dir=args.data_dir, progress=False if args.quiet else None
         )
-    except DownloadError as error:
-        print(f"digitnet: note: {error}", file=sys.stderr)
-        print("digitnet: note: training on the bundled sample instead", file=sys.stderr)
-        dataset = load_data("sample")
+    except DownloadError as error:  # no silent stand-in: a script must be able to tell
+        raise DownloadError(f"{error}; or train on the bundled sample: --data sample") from None
     say(f"data: {dataset.source}")
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
