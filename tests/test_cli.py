@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +195,30 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
     assert saved.info["interrupted"] is True
     best = saved.history["epoch"].index(saved.info["best_epoch"])
     assert saved.history["dev_accuracy"][best] == max(saved.history["dev_accuracy"])
+
+
+def test_evaluate_without_data_measures_the_rows_the_model_held_out(tmp_path, capsys,
+                                                                     small_train_csv):  # fmt: skip
+    model = tmp_path / "m.npz"
+    assert main(["train", "--data", str(small_train_csv), "--epochs", "2", "--dev-size", "150",
+                 "--out", str(model), "--quiet"]) == 0  # fmt: skip
+    trained_dev = load_model(model).history["dev_accuracy"][-1]
+    capsys.readouterr()
+    assert main(["evaluate", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "the 150 rows the model held out (its dev set)" in out
+    assert f"accuracy: {trained_dev:.4f} (" in out  # exactly the dev set of training
+    # The same rows, named explicitly; and refused for other data.
+    assert main(["evaluate", str(model), "--data", str(small_train_csv), "--held-out"]) == 0
+    assert f"accuracy: {trained_dev:.4f} (" in capsys.readouterr().out
+    assert main(["evaluate", str(model), "--data", "sample", "--held-out"]) == 2
+    assert "is not the data this model was trained on" in capsys.readouterr().err
+    # All of the training data: flagged as optimistic.
+    assert main(["evaluate", str(model), "--data", str(small_train_csv)]) == 0
+    assert "the model was trained on this data" in capsys.readouterr().out
+
+
+def test_evaluate_needs_data_for_a_model_that_does_not_record_it(capsys):
+    old = Path(__file__).parent / "data" / "format1_mlp.npz"  # digitnet 0.1 recorded no spec
+    assert main(["evaluate", str(old)]) == 2
+    assert "does not record the data it was trained on; give --data" in capsys.readouterr().err

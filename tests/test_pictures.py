@@ -54,7 +54,7 @@ def _png(path_or_bytes) -> np.ndarray:
 
 def test_every_report_picture_is_a_valid_nonblank_png_of_its_size(report, model, small_data):
     folder, paths = report
-    pictures = _pictures(model, small_data, progress=False)
+    pictures, _ = _pictures(model, small_data, progress=False)
     assert [path.name for path in paths[:-1]] == [picture.file for picture in pictures]
     assert len(pictures) == 13
     for picture, path in zip(pictures, paths):
@@ -193,3 +193,15 @@ def test_explore_and_train_plots_write_pictures(tmp_path, capsys):
     assert main(["train", "--epochs", "2", "--out", str(tmp_path / "m.npz"),
                  "--plots", str(tmp_path / "plots"), "--quiet"]) == 0  # fmt: skip
     assert _png(tmp_path / "plots" / "training_curves.png").var() > 0
+
+
+def test_report_headline_says_which_data_and_warns_about_training_data(model, small_data,
+                                                                        sample, tmp_path):  # fmt: skip
+    from digitnet.pictures.report import build_report
+
+    page = build_report(model, small_data, tmp_path / "r", progress=False)[-1].read_text()
+    assert f"on {small_data.source}" in page and "measured for this report" in page
+    assert "accuracy is optimistic" in page  # the model was trained on small_data
+    unseen = Dataset(sample.images[1500:3000], sample.labels[1500:3000], "rows it never saw")
+    page = build_report(model, unseen, tmp_path / "r2", progress=False)[-1].read_text()
+    assert "on rows it never saw" in page and "accuracy is optimistic" not in page

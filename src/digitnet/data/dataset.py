@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,12 +24,21 @@ class Dataset:
         printed by every command so the user always knows what was used.
     kind: what the images show, which decides the augmentation that fits them:
         'handwriting' (digits, characters) or 'clothes' (Fashion-MNIST).
+    spec: what `load_data` was given to find it again ('sample', 'mnist', an
+        absolute path), or None; a model records it, so that `digitnet evaluate`
+        can rebuild the rows the model held out.
     """
 
     images: np.ndarray
     labels: np.ndarray | None
     source: str
     kind: str = "handwriting"
+    spec: str | None = None
+
+    def fingerprint(self) -> str:
+        """A short checksum of the labels: tells whether data is the same set again."""
+        labels = b"" if self.labels is None else self.labels.astype("<i8").tobytes()
+        return hashlib.sha256(labels).hexdigest()[:16]
 
     def __len__(self) -> int:
         return len(self.images)

@@ -45,6 +45,22 @@ def load_data(
     'test', a folder without test files falls back to its training files.
     """
     text = str(spec)
+    dataset = _load(text, need_labels, split, data_dir, progress)
+    name = text.partition(":")[0]
+    if text == SAMPLE or (name in DATASETS and not Path(text).exists()):
+        found = name  # the split is the caller's to choose again
+    else:
+        found = str((Path(text) if Path(text).exists() else Path(name)).resolve())
+    return dataclasses.replace(dataset, spec=found)
+
+
+def _load(
+    text: str,
+    need_labels: bool,
+    split: str,
+    data_dir: str | os.PathLike[str] | None,
+    progress: bool | None,
+) -> Dataset:
     if text == SAMPLE:
         return load_sample()
     name, colon, chosen = text.partition(":")

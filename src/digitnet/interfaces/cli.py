@@ -30,7 +30,7 @@ from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
 from digitnet.network.init import INITIALIZERS
 from digitnet.network.spec import ACTIVATIONS
-from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
 from digitnet.threads import DEFAULT_THREADS, blas_threads
 from digitnet.training.metrics import confusion_matrix
 from digitnet.training.optimizer import OPTIMIZERS
@@ -238,7 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", parents=[threads], help="accuracy and confusion matrix of a model"
     )
     evaluate.add_argument("model", help="a model file written by 'digitnet train'")
-    evaluate.add_argument("--data", default="sample", help=f"labelled {data_help}")
+    evaluate.add_argument(
+        "--data",
+        help=f"labelled {data_help} (default: the rows the model held out of its own "
+        "training data, its dev set)",
+    )
+    evaluate.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the rows of --data that the model held out in training (the same data)",
+    )
     evaluate.set_defaults(command=command_evaluate)
 
     predict = commands.add_parser("predict", parents=[threads], help="write a Kaggle submission")
@@ -350,15 +359,31 @@ def command_train(args: argparse.Namespace) -> int:
 
 def command_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    dataset = load_data(args.data, split="test", data_dir=args.data_dir)
     _check_inputs(model, args.model)
-    print(f"data: {dataset.source}")
-    print(f"model: {args.model} ({_describe(model)})")
-    if model.info.get("data") == dataset.source:
-        print("note: the model was trained on this data; these figures are optimistic")
+    held_out = args.held_out or args.data is None
+    if args.data is None and not isinstance(model.info.get("data_spec"), str):
+        raise DigitnetError(
+            f"{args.model}: does not record the data it was trained on; give --data"
+        )
+    spec = args.data if args.data is not None else model.info["data_spec"]
+    # Held-out rows come from the training split; otherwise a name means its test split.
+    dataset = load_data(spec, split="train" if held_out else "test", data_dir=args.data_dir)
     assert dataset.labels is not None
-    predicted = model.predict(dataset.images, progress=None)
-    print(evaluation_report(confusion_matrix(predicted, dataset.labels)))
+    images, labels = dataset.images, dataset.labels
+    if held_out:
+        rows = held_out_rows(model, dataset)
+        if len(rows) == 0:
+            raise DigitnetError(f"{args.model}: held out no rows (dev size 0); give --data")
+        images, labels = images[rows], labels[rows]
+        print(f"data: {dataset.source}: the {len(rows)} rows the model held out (its dev set)")
+    else:
+        print(f"data: {dataset.source}")
+    print(f"model: {args.model} ({_describe(model)})")
+    if not held_out and model.info.get("data_fingerprint") == dataset.fingerprint():
+        print("note: the model was trained on this data; these figures are optimistic "
+              "(--held-out: only the rows it did not train on)")  # fmt: skip
+    predicted = model.predict(images, progress=None)
+    print(evaluation_report(confusion_matrix(predicted, labels)))
     return 0
 
 

@@ -50,7 +50,7 @@ def build_report(
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; a report needs labelled data")
     folder = output_folder(out)
-    pictures = _pictures(model, dataset, progress)
+    pictures, accuracy = _pictures(model, dataset, progress)
     written, sections = [], []
     for picture in tqdm(
         pictures, desc="report", disable=None if progress is None else not progress
@@ -63,11 +63,12 @@ def build_report(
         sections.append((picture, base64.b64encode(data).decode("ascii")))
     index = folder / "index.html"
     with atomic_write(index, "w") as stream:
-        stream.write(_html(model, dataset, sections))
+        stream.write(_html(model, dataset, accuracy, sections))
     return [*written, index]
 
 
-def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Picture]:
+def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[list[Picture], float]:
+    """The pictures to draw (drawn later, one by one), and the accuracy on `dataset`."""
     images, labels = dataset.images, dataset.labels
     assert labels is not None
     probabilities = model.predict_proba(images, progress=progress)
@@ -160,12 +161,22 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> list[Pic
                     "has made the digits easy to tell apart.",
                     lambda: inside_pictures.hidden_map(model, images[sample], labels[sample])),
         ]  # fmt: skip
-    return pictures
+    return pictures, float(np.mean(predicted == labels))
 
 
-def _html(model: Model, dataset: Dataset, sections: list[tuple[Picture, str]]) -> str:
-    sizes = model.network.layer_spec
-    accuracy = model.history.get("dev_accuracy", [float("nan")])[-1:] or [float("nan")]
+def _html(
+    model: Model, dataset: Dataset, accuracy: float, sections: list[tuple[Picture, str]]
+) -> str:
+    trained_here = model.info.get("data_fingerprint") == dataset.fingerprint()
+    warning = (
+        "<p><b>Note:</b> these images include the ones the model was trained on, so this "
+        "accuracy is optimistic. <code>digitnet evaluate MODEL</code> measures the rows it "
+        "held out.</p>"
+        if trained_here
+        else ""
+    )
+    dev = model.history.get("dev_accuracy", [])
+    dev_text = f"{dev[-1]:.4f}" if dev and dev[-1] == dev[-1] else "none"  # nan: no dev set
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -175,10 +186,13 @@ def _html(model: Model, dataset: Dataset, sections: list[tuple[Picture, str]]) -
         "figcaption{color:#444;margin-top:.5em}h2{border-bottom:1px solid #ccc}</style>",
         "</head><body>",
         "<h1>digitnet report</h1>",
+        f"<p><b>Accuracy {accuracy:.4f}</b> on {html.escape(dataset.source)} "
+        f"({len(dataset)} images), measured for this report.</p>",
+        warning,
         f"<p>Model: recipe <b>{html.escape(str(model.recipe.get('name', '?')))}</b>, "
-        f"layers {sizes}; trained on {html.escape(str(model.info.get('data', '?')))}; "
-        f"last dev accuracy {accuracy[0]:.4f}.<br>"
-        f"Data shown: {html.escape(dataset.source)}.</p>",
+        f"layers {html.escape(model.network.layer_spec)}; trained on "
+        f"{html.escape(str(model.info.get('data', '?')))}, where its last dev accuracy "
+        f"(on rows held out of training) was {dev_text}.</p>",
     ]
     section = None
     for picture, encoded in sections:

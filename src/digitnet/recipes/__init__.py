@@ -10,7 +10,7 @@ from digitnet.recipes.catalog import (
     SEED,
     get_recipe,
 )
-from digitnet.recipes.recipe import Recipe, run
+from digitnet.recipes.recipe import Recipe, held_out_rows, run
 
 __all__ = [
     "BEST",
@@ -22,5 +22,6 @@ __all__ = [
     "Recipe",
     "SEED",
     "get_recipe",
+    "held_out_rows",
     "run",
 ]

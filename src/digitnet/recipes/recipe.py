@@ -208,6 +208,8 @@ def run(
         history=history,
         info={
             "data": dataset.source,
+            "data_spec": dataset.spec,  # to find it again: `digitnet evaluate MODEL`
+            "data_fingerprint": dataset.fingerprint(),
             "seed": seed,
             "train_size": len(train_rows),
             "dev_size": len(dev_rows),
@@ -218,6 +220,33 @@ def run(
             "stopped_early": result.stopped_early,
         },
     )
+
+
+def held_out_rows(model: Model, dataset: Dataset) -> np.ndarray:
+    """The rows of `dataset` that `model` held out as its dev set when it was trained.
+
+    The split is rebuilt as `run` made it, from the recipe's dev size and split
+    method and the model's seed; `dataset` must be the data it was trained on.
+    """
+    info = model.info
+    fingerprint, rows = (
+        info.get("data_fingerprint"),
+        info.get("train_size", 0) + info.get("dev_size", 0),
+    )
+    if (
+        dataset.labels is None
+        or fingerprint not in (None, dataset.fingerprint())
+        or (rows != len(dataset))
+    ):
+        raise DigitnetError(
+            f"{dataset.source}: is not the data this model was trained on "
+            f"({info.get('data', 'unknown')}), so its held-out rows cannot be rebuilt"
+        )
+    recipe = Recipe.from_dict(model.recipe)
+    seed = info.get("seed", 0)
+    return splits.split(dataset.labels, recipe.dev_size, recipe.split, np.random.default_rng(seed))[
+        1
+    ]
 
 
 def _continue_from(model: Model, fresh: Network) -> Network:
