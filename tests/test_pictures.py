@@ -195,8 +195,9 @@ def test_explore_and_train_plots_write_pictures(tmp_path, capsys):
     assert _png(tmp_path / "plots" / "training_curves.png").var() > 0
 
 
-def test_report_headline_says_which_data_and_warns_about_training_data(model, small_data,
-                                                                        sample, tmp_path):  # fmt: skip
+def test_report_headline_names_its_data_and_warns_about_training_data(
+    model, small_data, sample, tmp_path
+):
     from digitnet.pictures.report import build_report
 
     page = build_report(model, small_data, tmp_path / "r", progress=False)[-1].read_text()
