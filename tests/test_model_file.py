@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -201,3 +202,37 @@ def test_an_array_claiming_a_huge_shape_is_refused_before_reading(tmp_path, save
             else:
                 target.writestr(item, source.read(item))
     _expect_error(bad, "(1000000000, 1000000)")
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda images: images,  # uint8 rows, as stored
+        lambda images: images.astype(np.float32) / 255,  # floats in 0..1
+        lambda images: images.astype(np.float64),  # floats in 0..255
+        lambda images: images.reshape(-1, 28, 28),  # squares
+        lambda images: images.astype(np.int64).tolist(),  # nested lists
+    ],
+)
+def test_predict_reads_the_usual_forms_of_images_alike(model, sample, convert):
+    images = sample.images[:50]
+    expected = model.predict(images)
+    np.testing.assert_array_equal(model.predict(convert(images)), expected)
+    assert model.predict(images[7].reshape(28, 28)).tolist() == [expected[7]]  # one image
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.zeros((3, 783)), "shape (3, 783)"),
+        (np.zeros((2, 27, 28)), "shape (2, 27, 28)"),
+        (np.full((1, 784), -1.0), "values from -1.0"),
+        (np.full((1, 784), 300), "values from 300"),
+        (np.full((1, 784), np.nan), "NaN"),
+        (np.array([["a"] * 784]), "expected numbers"),
+        ([[1, 2], [3]], "not an array of numbers"),
+    ],
+)
+def test_predict_refuses_other_images_with_a_clear_error(model, images, message):
+    with pytest.raises(DigitnetError, match=re.escape(message)):
+        model.predict(images)

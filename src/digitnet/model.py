@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 from digitnet.data.preprocess import Preprocessing
+from digitnet.errors import DigitnetError
 from digitnet.network import Network
 
 PREDICT_BATCH = 4096  # rows converted to floats at a time: bounds memory for big sets
@@ -27,11 +29,12 @@ class Model:
     history: dict[str, list] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
-    def predict_proba(self, images: np.ndarray, progress: bool | None = False) -> np.ndarray:
-        """Probabilities (m, 10) for uint8 images (m, 784).
+    def predict_proba(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
+        """Probabilities (m, 10) for `images` (see `pixel_rows` for what they may be).
 
         `progress=None` shows a progress bar on a terminal when there are many images.
         """
+        images = pixel_rows(images, self.network.inputs)
         chunks = range(0, len(images), PREDICT_BATCH)
         show = len(images) > 10 * PREDICT_BATCH if progress is None else progress
         probabilities = [
@@ -44,8 +47,8 @@ class Model:
         ]
         return np.concatenate(probabilities) if probabilities else np.zeros((0, 10))
 
-    def predict(self, images: np.ndarray, progress: bool | None = False) -> np.ndarray:
-        """The predicted digit for each uint8 image row."""
+    def predict(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
+        """The predicted class of each image (see `pixel_rows` for what they may be)."""
         return self.predict_proba(images, progress).argmax(axis=1)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -60,3 +63,40 @@ class Model:
         from digitnet.model_file import load_model
 
         return load_model(path)
+
+
+def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
+    """`images` as uint8 rows of `pixels` values in 0..255, the form models read.
+
+    Accepted: a numpy array or nested lists; one image or many; rows (m, 784) or
+    squares (m, 28, 28) (or one (784,) or (28, 28)); integers in 0..255, or
+    floats, either in 0..255 or, if none exceeds 1, in 0..1 (scaled to 0..255:
+    what `images / 255` and most image libraries give).  Anything else (another
+    size, negative values, NaN, text) raises DigitnetError saying what it got.
+    """
+    try:
+        array = np.asarray(images)
+    except (ValueError, TypeError) as error:  # ragged lists
+        raise DigitnetError(f"images: not an array of numbers ({error})") from None
+    side = round(pixels**0.5)
+    if array.ndim in (1, 2) and array.shape[-1] == pixels:
+        array = array.reshape(-1, pixels)
+    elif array.ndim in (2, 3) and array.shape[-2:] == (side, side):
+        array = array.reshape(-1, pixels)
+    else:
+        raise DigitnetError(
+            f"images: shape {array.shape}; expected rows of {pixels} pixels (m, {pixels}) "
+            f"or {side}x{side} images (m, {side}, {side})"
+        )
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind not in "iuf" or array.dtype == np.bool_:
+        raise DigitnetError(f"images: values of type {array.dtype}; expected numbers")
+    if array.size and not np.all(np.isfinite(array)):
+        raise DigitnetError("images: contain NaN or infinite values")
+    low, high = (array.min(), array.max()) if array.size else (0, 0)
+    if low < 0 or high > 255:
+        raise DigitnetError(f"images: values from {low} to {high}; expected 0..255 (or 0..1)")
+    if array.dtype.kind == "f" and high <= 1.0:
+        array = array * 255.0  # intensities in 0..1
+    return np.rint(array).astype(np.uint8)
