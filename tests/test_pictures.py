@@ -206,3 +206,24 @@ def test_report_headline_names_its_data_and_warns_about_training_data(
     unseen = Dataset(sample.images[1500:3000], sample.labels[1500:3000], "rows it never saw")
     page = build_report(model, unseen, tmp_path / "r2", progress=False)[-1].read_text()
     assert "on rows it never saw" in page and "accuracy is optimistic" not in page
+
+
+def test_an_image_claiming_too_many_pixels_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "bomb.png"
+    Image.new("1", (9000, 9000), 1).save(path)  # 81 megapixels in a small file
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(DigitnetError, match="decompression bomb"):
+        read_digit_image(path)
+
+
+def test_a_large_photo_is_worked_on_at_a_small_size(tmp_path):
+    """A 6000x6000 photo (36 megapixels) reads like the same digit drawn small."""
+    big = np.full((6000, 6000), 230, np.uint8)
+    big[1500:4500, 2700:3300] = 20  # a dark bar: a "1"
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=90)
+    small = np.full((60, 60), 230, np.uint8)
+    small[15:45, 27:33] = 20
+    Image.fromarray(small).save(tmp_path / "small.png")
+    read_big = read_digit_image(tmp_path / "big.jpg").astype(float)
+    read_small = read_digit_image(tmp_path / "small.png").astype(float)
+    assert np.abs(read_big - read_small).mean() < 8  # the same digit, up to resampling

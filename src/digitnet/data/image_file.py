@@ -4,7 +4,10 @@ MNIST's recipe (LeCun et al.): the digit is scaled to fit a 20x20 box keeping
 its aspect ratio, then placed in a 28x28 field so that its centre of mass sits
 at the centre.  Ink is bright (255) on a dark (0) background.  So:
 
-1. read the file as grayscale (a transparent background counts as white paper);
+1. read the file as grayscale, upright as its EXIF orientation says (a phone's
+   photo), at most WORKING_SIDE pixels a side (a transparent background counts
+   as white paper); an image of more than MAX_PIXELS pixels is refused before
+   it is decoded, so a small file claiming a gigantic image costs nothing;
 2. if the background is light (a pen on paper), invert so ink is bright;
 3. crop to the ink's bounding box;
 4. scale the longer side to 20 pixels;
@@ -23,24 +26,37 @@ from digitnet.errors import DigitnetError
 BOX = 20  # the digit's longer side, in pixels
 FIELD = 28
 INK_THRESHOLD = 40  # pixel values above this (after inversion) count as ink for cropping
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo is fine; a 20000 x 20000 "image" is not
+WORKING_SIDE = 1024  # plenty for a 20x20 result, small enough to work on in float64
 
 
 def read_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     """The image file at `path` as one MNIST-style row of 784 uint8 pixels."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "P"):
+        with Image.open(path) as opened:  # reads the header only
+            width, height = opened.size
+            if width * height > MAX_PIXELS:
+                raise DigitnetError(
+                    f"{path}: {width}x{height} pixels is more than {MAX_PIXELS:,} "
+                    "(a decompression bomb?); scale it down first"
+                )
+            opened.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a fraction
+            image = ImageOps.exif_transpose(opened)
+            if image.mode in ("RGBA", "LA", "P", "PA"):
                 image = image.convert("RGBA")
                 paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(paper, image)
-            gray = np.asarray(image.convert("L"), dtype=np.float64)
+            image = image.convert("L")
+            image.thumbnail((WORKING_SIDE, WORKING_SIDE))
+            gray = np.asarray(image, dtype=np.float64)
     except FileNotFoundError:
         raise DigitnetError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except Image.DecompressionBombError:
+        raise DigitnetError(f"{path}: too many pixels (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise DigitnetError(f"{path}: not a readable image ({error})") from None
     return prepare_digit(gray, str(path))
 
