@@ -1,0 +1,360 @@
+"""The hostile-input suite: files and settings from a stranger, or from bad luck.
+
+Every case runs a real command and must end the same way: exit status 2, one
+line on stderr that names the problem, no traceback, no terminal escape codes
+echoed, and every file that was there before unchanged, nothing new written.
+(Memory bounds, signals, pipes and downloads have their own tests:
+test_idx.py, test_kaggle_csv.py, test_outputs_and_signals.py, test_download.py;
+random and mutated files: test_fuzz.py.)
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitnet.data.kaggle_csv import TEST_HEADER, TRAIN_HEADER
+from digitnet.interfaces.cli import main
+from test_idx import idx_bytes
+
+Setup = Callable[[Path, Path], list[str]]  # (folder, a good model) -> command-line arguments
+CASES: dict[str, tuple[Setup, str]] = {}
+
+
+def case(name: str, message: str) -> Callable[[Setup], Setup]:
+    def register(setup: Setup) -> Setup:
+        CASES[name] = (setup, message)
+        return setup
+
+    return register
+
+
+def _csv(folder: Path, body: str, header: list[str] = TEST_HEADER, name: str = "d.csv") -> str:
+    path = folder / name
+    path.write_text(",".join(header) + "\n" + body)
+    return str(path)
+
+
+ROW = ",".join(["0"] * 784)
+
+
+def _predict(folder: Path, model: Path, data: str) -> list[str]:
+    return ["predict", str(model), data, "--out", str(folder / "out.csv")]
+
+
+# --- Kaggle CSV ---------------------------------------------------------------------------
+case("csv empty", "is empty")(lambda f, m: _predict(f, m, _write(f / "e.csv", b"")))
+case("csv header only", "no data rows")(lambda f, m: _predict(f, m, _csv(f, "")))
+case("csv no header", "no header row")(
+    lambda f, m: _predict(f, m, _write(f / "n.csv", (ROW + "\n").encode()))
+)
+case("csv short row", "line 3: has 783 columns, expected 784")(
+    lambda f, m: _predict(f, m, _csv(f, ROW + "\n" + ",".join(["0"] * 783) + "\n"))
+)
+case("csv word in a cell", "line 2, column 5: 'ink' is not a whole number")(
+    lambda f, m: _predict(f, m, _csv(f, ",".join(["0"] * 4 + ["ink"] + ["0"] * 779) + "\n"))
+)
+case("csv pixel 256", "line 2, column 1: pixel 256 is outside 0..255")(
+    lambda f, m: _predict(f, m, _csv(f, "256" + ROW[1:] + "\n"))
+)
+case("csv negative pixel", "pixel -1 is outside 0..255")(
+    lambda f, m: _predict(f, m, _csv(f, "-1" + ROW[1:] + "\n"))
+)
+case("csv label 10", "label 10 is outside 0..9")(
+    lambda f, m: [
+        "train",
+        "--data",
+        _csv(f, "10," + ROW + "\n", TRAIN_HEADER),
+        "--out",
+        str(f / "m2.npz"),
+    ]  # fmt: skip
+)
+case("csv test file to train", "has no 'label' column")(
+    lambda f, m: ["train", "--data", _csv(f, ROW + "\n"), "--out", str(f / "m2.npz")]
+)
+case("csv binary garbage", "d.bin")(
+    lambda f, m: _predict(f, m, _write(f / "d.bin", bytes(range(256)) * 40))
+)
+case("csv not utf-8", "not UTF-8")(
+    lambda f, m: _predict(f, m, _write(f / "u.csv", b"\xff\xfe\x00bad\n"))
+)
+case("csv line of 100 KB", "longer than 16384 characters")(
+    lambda f, m: _predict(f, m, _csv(f, "1" * 100_000 + "\n"))
+)
+case("csv is /dev/zero", "/dev/zero: line 1 is longer than")(
+    lambda f, m: _predict(f, m, "/dev/zero")
+)
+case("csv is a folder", "has no train-images-idx3-ubyte")(lambda f, m: _predict(f, m, _mkdir(f / "folder.csv")))
+case("csv missing", "no such file")(lambda f, m: _predict(f, m, str(f / "missing.csv")))
+
+
+# --- IDX folders -------------------------------------------------------------------------
+def _idx_folder(folder: Path, images: bytes, labels: bytes) -> list[str]:
+    data = folder / "idx"
+    data.mkdir()
+    (data / "train-images-idx3-ubyte").write_bytes(images)
+    (data / "train-labels-idx1-ubyte").write_bytes(labels)
+    return ["train", "--data", str(data), "--out", str(folder / "m2.npz")]
+
+
+IMAGES = idx_bytes(np.zeros((20, 28, 28), np.uint8))
+LABELS = idx_bytes(np.arange(20, dtype=np.uint8) % 10)
+case("idx truncated", "truncated: ")(lambda f, m: _idx_folder(f, IMAGES[:-100], LABELS))
+case("idx wrong magic", "wrong magic number")(
+    lambda f, m: _idx_folder(f, b"\x01\x02" + IMAGES[2:], LABELS)
+)
+case("idx value type", "is not unsigned bytes")(
+    lambda f, m: _idx_folder(f, IMAGES[:2] + b"\x0d" + IMAGES[3:], LABELS)
+)
+case("idx count mismatch", "20 images but 19 labels")(
+    lambda f, m: _idx_folder(f, IMAGES, idx_bytes(np.zeros(19, np.uint8)))
+)
+case("idx label 12", "label 12 is outside 0..9")(
+    lambda f, m: _idx_folder(f, IMAGES, idx_bytes(np.full(20, 12, np.uint8)))
+)
+case("idx zero images", "holds 0 images")(
+    lambda f, m: _idx_folder(
+        f, idx_bytes(np.zeros((0, 28, 28), np.uint8)), idx_bytes(np.zeros(0, np.uint8))
+    )  # fmt: skip
+)
+case("idx corrupt gzip", "corrupt or truncated gzip")(
+    lambda f, m: _idx_folder(f, gzip.compress(IMAGES)[:40], LABELS)
+)
+case("idx gzip bomb", "longer than its dimensions")(
+    lambda f, m: _idx_folder(f, gzip.compress(IMAGES + bytes(50_000_000)), LABELS)
+)
+case("idx huge claim", "more than any IDX data set")(
+    lambda f, m: _idx_folder(f, b"\x00\x00\x08\x03" + (10**9).to_bytes(4, "big") * 3, LABELS)
+)
+case("idx 27x27 images", "expected 28x28 images")(
+    lambda f, m: _idx_folder(f, idx_bytes(np.zeros((20, 27, 27), np.uint8)), LABELS)
+)
+
+
+# --- model files -------------------------------------------------------------------------
+def _model_with(folder: Path, good: Path, change: Callable[[dict], None]) -> Path:
+    with np.load(good) as archive:
+        arrays = dict(archive)
+    change(arrays)
+    path = folder / "bad.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def _metadata(change: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(arrays: dict) -> None:
+        metadata = json.loads(str(arrays["metadata"]))
+        change(metadata)
+        arrays["metadata"] = np.array(json.dumps(metadata))
+
+    return edit
+
+
+def _evaluate(model: Path) -> list[str]:
+    return ["evaluate", str(model), "--data", "sample"]
+
+
+case("model random bytes", "not a digitnet model file")(
+    lambda f, m: _evaluate(Path(_write(f / "r.npz", np.random.default_rng(0).bytes(3000))))
+)
+case("model text file", "not a digitnet model file")(
+    lambda f, m: _evaluate(Path(_write(f / "t.npz", b"label,pixel0\n")))
+)
+case("model truncated", "corrupt/truncated")(
+    lambda f, m: _evaluate(Path(_write(f / "c.npz", m.read_bytes()[:2000])))
+)
+case("model foreign npz", "no format marker")(
+    lambda f, m: _evaluate(_save(f / "x.npz", weights=np.zeros(3)))
+)
+case("model pickle inside", "not a JSON string")(
+    lambda f, m: _evaluate(
+        _save(f / "p.npz", digitnet_format=np.array(2), metadata=np.array([{"x": 1}], dtype=object))
+    )  # fmt: skip
+)
+case("model from the future", "newer digitnet")(
+    lambda f, m: _evaluate(_model_with(f, m, lambda a: a.update(digitnet_format=np.array(9))))
+)
+case("model NaN weights", "NaN or infinite")(
+    lambda f, m: _evaluate(_model_with(f, m, lambda a: a["layer0_weight"].fill(np.nan)))
+)
+case("model wrong shape", "but the layers need")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, lambda a: a.update(layer0_weight=np.zeros((784, 3), np.float32)))
+    )  # fmt: skip
+)
+case("model 20 outputs", "has 20 outputs")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d.update(layers="dense8,relu,dense20")))
+    ),  # fmt: skip
+)
+case("model bogus layers", "is not one digitnet knows")(
+    lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(layers="warp9"))))
+)
+case("model metadata not JSON", "corrupt")(
+    lambda f, m: _evaluate(_model_with(f, m, lambda a: a.update(metadata=np.array("{nope"))))
+)
+case("model deep JSON", "corrupt")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, lambda a: a.update(metadata=np.array("[" * 100_000 + "]" * 100_000)))
+    )  # fmt: skip
+)
+case("model bad preprocessing", "'divide_by'")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d.update(preprocessing={"divide_by": -1})))
+    ),  # fmt: skip
+)
+case("model history not numbers", "history")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d.update(history={"epoch": ["x"]})))
+    ),  # fmt: skip
+)
+case("model huge claimed array", "(1000000000, 1000000)")(
+    lambda f, m: _evaluate(_huge_member(f, m))
+)
+case("resume bad recipe", "cannot resume")(
+    lambda f, m: [
+        "train",
+        "--resume",
+        str(_model_with(f, m, _metadata(lambda d: d["recipe"].update(learning_rate="fast")))),
+        "--out",
+        str(f / "m2.npz"),
+    ]  # fmt: skip
+)
+
+
+def _huge_member(folder: Path, good: Path) -> Path:
+    path = folder / "huge.npz"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            if item.filename == "layer0_weight.npy":
+                header = io.BytesIO()
+                np.lib.format.write_array_header_2_0(
+                    header, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 10**6)}
+                )
+                target.writestr(item.filename, header.getvalue())
+            else:
+                target.writestr(item, source.read(item))
+    return path
+
+
+# --- images ------------------------------------------------------------------------------
+def _show(model: Path, image: Path) -> list[str]:
+    return ["show", str(model), "--image", str(image)]
+
+
+case("image not an image", "not a readable image")(
+    lambda f, m: _show(m, Path(_write(f / "i.png", b"GIF89a nonsense")))
+)
+case("image empty file", "not a readable image")(
+    lambda f, m: _show(m, Path(_write(f / "e.png", b"")))
+)
+case("image blank", "no digit found")(
+    lambda f, m: _show(m, _png(f / "b.png", np.full((40, 40), 255)))
+)
+case("image bomb", "decompression bomb")(lambda f, m: _show(m, _bomb(f / "bomb.png")))
+
+
+def _png(path: Path, pixels: np.ndarray) -> Path:
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return path
+
+
+def _bomb(path: Path) -> Path:
+    Image.new("1", (9000, 9000), 1).save(path)
+    return path
+
+
+# --- outputs, knobs, environment, names ----------------------------------------------------
+case("out is the input", "is also an input")(
+    lambda f, m: ["predict", str(m), _csv(f, ROW + "\n", name="t.csv"), "--out", str(f / "t.csv")]
+)
+case("out is the model", "is also an input")(
+    lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", str(m)]
+)
+case("out is a folder", "is a folder")(
+    lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", _mkdir(f / "dir")]
+)
+case("out is /dev/null", "not a regular file")(
+    lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", "/dev/null"]
+)
+case("out folder missing", "does not exist")(
+    lambda f, m: ["train", "--out", str(f / "nope" / "m.npz")]
+)
+case("knob learning rate nan", "--learning-rate nan")(
+    lambda f, m: ["train", "--learning-rate", "nan", "--out", str(f / "m2.npz")]
+)
+case("knob dev size negative", "--dev-size -1.0")(
+    lambda f, m: ["train", "--dev-size", "-1", "--out", str(f / "m2.npz")]
+)
+case("knob step every 0", "--step-every 0.0")(
+    lambda f, m: ["train", "--step-every", "0", "--out", str(f / "m2.npz")]
+)
+case("knob dropout 1", "dropout rate")(
+    lambda f, m: ["train", "--dropout", "1", "--out", str(f / "m2.npz")]
+)
+case("knob layers junk", "is not one digitnet knows")(
+    lambda f, m: ["train", "--layers", "conv32k5,\x1b[2Jwarp", "--out", str(f / "m2.npz")]
+)
+case("escape codes in a file name", "no such file")(
+    lambda f, m: _predict(f, m, str(f / "\x1b[31mred\x1b[0m.csv"))
+)
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def _mkdir(path: Path) -> str:
+    path.mkdir()
+    return str(path)
+
+
+def _save(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(scope="module")
+def good_model(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("good") / "model.npz"
+    assert main(["train", "--epochs", "1", "--dev-size", "500", "--out", str(path), "--quiet"]) == 0
+    return path
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_input(name, tmp_path, good_model, capsys):
+    setup, message = CASES[name]
+    model = tmp_path / "model.npz"
+    model.write_bytes(good_model.read_bytes())
+    args = setup(tmp_path, model)
+    before = _snapshot(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("digitnet: error: ") and message in lines[0], lines[0]
+    assert "Traceback" not in err and "\x1b" not in err
+    assert _snapshot(tmp_path) == before  # nothing changed, nothing new
+
+
+def test_the_suite_is_broad():
+    kinds = {name.split()[0] for name in CASES}
+    assert len(CASES) >= 50 and {"csv", "idx", "model", "image", "out", "knob"} <= kinds
