@@ -93,7 +93,9 @@ case("csv line of 100 KB", "longer than 16384 characters")(
 case("csv is /dev/zero", "/dev/zero: line 1 is longer than")(
     lambda f, m: _predict(f, m, "/dev/zero")
 )
-case("csv is a folder", "has no train-images-idx3-ubyte")(lambda f, m: _predict(f, m, _mkdir(f / "folder.csv")))
+case("csv is a folder", "has no train-images-idx3-ubyte")(
+    lambda f, m: _predict(f, m, _mkdir(f / "folder.csv"))
+)
 case("csv missing", "no such file")(lambda f, m: _predict(f, m, str(f / "missing.csv")))
 
 

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from digitnet.data import Dataset
+from digitnet.data import Dataset, load_data, load_sample, sources
+from digitnet.data.catalog import FASHION_MNIST
+from digitnet.data.dataset import DIGITS
 from digitnet.data.image_file import centre_of_mass, prepare_digit, read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.cli import main
+from digitnet.model import Model
 from digitnet.pictures import (
+    average_digits,
+    class_counts,
+    confident_mistakes,
     confusion_heatmap,
+    examples_grid,
+    first_layer_weights,
     fit_pca,
+    hidden_activations_figure,
+    hidden_map,
     precision_recall_bars,
+    prediction_figure,
+    reliability_diagram,
     terminal_prediction,
 )
 from digitnet.pictures.canvas import DPI
 from digitnet.pictures.report import _pictures, build_report
 from digitnet.recipes import FAST, run
 from digitnet.training.metrics import confusion_matrix, precision_recall
+from test_idx import idx_bytes
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +242,166 @@ def test_a_large_photo_is_worked_on_at_a_small_size(tmp_path):
     read_big = read_digit_image(tmp_path / "big.jpg").astype(float)
     read_small = read_digit_image(tmp_path / "small.png").astype(float)
     assert np.abs(read_big - read_small).mean() < 8  # the same digit, up to resampling
+
+
+# --- class names: Fashion-MNIST and KMNIST pictures name their classes ------------------------
+
+FASHION = FASHION_MNIST.classes
+
+
+@pytest.fixture(scope="module")
+def fashion_data(small_data):
+    """The digit images under Fashion-MNIST's names: the pictures only read the names."""
+    return dataclasses.replace(small_data, class_names=FASHION, kind="clothes")
+
+
+def _words(figure) -> str:
+    """Every piece of text a figure shows: titles, axis labels, tick labels, texts, legends."""
+    texts = [figure._suptitle.get_text() if figure._suptitle else ""]
+    for axes in figure.axes:
+        texts += [axes.get_title(), axes.get_xlabel(), axes.get_ylabel()]
+        texts += [label.get_text() for label in axes.get_xticklabels() + axes.get_yticklabels()]
+        texts += [text.get_text() for text in axes.texts]
+        legend = axes.get_legend()
+        if legend is not None:
+            texts += [legend.get_title().get_text()] + [t.get_text() for t in legend.get_texts()]
+    return "\n".join(texts)
+
+
+def test_a_named_dataset_records_its_class_names(tmp_path, monkeypatch, sample):
+    """`load_data('fashion-mnist')` gives the catalog's names, and 'class' for the noun
+    (the download is replaced by a folder of IDX files: nothing is fetched)."""
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte").write_bytes(
+        idx_bytes(sample.images[:20].reshape(-1, 28, 28))
+    )
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(sample.labels[:20].astype(np.uint8)))
+    monkeypatch.setattr(sources.downloads, "download", lambda *args, **kwargs: folder)
+    dataset = load_data("fashion-mnist", data_dir=tmp_path)
+    assert dataset.class_names == FASHION and dataset.noun == "class"
+    assert dataset.subset(np.arange(5)).class_names == FASHION
+    assert sample.class_names == DIGITS and sample.noun == "digit"
+
+
+def test_data_pictures_of_clothes_name_the_classes_not_digits(fashion_data, small_data):
+    for draw in (examples_grid, class_counts, average_digits):
+        words = _words(draw(fashion_data))
+        assert "Trouser" in words and "digit" not in words.lower(), draw.__name__
+    assert "The average image of each class" in _words(average_digits(fashion_data))
+    assert "The average digit" in _words(average_digits(small_data))  # digits keep their words
+
+
+def test_evaluation_pictures_of_clothes_name_the_classes(model, fashion_data):
+    probabilities = model.predict_proba(fashion_data.images)
+    confusion = confusion_matrix(probabilities.argmax(axis=1), fashion_data.labels)
+    heatmap = confusion_heatmap(confusion, FASHION)
+    axes = heatmap.axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == list(FASHION)
+    assert [label.get_text() for label in axes.get_yticklabels()] == list(FASHION)
+    assert axes.get_xlabel() == "predicted class" and axes.get_ylabel() == "true class"
+    assert all(label.get_rotation() == 45 for label in axes.get_xticklabels())  # no overlap
+    bars = precision_recall_bars(confusion, FASHION)
+    mistakes = confident_mistakes(fashion_data.images, fashion_data.labels, probabilities,
+                                  class_names=FASHION)  # fmt: skip
+    for figure in (heatmap, bars, mistakes):
+        words = _words(figure)
+        assert "digit" not in words.lower()
+        assert any(name in words for name in FASHION)
+    digits = confusion_heatmap(confusion).axes[0]  # the default stays as it was
+    assert [label.get_text() for label in digits.get_xticklabels()] == list(DIGITS)
+    assert digits.get_xlabel() == "predicted digit"
+
+
+def test_prediction_pictures_of_clothes_name_the_classes(fashion_data):
+    probabilities = np.array([0.01, 0.9, 0.05, 0.04, 0, 0, 0, 0, 0, 0])
+    text = terminal_prediction(fashion_data.images[0], probabilities, 3, FASHION)
+    assert "Trouser" in text and "Pullover" in text and "true label: Dress (wrong)" in text
+    figure = prediction_figure(fashion_data.images[0], probabilities, 1, FASHION)
+    words = _words(figure)
+    assert "predicted Trouser" in words and "digit" not in words.lower()
+
+
+def test_inside_pictures_name_the_model_classes(model, fashion_data):
+    clothes = dataclasses.replace(model, info={**model.info, "classes": list(FASHION)})
+    assert model.class_names == DIGITS and clothes.class_names == FASHION
+    for figure in (
+        hidden_map(clothes, fashion_data.images[:300], fashion_data.labels[:300]),
+        hidden_activations_figure(clothes, fashion_data.images[0], 1),
+    ):
+        words = _words(figure)
+        assert "Trouser" in words and "digit" not in words.lower()
+    assert "digit" in _words(
+        hidden_map(model, fashion_data.images[:300], fashion_data.labels[:300])
+    )
+
+
+@pytest.mark.parametrize("recorded", [None, ["a", "b"], list(range(10)), "0123456789"])
+def test_a_model_without_sound_class_names_is_taken_for_digits(model, recorded):
+    info = {key: value for key, value in model.info.items() if key != "classes"}
+    if recorded is not None:
+        info["classes"] = recorded
+    assert dataclasses.replace(model, info=info).class_names == DIGITS
+
+
+def test_show_names_the_class_a_saved_model_predicts(model, tmp_path, capsys):
+    clothes = dataclasses.replace(model, info={**model.info, "classes": list(FASHION)})
+    clothes.save(tmp_path / "clothes.npz")
+    assert Model.load(tmp_path / "clothes.npz").class_names == FASHION
+    picture = tmp_path / "shown.png"
+    assert main(["show", str(tmp_path / "clothes.npz"), "--index", "0",
+                 "--out", str(picture)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "true label: " + FASHION[int(load_sample().labels[0])] in out
+    assert _png(picture).var() > 0
+
+
+def test_a_trained_model_records_its_class_names(model):
+    assert model.info["classes"] == list(DIGITS)
+
+
+# --- first-layer weights: never-inked pixels are left white ----------------------------------
+
+
+def test_first_layer_weights_leave_never_inked_pixels_at_zero(model, small_data):
+    inked = small_data.images.any(axis=0)
+    assert 0 < inked.sum() < 784  # the sample has blank borders
+    figure = first_layer_weights(model, inked=inked)
+    weight = model.network.layers[model.network.first_learning].weight
+    for axes in figure.axes:
+        if not axes.images:
+            continue
+        drawn = np.asarray(axes.images[0].get_array()).ravel()
+        unit = int(axes.get_title().split()[-1])
+        assert np.all(drawn[~inked] == 0)
+        np.testing.assert_array_equal(drawn[inked], weight[inked, unit])
+        low, high = axes.images[0].get_clim()
+        assert high == -low == np.abs(weight[inked, unit]).max()  # scaled by inked pixels only
+    unmasked = first_layer_weights(model).axes[0].images[0].get_array()
+    assert np.count_nonzero(np.asarray(unmasked).ravel()[~inked]) > 0  # the noise it hides
+
+
+def test_report_caption_explains_the_white_pixels(model, small_data):
+    pictures, _ = _pictures(model, small_data, progress=False)
+    weights = next(p for p in pictures if p.file == "first_layer_weights.png")
+    assert "left white" in weights.caption and "never changed their weights" in weights.caption
+
+
+# --- reliability diagram: counts in a row of their own ---------------------------------------
+
+
+def test_reliability_counts_sit_in_their_own_row_above_the_line(model, small_data):
+    probabilities = model.predict_proba(small_data.images)
+    figure = reliability_diagram(probabilities, small_data.labels)
+    axes = figure.axes[0]
+    counts = [text for text in axes.texts if text.get_text().isdigit()]
+    assert sum(int(text.get_text()) for text in counts) == len(small_data)
+    red = next(line for line in axes.lines if line.get_color() == "#d62728")
+    top_of_line = max(np.max(red.get_ydata()), 1.0)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)  # lays the figure out, as saving it would
+    line_top_pixels = axes.transData.transform((0, top_of_line))[1]
+    for text in counts:
+        assert text.get_position()[1] > 1.0
+        assert text.get_window_extent(renderer).y0 > line_top_pixels  # drawn clear of it
+        assert text.get_window_extent(renderer).y1 < axes.bbox.y1  # and inside the plot

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from tqdm import tqdm
 
+from digitnet.data.dataset import DIGITS
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
@@ -28,6 +29,21 @@ class Model:
     recipe: dict[str, Any] = field(default_factory=dict)
     history: dict[str, list] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """What each of the ten outputs stands for, as recorded from the training data.
+
+        Models saved before names were recorded, or whose record is damaged (not
+        ten strings), are taken to be digit models: the names are then '0'..'9'.
+        """
+        names = self.info.get("classes")
+        valid = (
+            isinstance(names, list | tuple)
+            and len(names) == len(DIGITS)
+            and all(isinstance(name, str) for name in names)
+        )
+        return tuple(names) if valid else DIGITS
 
     def predict_proba(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
         """Probabilities (m, 10) for `images` (see `pixel_rows` for what they may be).

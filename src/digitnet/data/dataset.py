@@ -10,6 +10,14 @@ import numpy as np
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784 inputs, one per pixel
 CLASSES = 10  # the digits 0..9
+DIGITS = tuple("0123456789")  # the class names of digit data, and the default for any data
+
+
+def class_noun(class_names: tuple[str, ...] | list[str]) -> str:
+    """'digit' when the classes are the digits 0..9, else 'class': the word for one
+    class in titles and messages ("predicted digit", but "predicted class" for
+    Fashion-MNIST, where "digit" would be wrong)."""
+    return "digit" if tuple(class_names) == DIGITS else "class"
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,9 @@ class Dataset:
     spec: what `load_data` was given to find it again ('sample', 'mnist', an
         absolute path), or None; a model records it, so that `digitnet evaluate`
         can rebuild the rows the model held out.
+    class_names: what each label 0..9 stands for, for pictures and messages:
+        the digits themselves, or for a named dataset its catalog names
+        ('T-shirt/top', 'Trouser', ... for Fashion-MNIST).
     """
 
     images: np.ndarray
@@ -34,6 +45,12 @@ class Dataset:
     source: str
     kind: str = "handwriting"
     spec: str | None = None
+    class_names: tuple[str, ...] = DIGITS
+
+    @property
+    def noun(self) -> str:
+        """What one class is called in titles: 'digit' for digits, else 'class'."""
+        return class_noun(self.class_names)
 
     def fingerprint(self) -> str:
         """A short checksum of the labels: tells whether data is the same set again."""
@@ -44,6 +61,8 @@ class Dataset:
         return len(self.images)
 
     def subset(self, indices: np.ndarray, source: str | None = None) -> Dataset:
-        """The rows at `indices`, in that order."""
+        """The rows at `indices`, in that order (still named by the same classes)."""
         labels = None if self.labels is None else self.labels[indices]
-        return Dataset(self.images[indices], labels, source or self.source)
+        return Dataset(
+            self.images[indices], labels, source or self.source, class_names=self.class_names
+        )

@@ -73,7 +73,9 @@ def _load(
         chosen_split = explicit or split
         folder = downloads.download(dataset_spec, data_dir, progress, split=chosen_split)
         dataset = load_idx_folder(folder, chosen_split, cache_folder, label=dataset_spec.name)
-        return dataclasses.replace(dataset, kind=dataset_spec.kind)
+        return dataclasses.replace(
+            dataset, kind=dataset_spec.kind, class_names=dataset_spec.classes
+        )
     path = Path(name) if explicit else Path(text)
     if path.is_dir():
         return load_idx_folder(path, explicit or split, cache_folder, strict=explicit is not None)

@@ -405,7 +405,8 @@ def command_explore(args: argparse.Namespace) -> int:
     print(f"data: {dataset.source}")
     assert dataset.labels is not None
     counts = np.bincount(dataset.labels, minlength=10)
-    print("images per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts)))
+    named = zip(dataset.class_names, counts)
+    print(f"images per {dataset.noun}: " + "  ".join(f"{name}:{n}" for name, n in named))
     for path in write_data_pictures(dataset, args.out):
         print(f"wrote {path}")
     return 0
@@ -433,9 +434,9 @@ def command_show(args: argparse.Namespace) -> int:
         label = None if dataset.labels is None else int(dataset.labels[index])
         print(f"data: {dataset.source}, row {index}")
     probabilities = model.predict_proba(pixels.reshape(1, -1))[0]
-    print(terminal_prediction(pixels, probabilities, label))
+    print(terminal_prediction(pixels, probabilities, label, model.class_names))
     if args.out:
-        save_png(prediction_figure(pixels, probabilities, label), args.out)
+        save_png(prediction_figure(pixels, probabilities, label, model.class_names), args.out)
         print(f"wrote {args.out}")
     return 0
 

@@ -5,21 +5,29 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from digitnet.data.dataset import CLASSES
+from digitnet.data.dataset import CLASSES, class_noun
 from digitnet.model import Model
 from digitnet.network.conv import Conv2D
 from digitnet.network.layers import Dense
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
+from digitnet.pictures.data_pictures import tick_labels
 from digitnet.pictures.pca import fit_pca
 
 
-def first_layer_weights(model: Model, units: int = 64) -> Figure:
+def first_layer_weights(model: Model, units: int = 64, inked: np.ndarray | None = None) -> Figure:
     """Each first-layer unit's 784 incoming weights as a 28x28 image, or for a
     CNN each first-layer filter's kernel (see `first_layer_filters`).
 
     Red pixels push the unit's input up when inked, blue pull it down: the unit
     responds to ink where its image is red and no ink where it is blue.  For wide
     layers, the `units` with the largest weights are shown.
+
+    `inked` (784 booleans, e.g. `dataset.images.any(axis=0)`) marks the pixels
+    that hold ink in some training image.  A pixel that is always 0 feeds 0 into
+    every unit, so its weights get no gradient and keep their random starting
+    values (only shrunk by weight decay, if any): noise that says nothing about
+    what was learned.  Those pixels are drawn white (0), and each unit's colour
+    scale is set by its inked pixels only, so the noise cannot wash them out.
     """
     first = model.network.layers[model.network.first_learning]
     if isinstance(first, Conv2D):
@@ -30,9 +38,11 @@ def first_layer_weights(model: Model, units: int = 64) -> Figure:
     shown = np.sort(np.argsort(-norms)[:units])
     columns = min(len(shown), 10 if len(shown) <= 10 else 8)
     figure, tiles = tile_grid(len(shown), columns, cell=(1.2, 1.3))
+    learned = np.ones(weight.shape[0], bool) if inked is None else np.asarray(inked, bool).ravel()
     for axes, unit in zip(tiles, shown):
-        limit = np.abs(weight[:, unit]).max() or 1.0
-        axes.imshow(weight[:, unit].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        drawn = np.where(learned, weight[:, unit], 0.0)
+        limit = np.abs(drawn).max() or 1.0
+        axes.imshow(drawn.reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_xticks([])
         axes.set_yticks([])
         axes.set_title(f"unit {unit}", fontsize=8)
@@ -98,17 +108,28 @@ def feature_maps_figure(
     return figure
 
 
-def hidden_activations_figure(model: Model, pixels: np.ndarray, label: int | None = None) -> Figure:
-    """One input, and the activation of every unit of every hidden Dense layer for it."""
+def hidden_activations_figure(
+    model: Model,
+    pixels: np.ndarray,
+    label: int | None = None,
+    class_names: tuple[str, ...] | None = None,
+) -> Figure:
+    """One input, and the activation of every unit of every hidden Dense layer for it.
+
+    The output bars are named by `class_names`, by default the model's own
+    (`Model.class_names`: the digits unless it was trained on other classes).
+    """
+    names = model.class_names if class_names is None else tuple(class_names)
     inputs = model.preprocessing.apply(pixels.reshape(1, -1), model.network.dtype)
     layers = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     probabilities = model.network.predict_proba(inputs)[0]
     figure = new_figure(9, 1.8 + 1.6 * (len(layers) + 1))
     grid = figure.subplots(len(layers) + 1, 2, width_ratios=[1, 5], squeeze=False)
-    show_digit(grid[0, 0], pixels, title="input" + ("" if label is None else f" ({label})"))
+    show_digit(grid[0, 0], pixels, title="input" + ("" if label is None else f" ({names[label]})"))
     grid[0, 1].bar(range(CLASSES), probabilities, color=DIGIT_COLORS)
-    grid[0, 1].set_xticks(range(CLASSES))
-    grid[0, 1].set_title(f"output: probabilities (predicted {int(np.argmax(probabilities))})")
+    tick_labels(grid[0, 1], names)
+    predicted = names[int(np.argmax(probabilities))]
+    grid[0, 1].set_title(f"output: probabilities (predicted {predicted})")
     for index, activation in enumerate(layers, start=1):
         grid[index, 0].axis("off")
         values = activation[0]
@@ -121,12 +142,20 @@ def hidden_activations_figure(model: Model, pixels: np.ndarray, label: int | Non
     return figure
 
 
-def hidden_map(model: Model, images: np.ndarray, labels: np.ndarray, layer: int = -1) -> Figure:
+def hidden_map(
+    model: Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    layer: int = -1,
+    class_names: tuple[str, ...] | None = None,
+) -> Figure:
     """A 2-D map (PCA) of one hidden layer's representations, coloured by label.
 
-    If the digits form separate clusters here, the layer has made them easy for
-    the output layer to tell apart.
+    If the classes form separate clusters here, the layer has made them easy for
+    the output layer to tell apart.  The legend names them by `class_names`, by
+    default the model's own (`Model.class_names`).
     """
+    names = model.class_names if class_names is None else tuple(class_names)
     inputs = model.preprocessing.apply(images, model.network.dtype)
     hidden = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     if not hidden:
@@ -137,11 +166,11 @@ def hidden_map(model: Model, images: np.ndarray, labels: np.ndarray, layer: int 
     share = pca.explained_variance / max(np.var(representation, axis=0, ddof=1).sum(), 1e-12)
     figure = new_figure(6.5, 6)
     axes = figure.add_subplot()
-    for digit in range(CLASSES):
-        members = labels == digit
+    for label in range(CLASSES):
+        members = labels == label
         axes.scatter(points[members, 0], points[members, 1], s=4, alpha=0.6,
-                     color=DIGIT_COLORS[digit], label=str(digit))  # fmt: skip
-    axes.legend(markerscale=3, fontsize=8, title="digit", loc="best")
+                     color=DIGIT_COLORS[label], label=names[label])  # fmt: skip
+    axes.legend(markerscale=3, fontsize=8, title=class_noun(names), loc="best")
     axes.set_xlabel(f"component 1 ({share[0]:.0%} of variance)")
     axes.set_ylabel(f"component 2 ({share[1]:.0%} of variance)")
     number = len(hidden) if layer == -1 else layer % len(hidden) + 1

@@ -5,19 +5,29 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from digitnet.data.dataset import DIGITS, class_noun
 from digitnet.pictures.canvas import new_figure, show_digit
+from digitnet.pictures.data_pictures import tick_labels
 
 SHADES = " ░▒▓█"  # from background to full ink
 
 
 def prediction_figure(
-    pixels: np.ndarray, probabilities: np.ndarray, true_label: int | None = None
+    pixels: np.ndarray,
+    probabilities: np.ndarray,
+    true_label: int | None = None,
+    class_names: tuple[str, ...] = DIGITS,
 ) -> Figure:
-    """The 28x28 image beside a bar chart of the ten class probabilities."""
+    """The 28x28 image beside a bar chart of the ten class probabilities.
+
+    `class_names` name the bars and the guess ('predicted Trouser'); a model's
+    own names are `Model.class_names`.
+    """
     predicted = int(np.argmax(probabilities))
     figure = new_figure(8, 3.5)
     image_axes, bar_axes = figure.subplots(1, 2, width_ratios=[1, 1.6])
-    title = f"predicted {predicted}" + ("" if true_label is None else f", true {true_label}")
+    title = f"predicted {class_names[predicted]}"
+    title += "" if true_label is None else f", true {class_names[true_label]}"
     show_digit(image_axes, pixels, title=title)
     colors = ["#9e9e9e"] * len(probabilities)
     if true_label is not None:
@@ -29,9 +39,9 @@ def prediction_figure(
     bars = bar_axes.bar(range(len(probabilities)), probabilities, color=colors)
     bar_axes.bar_label(bars, labels=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
                        fontsize=8)  # fmt: skip
-    bar_axes.set_xticks(range(len(probabilities)))
+    tick_labels(bar_axes, class_names)
     bar_axes.set_ylim(0, 1.08)
-    bar_axes.set_xlabel("digit")
+    bar_axes.set_xlabel(class_noun(class_names))
     bar_axes.set_ylabel("probability")
     bar_axes.set_title("What the network thinks")
     return figure
@@ -45,19 +55,28 @@ def terminal_digit(pixels: np.ndarray) -> list[str]:
 
 
 def terminal_prediction(
-    pixels: np.ndarray, probabilities: np.ndarray, true_label: int | None = None
+    pixels: np.ndarray,
+    probabilities: np.ndarray,
+    true_label: int | None = None,
+    class_names: tuple[str, ...] = DIGITS,
 ) -> str:
-    """The digit drawn in the terminal, with the top three guesses beside it."""
+    """The image drawn in the terminal, with the top three guesses beside it, by name.
+
+    Names are padded to a common width so the percentages line up in a column;
+    for digits that reproduces the plain '  7   93.1%' layout.
+    """
     drawing = terminal_digit(pixels)
     order = np.argsort(probabilities)[::-1][:3]
+    width = max(map(len, class_names))
     notes = ["" for _ in drawing]
     notes[2] = "top guesses:"
-    for rank, digit in enumerate(order):
-        bar = "█" * int(round(probabilities[digit] * 20))
-        notes[4 + 2 * rank] = f"  {digit}  {probabilities[digit]:6.1%}  {bar}"
+    for rank, label in enumerate(order):
+        bar = "█" * int(round(probabilities[label] * 20))
+        name = class_names[label].ljust(width)
+        notes[4 + 2 * rank] = f"  {name}  {probabilities[label]:6.1%}  {bar}"
     if true_label is not None:
         verdict = "right" if order[0] == true_label else "wrong"
-        notes[11] = f"true label: {true_label} ({verdict})"
+        notes[11] = f"true label: {class_names[true_label]} ({verdict})"
     border = "+" + "-" * 56 + "+"
     lines = [border] + [f"|{row}|   {note}" for row, note in zip(drawing, notes)] + [border]
     return "\n".join(line.rstrip() for line in lines)

@@ -81,18 +81,26 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[li
         model.preprocessing.apply(images[:1], model.network.dtype)
     )
     has_hidden = any(activation.ndim == 2 for activation in hidden)
+    names, noun = dataset.class_names, dataset.noun
+    # Captions are written for digits; for other data (clothes, characters) the
+    # digit-specific asides are dropped and "digit" becomes "class".
+    digits = noun == "digit"
+    nouns = "digits" if digits else "classes"
     pictures = [
-        Picture("examples.png", "The data", "Examples of each digit",
-                "Ten images of every digit as the network sees them (28x28 pixels). Look at how "
-                "differently people write the same digit.",
+        Picture("examples.png", "The data", f"Examples of each {noun}",
+                f"Ten images of every {noun} as the network sees them (28x28 pixels). "
+                + ("Look at how differently people write the same digit." if digits else
+                   "Look at how different the images of one class can be."),
                 lambda: data_pictures.examples_grid(dataset)),
-        Picture("class_counts.png", "The data", "Images per digit",
-                "How many images of each digit the data holds. Roughly equal bars mean no digit "
-                "is favoured just by being common.",
+        Picture("class_counts.png", "The data", f"Images per {noun}",
+                f"How many images of each {noun} the data holds. Roughly equal bars mean no "
+                f"{noun} is favoured just by being common.",
                 lambda: data_pictures.class_counts(dataset)),
-        Picture("average_digits.png", "The data", "The average digit",
-                "Each digit's images averaged pixel by pixel. Dark is where that digit's ink "
-                "usually falls; blur shows how much the handwriting varies.",
+        Picture("average_digits.png", "The data",
+                "The average digit" if digits else "The average image of each class",
+                f"Each {noun}'s images averaged pixel by pixel. Dark is where that {noun}'s ink "
+                "usually falls; blur shows how much "
+                + ("the handwriting varies." if digits else "its images vary."),
                 lambda: data_pictures.average_digits(dataset)),
         Picture("pixel_histogram.png", "The data", "Pixel values",
                 "How often each brightness occurs. Most pixels are blank background (0); ink "
@@ -104,27 +112,30 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[li
                 "the network has started memorising.",
                 lambda: training_curves(model.history, full_batch)),
         Picture("confusion_matrix.png", "Evaluation", "Confusion matrix",
-                "Row: the true digit; column: what the network said. The diagonal is right; "
-                "large numbers off it show which digits get mixed up (4 and 9, 3 and 5...).",
-                lambda: evaluation_pictures.confusion_heatmap(confusion)),
-        Picture("precision_recall.png", "Evaluation", "Precision and recall per digit",
-                "Recall: of the images of a digit, the share recognised. Precision: of the "
-                "images called that digit, the share that were. The lowest bars are the "
+                f"Row: the true {noun}; column: what the network said. The diagonal is right; "
+                f"large numbers off it show which {nouns} get mixed up"
+                + (" (4 and 9, 3 and 5...)." if digits else "."),
+                lambda: evaluation_pictures.confusion_heatmap(confusion, names)),
+        Picture("precision_recall.png", "Evaluation", f"Precision and recall per {noun}",
+                f"Recall: of the images of a {noun}, the share recognised. Precision: of the "
+                f"images called that {noun}, the share that were. The lowest bars are the "
                 "network's weak spots.",
-                lambda: evaluation_pictures.precision_recall_bars(confusion)),
+                lambda: evaluation_pictures.precision_recall_bars(confusion, names)),
         Picture("confident_mistakes.png", "Evaluation", "Most confident mistakes",
                 "Wrong answers the network was surest of. Some are genuinely ambiguous or "
                 "mislabelled; others show what the network has not understood.",
-                lambda: evaluation_pictures.confident_mistakes(images, labels, probabilities)),
+                lambda: evaluation_pictures.confident_mistakes(
+                    images, labels, probabilities, class_names=names)),
         Picture("reliability.png", "Evaluation", "Reliability",
-                "Predictions grouped by confidence. On the diagonal the network is right as "
-                "often as it is sure; below it, overconfident.",
+                "Predictions grouped by confidence; the top row counts the predictions in "
+                "each group. On the diagonal the network is right as often as it is sure; "
+                "below it, overconfident.",
                 lambda: evaluation_pictures.reliability_diagram(probabilities, labels)),
         Picture("prediction.png", "One prediction", f"Image {example}, explained",
-                "One image with the probability the network gives each digit. A tall single bar "
-                "is a confident answer; several medium bars mean it hesitates.",
+                f"One image with the probability the network gives each {noun}. A tall single "
+                "bar is a confident answer; several medium bars mean it hesitates.",
                 lambda: prediction_figure(images[example], probabilities[example],
-                                          int(labels[example]))),
+                                          int(labels[example]), model.class_names)),
     ]  # fmt: skip
     if model.network.is_convolutional:
         pictures += [
@@ -136,17 +147,21 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[li
             Picture("feature_maps.png", "Inside the network", "Feature maps",
                     "The image above as each convolution layer sees it: one small map per "
                     "filter, bright where the filter found its pattern. Deeper layers have "
-                    "smaller maps that respond to larger parts of the digit.",
+                    "smaller maps that respond to larger parts of the image.",
                     lambda: inside_pictures.feature_maps_figure(
                         model, images[example], int(labels[example]))),
         ]  # fmt: skip
     else:
+        inked = images.any(axis=0)  # pixels with ink in some image: the only ones learned
         pictures.append(
             Picture("first_layer_weights.png", "Inside the network", "First-layer weights",
                     "Each small image is one first-layer unit's 784 weights laid out as the "
                     "image. Red pixels excite the unit when inked, blue ones inhibit it: these "
-                    "are the strokes the unit looks for.",
-                    lambda: inside_pictures.first_layer_weights(model)),
+                    f"are the {'strokes' if digits else 'shapes'} the unit looks for. Pixels "
+                    "blank in every image are left white: no image inks them, so training "
+                    "never changed their weights (they keep their random start, at most "
+                    "shrunk by weight decay) and their colours would be noise.",
+                    lambda: inside_pictures.first_layer_weights(model, inked=inked)),
         )  # fmt: skip
     if has_hidden:
         pictures += [
@@ -154,12 +169,13 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[li
                     "Every hidden unit's output for the image above. Units at 0 are silent "
                     "(ReLU); the pattern of active ones is what the next layer reads.",
                     lambda: inside_pictures.hidden_activations_figure(
-                        model, images[example], int(labels[example]))),
+                        model, images[example], int(labels[example]), names)),
             Picture("hidden_map.png", "Inside the network", "Hidden-layer map",
                     "The last hidden layer's outputs for up to 2,000 images, flattened to 2-D "
-                    "with PCA and coloured by true digit. Separate clusters mean the layer "
-                    "has made the digits easy to tell apart.",
-                    lambda: inside_pictures.hidden_map(model, images[sample], labels[sample])),
+                    f"with PCA and coloured by true {noun}. Separate clusters mean the layer "
+                    f"has made the {nouns} easy to tell apart.",
+                    lambda: inside_pictures.hidden_map(model, images[sample], labels[sample],
+                                                       class_names=names)),
         ]  # fmt: skip
     return pictures, float(np.mean(predicted == labels))
 

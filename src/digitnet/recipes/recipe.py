@@ -210,6 +210,7 @@ def run(
             "data": dataset.source,
             "data_spec": dataset.spec,  # to find it again: `digitnet evaluate MODEL`
             "data_fingerprint": dataset.fingerprint(),
+            "classes": list(dataset.class_names),  # so pictures name what it predicts
             "seed": seed,
             "train_size": len(train_rows),
             "dev_size": len(dev_rows),
