@@ -178,6 +178,9 @@ def run(
     network = Network.build(recipe.layers, init=recipe.init, seed=rng, dtype=dtype)
     if start_from is not None:
         network = _continue_from(start_from, network)
+    augmentation = augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None
+    if augmentation is not None and log is not None:
+        log(f"augmentation for {dataset.kind}: {augmentation.describe()}")
     config = TrainingConfig(
         learning_rate=recipe.learning_rate,
         epochs=recipe.epochs,
@@ -188,7 +191,7 @@ def run(
         schedule=Schedule(
             recipe.schedule, recipe.epochs, recipe.warmup, recipe.step_every, recipe.step_gamma
         ),  # fmt: skip
-        augmentation=augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None,
+        augmentation=augmentation,
         log_every=recipe.log_every,
         restore_best=recipe.restore_best,
         patience=recipe.patience,

@@ -40,6 +40,17 @@ class Augmentation:
     elastic_sigma: float = 4.0  # smoothness of the field (Gaussian std, pixels)
     flip: bool = False  # mirror half of the images left to right
 
+    def describe(self) -> str:
+        """The distortions in words, e.g. 'mirror images, shifts up to 2 px'."""
+        parts = [
+            "mirror images" if self.flip else "",
+            f"shifts up to {self.shift:g} px" if self.shift else "",
+            f"rotations up to {self.rotation:g} degrees" if self.rotation else "",
+            f"scalings up to {self.scale:.0%}" if self.scale else "",
+            f"elastic distortion {self.elastic_alpha:g}" if self.elastic_alpha else "",
+        ]
+        return ", ".join(part for part in parts if part) or "none"
+
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A distorted copy of `images` (m, 784), values kept within the inputs' range."""
         count = len(images)
