@@ -219,10 +219,16 @@ case("model history not numbers", "history")(
         _model_with(f, m, _metadata(lambda d: d.update(history={"epoch": ["x"]})))
     ),  # fmt: skip
 )
+case("model info wrong type", "info field 'train_size' has the wrong type")(
+    lambda f, m: [
+        "evaluate",
+        str(_model_with(f, m, _metadata(lambda d: d["info"].update(train_size="many")))),
+    ],  # fmt: skip
+)
 case("model huge claimed array", "(1000000000, 1000000)")(
     lambda f, m: _evaluate(_huge_member(f, m))
 )
-case("resume bad recipe", "cannot resume")(
+case("resume bad recipe", "--learning-rate 'fast': must be a number")(
     lambda f, m: [
         "train",
         "--resume",

@@ -131,10 +131,50 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
     return Model(
         network=network,
         preprocessing=_preprocessing(path, _field(path, metadata, "preprocessing", dict)),
-        recipe=_field(path, metadata, "recipe", dict),
+        recipe=_recipe(path, _field(path, metadata, "recipe", dict)),
         history=_history(path, _field(path, metadata, "history", dict)),
-        info=_field(path, metadata, "info", dict),
+        info=_info(path, _field(path, metadata, "info", dict)),
     )
+
+
+def _recipe(path: Path, recipe: dict[str, Any]) -> dict[str, Any]:
+    """A saved recipe must be one digitnet can train with (a model built by hand
+    in Python may carry a partial one, such as just a name: kept as it is)."""
+    if "learning_rate" in recipe:
+        from digitnet.recipes.recipe import Recipe
+
+        Recipe.from_dict(recipe)  # raises DigitnetError saying what is wrong
+    return recipe
+
+
+# What each field of `info` must be, where present (other fields are kept as they are).
+_INFO_TYPES: dict[str, tuple[type, ...]] = {
+    "data": (str,),
+    "data_spec": (str, type(None)),
+    "data_fingerprint": (str, type(None)),
+    "seed": (int,),
+    "train_size": (int,),
+    "dev_size": (int,),
+    "interrupted": (bool,),
+    "stopped_early": (bool,),
+    "best_epoch": (int, type(None)),
+    "stop_signal": (int, type(None)),
+    "training_seconds": (int, float),
+    "classes": (list,),
+}
+
+
+def _info(path: Path, info: dict[str, Any]) -> dict[str, Any]:
+    for key, kinds in _INFO_TYPES.items():
+        if key not in info:
+            continue
+        value = info[key]
+        wrong_bool = isinstance(value, bool) and bool not in kinds
+        if not isinstance(value, kinds) or wrong_bool:
+            raise DigitnetError(f"{path}: info field '{key}' has the wrong type ({value!r:.40})")
+        if key in ("seed", "train_size", "dev_size") and value < 0:
+            raise DigitnetError(f"{path}: info field '{key}' is negative")
+    return info
 
 
 def _preprocessing(path: Path, values: dict[str, Any]) -> Preprocessing:
