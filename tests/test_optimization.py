@@ -218,3 +218,21 @@ def test_every_knob_from_the_command_line(tmp_path, capsys):
     model = load_model(out)
     assert model.network.layer_spec == expected["layers"] and model.info["dev_size"] == 500
     assert model.history["dev_accuracy"][-1] > 0.3
+
+
+def test_clothes_are_only_mirrored_never_bent_like_handwriting():
+    from digitnet.training.augment import augmentation_for
+
+    clothes = augmentation_for("clothes", elastic=34.0)
+    assert clothes.flip and clothes.rotation == clothes.scale == clothes.shift == 0
+    assert clothes.elastic_alpha == 0  # the recipe's elastic strength is for handwriting only
+    rng = np.random.default_rng(0)
+    shirt = rng.uniform(0, 1, size=(64, 784)).astype(np.float32)
+    out = clothes.apply(shirt, rng).reshape(64, 28, 28)
+    square = shirt.reshape(64, 28, 28)
+    mirrored = [np.allclose(o, s[:, ::-1], atol=1e-5) for o, s in zip(out, square)]
+    same = [np.allclose(o, s, atol=1e-5) for o, s in zip(out, square)]
+    assert all(m or s for m, s in zip(mirrored, same))  # each image mirrored or left as is
+    assert 16 < sum(mirrored) < 48  # about half of them mirrored
+    handwriting = augmentation_for("handwriting", elastic=8.0)
+    assert not handwriting.flip and handwriting.rotation > 0 and handwriting.elastic_alpha == 8.0
