@@ -239,7 +239,7 @@ def _open_member(archive: zipfile.ZipFile, name: str) -> tuple[IO[bytes], tuple,
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"npy version {version}")
-    except Exception:  # noqa: BLE001: numpy parses the header as Python; any error means junk
+    except Exception:  # numpy parses the header as Python: any error at all means junk
         stream.close()
         raise DigitnetError(f"array '{name}' has a corrupt header") from None
     return stream, shape, dtype
