@@ -17,7 +17,8 @@ from typing import Any
 
 from digitnet.data import Dataset, load_data, read_kaggle_csv, write_submission
 from digitnet.errors import DigitnetError
-from digitnet.model import Model
+from digitnet.interfaces.classifier import DigitClassifier, _labels
+from digitnet.model import Model, pixel_rows
 from digitnet.model_file import load_model, save_model
 from digitnet.network import Network
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 
 def train(
     recipe: str | Recipe = DEFAULT_RECIPE,
-    data: str | os.PathLike[str] | Dataset = "sample",
+    data: str | os.PathLike[str] | Dataset | tuple[Any, Any] = "sample",
     seed: int = 0,
     *,
     threads: int | None = DEFAULT_THREADS,
@@ -36,14 +37,20 @@ def train(
     progress: bool | None = None,
     **overrides: Any,
 ) -> Model:
-    """Train a model with a named recipe (or a Recipe) on `data`.
+    """Train a model with a named recipe (or a Recipe) on `data`: a `--data` name
+    or path, a Dataset, or an (X, y) pair of arrays (images and labels).
 
     `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
     `layers="conv32k5,relu,pool2,dense10"`.
     `threads` caps the BLAS threads (see digitnet.threads).
     """
     chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    dataset = data if isinstance(data, Dataset) else load_data(data)
+    if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
+        images = pixel_rows(data[0])
+        labels = _labels(data[1], len(images))
+        dataset = Dataset(images, labels, f"arrays ({len(images)} images)")
+    else:
+        dataset = data if isinstance(data, Dataset) else load_data(data)
     with blas_threads(threads):
         return run(chosen.with_overrides(**overrides), dataset, seed, log=log, progress=progress)
 
@@ -51,6 +58,7 @@ def train(
 __all__ = [
     "DEFAULT_RECIPE",
     "Dataset",
+    "DigitClassifier",
     "DigitnetError",
     "Model",
     "Network",
