@@ -12,7 +12,7 @@ from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.recipes import FAST, SEED, run
 from digitnet.training import TrainingConfig, evaluate, train
 from digitnet.training.full_batch import FullBatch
-from digitnet.training.optimizer import GradientDescent
+from digitnet.training.optimizer import SGD
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_chunked_dev_set_measures_like_the_full_products(sample):
 
 def test_momentum_step_matches_formula():
     param, grad = np.array([1.0, -2.0]), np.array([0.5, 0.25])
-    optimizer = GradientDescent([(param, grad)], learning_rate=0.1, momentum=0.9)
+    optimizer = SGD([(param, grad)], learning_rate=0.1, momentum=0.9)
     optimizer.step()  # v = -0.1 g ; p = p + v
     np.testing.assert_allclose(param, [1.0 - 0.05, -2.0 - 0.025])
     optimizer.step()  # v = 0.9 v - 0.1 g

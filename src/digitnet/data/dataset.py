@@ -59,10 +59,3 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.images)
-
-    def subset(self, indices: np.ndarray, source: str | None = None) -> Dataset:
-        """The rows at `indices`, in that order (still named by the same classes)."""
-        labels = None if self.labels is None else self.labels[indices]
-        return Dataset(
-            self.images[indices], labels, source or self.source, class_names=self.class_names
-        )

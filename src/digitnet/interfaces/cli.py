@@ -25,7 +25,7 @@ from digitnet.data.dataset import PIXELS
 from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.data.splits import SPLITS
 from digitnet.errors import DigitnetError, DownloadError
-from digitnet.interfaces.report import evaluation_report
+from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
 from digitnet.network.init import INITIALIZERS

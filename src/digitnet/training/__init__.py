@@ -1,11 +1,11 @@
 """Training: the optimizer step, the loop around it, and the scores it reports."""
 
 from digitnet.training.metrics import accuracy, confusion_matrix, per_class_accuracy
-from digitnet.training.optimizer import GradientDescent
+from digitnet.training.optimizer import SGD
 from digitnet.training.trainer import TrainingConfig, TrainingResult, evaluate, train
 
 __all__ = [
-    "GradientDescent",
+    "SGD",
     "TrainingConfig",
     "TrainingResult",
     "accuracy",

@@ -111,6 +111,3 @@ def make_optimizer(
         return Adam(parameters, learning_rate, weight_decay=weight_decay,
                     decoupled=name == "adamw")  # fmt: skip
     raise ValueError(f"unknown optimizer '{name}' (choose from {', '.join(OPTIMIZERS)})")
-
-
-GradientDescent = SGD  # the name the first version used
