@@ -222,3 +222,27 @@ def test_evaluate_needs_data_for_a_model_that_does_not_record_it(capsys):
     old = Path(__file__).parent / "data" / "format1_mlp.npz"  # digitnet 0.1 recorded no spec
     assert main(["evaluate", str(old)]) == 2
     assert "does not record the data it was trained on; give --data" in capsys.readouterr().err
+
+
+def test_version_full_batch_threads_and_show_random(tmp_path, capsys):
+    import digitnet
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.strip() == (
+        f"digitnet {digitnet.__version__}"
+    )
+    model = tmp_path / "m.npz"
+    assert main(["train", "--full-batch", "--epochs", "30", "--log-every", "10", "--threads",
+                 "2", "--out", str(model), "--quiet"]) == 0  # fmt: skip
+    saved = load_model(model)
+    assert saved.recipe["batch_size"] is None and saved.history["epoch"] == [10, 20, 30]
+    assert saved.history["train_loss"][-1] < saved.history["train_loss"][0]  # it learned
+    capsys.readouterr()
+    assert main(["show", str(model), "--random"]) == 0
+    out = capsys.readouterr().out
+    assert "data: bundled MNIST sample (5000 images), row " in out and "top guesses:" in out
+    with pytest.raises(SystemExit) as refused:  # argparse refuses: usage and one error line
+        main(["train", "--threads", "0"])
+    assert refused.value.code == 2
+    assert "--threads: 0 must be at least 1" in capsys.readouterr().err

@@ -119,11 +119,18 @@ def test_dropout_is_off_at_evaluation_and_unbiased_in_training():
     np.testing.assert_array_equal(grad == 0, dropped == 0)
 
 
-def test_network_with_dropout_predicts_deterministically():
+def test_network_with_dropout_predicts_as_if_dropout_were_not_there():
+    """At evaluation dropout passes everything: the same network without its dropout
+    layers (the same weights) gives the same probabilities, while training passes differ."""
     network = Network.build([20, 16, 10], dropout=0.5, seed=0)
-    x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
-    np.testing.assert_array_equal(network.predict_proba(x), network.predict_proba(x))
     assert network.layer_spec == "dense16,relu,dropout0.5,dense10"
+    plain = Network.build([20, 16, 10], seed=0)
+    plain.set_arrays({name.replace("layer3_", "layer2_"): array
+                      for name, array in network.arrays().items()})  # fmt: skip
+    x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
+    np.testing.assert_array_equal(network.predict_proba(x), plain.predict_proba(x))
+    first, second = network.forward(x, training=True), network.forward(x, training=True)
+    assert not np.array_equal(first, second)  # fresh masks each training pass
 
 
 def test_glorot_init_range():
