@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import io
 import os
 import signal
@@ -149,14 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     from digitnet import __version__
 
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
-    subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-
-    class Commands:  # every command's help shows its defaults too
-        @staticmethod
-        def add_parser(name: str, **options: object) -> argparse.ArgumentParser:
-            return subparsers.add_parser(name, formatter_class=_DefaultsShown, **options)  # type: ignore[arg-type]
-
-    commands = Commands
+    # Every command's parser shows its defaults too.
+    command_parser = functools.partial(argparse.ArgumentParser, formatter_class=_DefaultsShown)
+    commands = parser.add_subparsers(
+        title="commands", required=True, metavar="COMMAND", parser_class=command_parser
+    )
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument(
         "--data-dir",

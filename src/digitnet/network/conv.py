@@ -56,10 +56,8 @@ class Conv2D:
         kh, kw, _, filters = self.kernel.shape
         rows = output_size(x.shape[1], kh, self.stride)
         cols = output_size(x.shape[2], kw, self.stride)
-        # Reuse last batch's patch buffer when the size is the same (no fresh memory).
-        buffer = self.patches if x.shape == self.padded_shape else None
         self.padded_shape = x.shape
-        self.patches = im2col(x, (kh, kw), self.stride, out=buffer)
+        self.patches = im2col(x, (kh, kw), self.stride)
         # z = patches K + b: the Dense layer of every window, all windows at once
         z = self.patches @ self.kernel_matrix
         z += self.bias

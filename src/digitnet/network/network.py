@@ -30,7 +30,13 @@ from digitnet.network.layers import (
 )
 from digitnet.network.loss import softmax
 from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D, InkedColumns
-from digitnet.network.spec import LayerSpec, format_layers, mlp_layers, parse_layers
+from digitnet.network.spec import (
+    LayerSpec,
+    format_layers,
+    mlp_layers,
+    output_shape,
+    parse_layers,
+)
 
 Layer = (
     Dense | Conv2D | MaxPool2D | BatchNorm | ReLU | LeakyReLU | Tanh | Sigmoid | Dropout
@@ -172,8 +178,6 @@ class Network:
 def _create_layers(specs: list[LayerSpec], inputs: int, init: str, rng: np.random.Generator,
                    dtype: np.dtype, shortcuts: bool) -> list[Layer]:  # fmt: skip
     """One fresh layer per spec; weights drawn in order, input side first."""
-    from digitnet.network.spec import output_shape
-
     layers: list[Layer] = []
     dropouts: list[int] = []
     shape: tuple[int, ...] = (inputs,)

@@ -233,15 +233,9 @@ def held_out_rows(model: Model, dataset: Dataset) -> np.ndarray:
     method and the model's seed; `dataset` must be the data it was trained on.
     """
     info = model.info
-    fingerprint, rows = (
-        info.get("data_fingerprint"),
-        info.get("train_size", 0) + info.get("dev_size", 0),
-    )
-    if (
-        dataset.labels is None
-        or fingerprint not in (None, dataset.fingerprint())
-        or (rows != len(dataset))
-    ):
+    trained_rows = info.get("train_size", 0) + info.get("dev_size", 0)
+    same_labels = info.get("data_fingerprint") in (None, dataset.fingerprint())
+    if dataset.labels is None or not same_labels or trained_rows != len(dataset):
         raise DigitnetError(
             f"{dataset.source}: is not the data this model was trained on "
             f"({info.get('data', 'unknown')}), so its held-out rows cannot be rebuilt"
