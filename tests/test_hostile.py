@@ -306,7 +306,7 @@ case("knob dev size negative", "--dev-size -1.0")(
 case("knob step every 0", "--step-every 0.0")(
     lambda f, m: ["train", "--step-every", "0", "--out", str(f / "m2.npz")]
 )
-case("knob dropout 1", "dropout rate")(
+case("knob dropout 1", "--dropout 1.0: must be a finite number >= 0 and < 1")(
     lambda f, m: ["train", "--dropout", "1", "--out", str(f / "m2.npz")]
 )
 case("knob layers junk", "is not one digitnet knows")(

@@ -7,7 +7,6 @@ ends with status 130, after saving what training had reached.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import io
 import os
@@ -24,18 +23,15 @@ from digitnet.data import load_data, write_submission
 from digitnet.data.catalog import DATASETS, get_dataset_spec
 from digitnet.data.dataset import PIXELS
 from digitnet.data.download import dataset_folder, download, is_present
-from digitnet.data.splits import SPLITS
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
-from digitnet.network.init import INITIALIZERS
-from digitnet.network.spec import ACTIVATIONS
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
+from digitnet.recipes.knobs import add_flags
+from digitnet.recipes.recipe import KNOBS
 from digitnet.threads import DEFAULT_THREADS, blas_threads
 from digitnet.training.metrics import confusion_matrix
-from digitnet.training.optimizer import OPTIMIZERS
-from digitnet.training.schedule import SCHEDULES
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -188,46 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recipe overrides",
         "Each defaults to the chosen recipe's value; `digitnet recipes` lists the recipes.",
     )
-    knobs.add_argument("--epochs", type=_positive_int, help="epochs (iterations if full batch)")
-    knobs.add_argument("--learning-rate", type=float)
-    batching = knobs.add_mutually_exclusive_group()
-    batching.add_argument("--batch-size", type=_positive_int)
-    batching.add_argument("--full-batch", action="store_true", help="full-batch gradient descent")
-    knobs.add_argument("--optimizer", choices=OPTIMIZERS)
-    knobs.add_argument("--momentum", type=float)
-    knobs.add_argument("--weight-decay", type=float, help="L2 (sgd, adam) or decoupled (adamw)")
-    knobs.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    knobs.add_argument("--warmup", type=float, help="epochs of learning-rate warm-up")
-    knobs.add_argument("--step-every", type=float, help="step schedule: epochs between drops")
-    knobs.add_argument("--step-gamma", type=float, help="step schedule: factor at each drop")
-    knobs.add_argument(
-        "--restore-best", action=argparse.BooleanOptionalAction, help="end with the best dev epoch"
-    )
-    knobs.add_argument(
-        "--dropout", type=float, help="MLP shorthand: dropout rate after each hidden layer"
-    )
-    knobs.add_argument(
-        "--augment", action=argparse.BooleanOptionalAction, help="distort training images"
-    )
-    knobs.add_argument("--elastic", type=float, help="elastic distortion strength (34: Simard)")
-    knobs.add_argument("--patience", type=_positive_int, help="early stopping patience (epochs)")
-    knobs.add_argument(
-        "--layers",
-        help="the network as a layer spec, e.g. 'conv32k5,relu,pool2,dense128,relu,dense10' "
-        "(see docs/layers.md)",
-    )
-    knobs.add_argument(
-        "--hidden", type=_sizes, help="MLP shorthand: hidden layer sizes, e.g. 256 or 512,256"
-    )
-    knobs.add_argument("--activation", choices=ACTIVATIONS, help="MLP shorthand: activation")
-    knobs.add_argument("--init", choices=sorted(INITIALIZERS))
-    knobs.add_argument(
-        "--dev-size", type=float, help="rows held out to measure on: a count, or a fraction"
-    )
-    knobs.add_argument(
-        "--split", choices=SPLITS, help="how dev rows are chosen ('last' 10000: MNIST's standard)"
-    )
-    knobs.add_argument("--log-every", type=_positive_int, help="epochs between measurements")
+    add_flags(knobs, KNOBS)
     train.add_argument("--plots", metavar="DIR", help="also draw the training curves into DIR")
     train.add_argument("--quiet", action="store_true", help="print only the result")
     train.set_defaults(command=command_train)
@@ -300,32 +257,7 @@ def command_train(args: argparse.Namespace) -> int:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
     base = _saved_recipe(start, args.resume) if start is not None else get_recipe(args.recipe)
-    recipe = base.with_overrides(
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        step_every=args.step_every,
-        step_gamma=args.step_gamma,
-        restore_best=args.restore_best,
-        dropout=args.dropout,
-        augment=args.augment,
-        elastic=args.elastic,
-        patience=args.patience,
-        activation=args.activation,
-        hidden=args.hidden,
-        layers=args.layers,
-        init=args.init,
-        dev_size=args.dev_size,
-        split=args.split,
-        log_every=args.log_every,
-    )
-    if args.full_batch:
-        recipe = dataclasses.replace(recipe, batch_size=None)
+    recipe = base.with_overrides(**{each.name: getattr(args, each.name) for each in KNOBS})
     say = (lambda _line: None) if args.quiet else print
     try:
         dataset = load_data(
@@ -520,10 +452,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
 
 
 if __name__ == "__main__":

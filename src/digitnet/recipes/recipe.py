@@ -9,7 +9,6 @@ run(recipe, dataset, seed):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -23,70 +22,128 @@ from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.spec import as_mlp, format_layers, mlp_layers, parse_layers
+from digitnet.network.spec import ACTIVATIONS, as_mlp, format_layers, mlp_layers, parse_layers
+from digitnet.recipes.knobs import Knob, knob
 from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
 from digitnet.training.schedule import SCHEDULES, Schedule
 
-MLP_SHORTHAND = ("hidden", "activation", "dropout")  # knobs that rewrite an MLP's layers
-
 
 @dataclass(frozen=True)
 class Recipe:
+    """A named training configuration.  Every field but name and summary is a knob:
+    declared here once, with its kind, range, default and help (recipes/knobs.py),
+    and from that the command line's flags, the API's keywords, the checks and the
+    table in docs/training.md."""
+
     name: str
     summary: str
-    layers: str  # the network as a layer spec (network/spec.py): "dense256,relu,dense10"
-    init: str
-    learning_rate: float
-    epochs: int  # for full-batch training, an epoch is one iteration
-    batch_size: int | None  # None: full-batch gradient descent
-    optimizer: str = "sgd"  # gd/sgd (momentum below), nesterov, adam, adamw
-    momentum: float = 0.0
-    weight_decay: float = 0.0  # L2 (sgd, adam) or decoupled (adamw), weights only
-    schedule: str = "constant"  # constant, step, cosine
-    warmup: float = 0.0  # epochs of linear learning-rate warm-up
-    step_every: float = 10.0  # step schedule: epochs between drops
-    step_gamma: float = 0.5  # step schedule: factor at each drop
-    augment: bool = False  # distort training images, as fits the data (training/augment.py)
-    elastic: float = 0.0  # elastic distortion strength when augmenting (Simard: 34)
-    patience: int | None = None  # early stopping: measurements without improvement
-    dev_size: float = 1000  # rows held out to measure on: a count, or a fraction (0.1)
-    split: str = "stratified"  # how they are chosen: see data/splits.py
-    log_every: int = 1
-    restore_best: bool = False
-    dtype: str = "float32"
+    layers: str = knob(
+        "the network as a layer spec, e.g. 'conv32k5,relu,pool2,dense128,relu,dense10' "
+        "(docs/layers.md)",
+        kind="text",
+    )
+    init: str = knob("initial weights", kind="choice", choices=tuple(sorted(INITIALIZERS)))
+    learning_rate: float = knob("step size", kind="number", minimum=0, open_minimum=True)
+    epochs: int = knob("epochs (iterations if full batch)", kind="count")
+    batch_size: int | None = knob("images per step", kind="count", none="full batch")
+    optimizer: str = knob(
+        "how steps are taken", kind="choice", default="sgd", choices=tuple(OPTIMIZERS)
+    )
+    momentum: float = knob(
+        "momentum (sgd, nesterov)", kind="number", default=0.0, minimum=0, maximum=1
+    )
+    weight_decay: float = knob(
+        "L2 (sgd, adam) or decoupled (adamw), weights only", kind="number", default=0.0, minimum=0
+    )
+    schedule: str = knob(
+        "learning-rate schedule", kind="choice", default="constant", choices=tuple(SCHEDULES)
+    )
+    warmup: float = knob(
+        "epochs of linear learning-rate warm-up", kind="number", default=0.0, minimum=0
+    )
+    step_every: float = knob(
+        "step schedule: epochs between drops",
+        kind="number",
+        default=10.0,
+        minimum=0,
+        open_minimum=True,
+    )
+    step_gamma: float = knob(
+        "step schedule: factor at each drop",
+        kind="number",
+        default=0.5,
+        minimum=0,
+        open_minimum=True,
+    )
+    augment: bool = knob(
+        "distort training images, as fits the data (docs/training.md)", kind="switch", default=False
+    )
+    elastic: float = knob(
+        "elastic distortion strength when augmenting (34: Simard's)",
+        kind="number",
+        default=0.0,
+        minimum=0,
+    )
+    patience: int | None = knob(
+        "early stopping: measurements without improvement", kind="count", default=None, none="off"
+    )
+    dev_size: float = knob(
+        "rows held out to measure on: a count, or a fraction (0.1)",
+        kind="number",
+        default=1000,
+        minimum=0,
+    )
+    split: str = knob(
+        "how dev rows are chosen ('last' 10000: MNIST's standard)",
+        kind="choice",
+        default="stratified",
+        choices=tuple(splits.SPLITS),
+    )
+    log_every: int = knob("epochs between measurements", kind="count", default=1)
+    restore_best: bool = knob("end with the best dev epoch's weights", kind="switch", default=False)
+    dtype: str = knob(
+        "number type of the network",
+        kind="choice",
+        default="float32",
+        choices=("float32", "float64"),
+    )
 
     def __post_init__(self) -> None:
-        for name in ("name", "summary", "layers", "optimizer", "schedule", "split", "init",
-                     "dtype"):  # fmt: skip
+        for name in ("name", "summary"):
             if not isinstance(getattr(self, name), str):
                 raise DigitnetError(f"recipe setting '{name}' must be text")
-        for name in ("augment", "restore_best"):
-            if not isinstance(getattr(self, name), bool):
-                raise DigitnetError(f"recipe setting '{name}' must be true or false")
+        for each in RECIPE_KNOBS:  # widened or refused, one DigitnetError naming the flag
+            object.__setattr__(self, each.name, each.check(getattr(self, each.name)))
         # One text for one network: the complete form that parse_layers reads back.
         complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
         object.__setattr__(self, "layers", complete)
-        _check_knobs(self)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
-        """A copy with some knobs changed; None values are ignored.
+        """A copy with some knobs changed (checked); None values are ignored.
 
-        Besides the fields, an MLP's layers can be changed by shorthand:
-        `hidden` (hidden widths, e.g. (512, 256)), `activation` and `dropout`
-        rewrite its layer spec.  A network that is not a plain MLP is changed
-        by giving `layers` whole.
+        Besides the fields, `full_batch=True` sets batch_size to None, and an
+        MLP's layers can be changed by shorthand: `hidden` (hidden widths, e.g.
+        (512, 256)), `activation` and `dropout` rewrite its layer spec.  A network
+        that is not a plain MLP is changed by giving `layers` whole.
         """
-        known = {f.name for f in fields(self)} | set(MLP_SHORTHAND)
-        unknown = set(overrides) - known
+        by_name = {each.name: each for each in KNOBS}
+        unknown = set(overrides) - set(by_name)
         if unknown:
             raise DigitnetError(
                 f"unknown recipe setting(s): {', '.join(sorted(unknown))} "
-                f"(known: {', '.join(sorted(known))})"
+                f"(known: {', '.join(sorted(by_name))})"
             )
-        changes = {key: value for key, value in overrides.items() if value is not None}
-        shorthand = {key: changes.pop(key) for key in MLP_SHORTHAND if key in changes}
+        changes = {
+            key: by_name[key].check(value) for key, value in overrides.items() if value is not None
+        }
+        if changes.pop("full_batch", False):
+            if "batch_size" in changes:
+                raise DigitnetError("give --batch-size or --full-batch, not both")
+            changes["batch_size"] = None
+        shorthand = {each.name: changes.pop(each.name) for each in MLP_SHORTHAND
+                     if each.name in changes}  # fmt: skip
         if shorthand:
             if "layers" in changes:
                 raise DigitnetError("give the layers whole, or hidden/activation/dropout, not both")
@@ -97,7 +154,7 @@ class Recipe:
         mlp = as_mlp(self.layers)
         if mlp is None:
             given = (hidden, activation, dropout)
-            names = ", ".join(n for n, v in zip(MLP_SHORTHAND, given) if v is not None)
+            names = ", ".join(k.name for k, v in zip(MLP_SHORTHAND, given) if v is not None)
             raise DigitnetError(
                 f"{names}: recipe '{self.name}' is not a plain MLP ({self.layers}); "
                 "change its layers by giving them whole (--layers)"
@@ -147,6 +204,30 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _declared_knobs() -> tuple[Knob, ...]:
+    """Recipe's knobs, in field order, each named after its field."""
+    return tuple(replace(f.metadata["knob"], name=f.name) for f in fields(Recipe) if f.metadata)
+
+
+RECIPE_KNOBS = _declared_knobs()
+# Shorthand that rewrites a plain MLP's layers (not fields: the layers hold them).
+MLP_SHORTHAND = (
+    Knob("hidden", "sizes", "MLP shorthand: hidden layer sizes, e.g. 256 or 512,256"),
+    Knob("activation", "choice", "MLP shorthand: activation", choices=ACTIVATIONS),
+    Knob(
+        "dropout",
+        "number",
+        "MLP shorthand: dropout rate after each hidden layer",
+        minimum=0,
+        maximum=1,
+    ),  # fmt: skip
+)
+FULL_BATCH = Knob(
+    "full_batch", "switch", "full-batch gradient descent (sets batch_size to none)", default=False
+)
+KNOBS = RECIPE_KNOBS + MLP_SHORTHAND + (FULL_BATCH,)  # every name --flags and keywords accept
 
 
 def run(
@@ -262,55 +343,3 @@ def _check(recipe: Recipe, dataset: Dataset) -> None:
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; training needs labelled data")
     splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows
-
-
-# Each number knob: (lowest, highest, whether the lowest itself is allowed).
-_RANGES: dict[str, tuple[float, float, bool]] = {
-    "learning_rate": (0.0, math.inf, False),
-    "momentum": (0.0, 1.0, True),
-    "weight_decay": (0.0, math.inf, True),
-    "warmup": (0.0, math.inf, True),
-    "step_every": (0.0, math.inf, False),
-    "step_gamma": (0.0, math.inf, False),
-    "elastic": (0.0, math.inf, True),
-    "dev_size": (0.0, math.inf, True),
-}
-_COUNTS = ("epochs", "log_every", "batch_size", "patience")  # whole numbers >= 1 (or None)
-
-
-def _check_knobs(recipe: Recipe) -> None:
-    """Every knob has a type and range that makes sense: one DigitnetError, naming it."""
-    for name, (low, high, low_allowed) in _RANGES.items():
-        value = getattr(recipe, name)
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise DigitnetError(f"{flag} {value!r}: must be a number")
-        if (
-            not math.isfinite(value)
-            or value > high
-            or value < low
-            or (value == low and not low_allowed)
-        ):
-            bound = f">= {low:g}" if low_allowed else f"> {low:g}"
-            upper = f" and < {high:g}" if math.isfinite(high) else ""
-            raise DigitnetError(f"{flag} {value}: must be a finite number {bound}{upper}")
-    if recipe.momentum >= 1:
-        raise DigitnetError(f"--momentum {recipe.momentum}: must be below 1")
-    for name in _COUNTS:
-        value = getattr(recipe, name)
-        if value is None and name in ("batch_size", "patience"):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DigitnetError(
-                f"--{name.replace('_', '-')} {value!r}: must be a whole number >= 1"
-            )
-    if recipe.optimizer not in OPTIMIZERS:
-        raise DigitnetError(f"unknown optimizer '{recipe.optimizer}' ({', '.join(OPTIMIZERS)})")
-    if recipe.schedule not in SCHEDULES:
-        raise DigitnetError(f"unknown schedule '{recipe.schedule}' ({', '.join(SCHEDULES)})")
-    if recipe.split not in splits.SPLITS:
-        raise DigitnetError(f"unknown split '{recipe.split}' ({', '.join(splits.SPLITS)})")
-    if recipe.init not in INITIALIZERS:
-        raise DigitnetError(f"unknown init '{recipe.init}' ({', '.join(INITIALIZERS)})")
-    if recipe.dtype not in ("float32", "float64"):
-        raise DigitnetError(f"dtype '{recipe.dtype}': float32 or float64")

@@ -1,0 +1,78 @@
+"""The knob schema: one declaration gives the flags, the keywords, the checks and the docs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import digitnet
+from digitnet.errors import DigitnetError
+from digitnet.interfaces.cli import build_parser
+from digitnet.recipes import FAST, get_recipe
+from digitnet.recipes.knobs import knob_table
+from digitnet.recipes.recipe import KNOBS
+
+DOCS = Path(__file__).parents[1] / "docs" / "training.md"
+
+
+def test_the_docs_table_is_the_declared_one():
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("-->\n", text.index("<!-- knob table")) + 4
+    end = text.index("<!-- end of knob table -->")
+    assert text[start:end] == knob_table(KNOBS), "run: python -m digitnet.recipes.knobs"
+
+
+def test_every_knob_is_a_train_flag_of_the_same_name():
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    flags = {option for action in train._actions for option in action.option_strings}
+    for each in KNOBS:
+        assert each.flag in flags
+        assert each.flag == "--" + each.name.replace("_", "-")
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("learning_rate", math.nan, "--learning-rate nan: must be a finite number > 0"),
+        ("learning_rate", "0.1", "--learning-rate '0.1': must be a number"),
+        ("momentum", 1.0, "--momentum 1.0: must be a finite number >= 0 and < 1"),
+        ("epochs", 2.5, "--epochs 2.5: must be a whole number >= 1"),
+        ("epochs", True, "--epochs True: must be a whole number >= 1"),
+        ("batch_size", 0, "--batch-size 0: must be a whole number >= 1"),
+        ("optimizer", "rmsprop", "--optimizer 'rmsprop': choose from gd, sgd"),
+        ("augment", "yes", "--augment 'yes': must be true or false"),
+        ("hidden", (128, 0), "--hidden (128, 0): must be whole numbers >= 1"),
+        ("dropout", 1, "--dropout 1: must be a finite number >= 0 and < 1"),
+        ("dtype", "float16", "choose from float32, float64"),
+    ],
+)
+def test_a_bad_value_is_one_error_naming_the_flag(keyword, value, message):
+    with pytest.raises(DigitnetError) as caught:
+        FAST.with_overrides(**{keyword: value})
+    assert message in str(caught.value)
+
+
+def test_keywords_are_the_command_line_names():
+    recipe = FAST.with_overrides(hidden=[64, 32], learning_rate=0.2, full_batch=True)
+    assert recipe.layers == get_recipe("fast").with_overrides(hidden=(64, 32)).layers
+    assert "dense64" in recipe.layers and recipe.learning_rate == 0.2
+    assert recipe.batch_size is None
+    with pytest.raises(
+        DigitnetError, match="unknown recipe setting.*hidden_sizes.*known: .*hidden"
+    ):
+        digitnet.train(data="sample", hidden_sizes=(64,), log=None)
+    with pytest.raises(DigitnetError, match="--batch-size or --full-batch, not both"):
+        FAST.with_overrides(batch_size=32, full_batch=True)
+
+
+def test_command_line_text_becomes_the_same_value(tmp_path):
+    parser = build_parser()
+    args = parser.parse_args(["train", "--hidden", "64,32", "--learning-rate", "0.2",
+                              "--epochs", "3", "--no-augment", "--full-batch"])  # fmt: skip
+    overrides = {each.name: getattr(args, each.name) for each in KNOBS}
+    assert overrides["hidden"] == (64, 32) and overrides["epochs"] == 3
+    assert overrides["augment"] is False and overrides["full_batch"] is True
+    assert overrides["momentum"] is None  # not given: the recipe's own value
