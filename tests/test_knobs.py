@@ -21,7 +21,7 @@ def test_the_docs_table_is_the_declared_one():
     text = DOCS.read_text(encoding="utf-8")
     start = text.index("-->\n", text.index("<!-- knob table")) + 4
     end = text.index("<!-- end of knob table -->")
-    assert text[start:end] == knob_table(KNOBS), "run: python -m digitnet.recipes.knobs"
+    assert text[start:end] == knob_table(KNOBS), "run: digitnet recipes --knobs"
 
 
 def test_every_knob_is_a_train_flag_of_the_same_name():
@@ -76,3 +76,39 @@ def test_command_line_text_becomes_the_same_value(tmp_path):
     assert overrides["hidden"] == (64, 32) and overrides["epochs"] == 3
     assert overrides["augment"] is False and overrides["full_batch"] is True
     assert overrides["momentum"] is None  # not given: the recipe's own value
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    """The package's import graph has no cycle: a cycle makes import order matter and
+    hides which module depends on which.  Every `from digitnet... import` counts,
+    those inside functions too."""
+    import ast
+
+    root = Path(digitnet.__file__).parent
+    trees = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        trees[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = ast.parse(
+            path.read_text(encoding="utf-8")
+        )
+    graph: dict[str, set[str]] = {}
+    for name, tree in trees.items():
+        graph[name] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("digitnet"):
+                for alias in node.names:  # `from digitnet.data import download`: a module
+                    submodule = f"{node.module}.{alias.name}"
+                    graph[name].add(submodule if submodule in trees else node.module)
+
+    def path_back(start: str, module: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:
+        for following in sorted(graph.get(module, ())):
+            if following == start:
+                return (*seen, following)
+            if following not in seen:
+                found = path_back(start, following, (*seen, following))
+                if found:
+                    return found
+        return None
+
+    cycles = [cycle for name in graph if (cycle := path_back(name, name, (name,)))]
+    assert not cycles, cycles[0]

@@ -94,6 +94,20 @@ def test_pickled_object_is_refused_not_unpickled(tmp_path):
     _expect_error(path, "not a digitnet model file ('metadata' is object, not a JSON string)")
 
 
+@pytest.mark.parametrize("code_point", [0x0100006C, 0xD800])
+def test_metadata_beyond_unicode_is_refused(tmp_path, saved, code_point):
+    """numpy keeps text as UTF-32 numbers without checking them; one beyond Unicode
+    (found by the fuzzer) must be refused at load, not break a string later."""
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    codes = arrays["metadata"].reshape(1).view(np.uint32).copy()
+    codes[5] = code_point
+    arrays["metadata"] = codes.view(arrays["metadata"].dtype).reshape(())
+    path = tmp_path / "bad_text.npz"
+    np.savez(path, **arrays)
+    _expect_error(path, "'metadata' holds characters that are not Unicode")
+
+
 def test_newer_format_version(tmp_path, saved):
     newer = tmp_path / "newer.npz"
     with np.load(saved) as archive:
@@ -142,9 +156,9 @@ def test_failed_save_keeps_the_old_model(tmp_path, saved, model, monkeypatch):
 
 def test_public_api_save_and_load(tmp_path, model):
     path = tmp_path / "api.npz"
-    model.save(path)
+    save_model(model, path)
     assert digitnet.load_model(path).network.layer_spec == model.network.layer_spec
-    assert digitnet.Model.load(path).recipe == model.recipe
+    assert load_model(path).recipe == model.recipe
 
 
 def test_format_1_files_from_digitnet_0_1_load_and_predict_as_before(sample):

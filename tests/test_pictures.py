@@ -18,7 +18,8 @@ from digitnet.data.dataset import DIGITS
 from digitnet.data.image_file import centre_of_mass, prepare_digit, read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.cli import main
-from digitnet.model import Model
+from digitnet.metrics import confusion_matrix, precision_recall
+from digitnet.model_file import load_model, save_model
 from digitnet.pictures import (
     average_digits,
     class_counts,
@@ -37,7 +38,6 @@ from digitnet.pictures import (
 from digitnet.pictures.canvas import DPI
 from digitnet.pictures.report import _pictures, build_report
 from digitnet.recipes import FAST, run
-from digitnet.training.metrics import confusion_matrix, precision_recall
 from test_idx import idx_bytes
 
 
@@ -188,7 +188,7 @@ def test_terminal_prediction_draws_the_digit_and_top_three(sample):
 
 def test_show_command_with_an_image_file(tmp_path, capsys, model):
     model_path = tmp_path / "model.npz"
-    model.save(model_path)
+    save_model(model, model_path)
     image = tmp_path / "mine.png"
     Image.fromarray((255 - _synthetic_digit()).astype(np.uint8)).save(image)
     picture = tmp_path / "shown.png"
@@ -345,8 +345,8 @@ def test_a_model_without_sound_class_names_is_taken_for_digits(model, recorded):
 
 def test_show_names_the_class_a_saved_model_predicts(model, tmp_path, capsys):
     clothes = dataclasses.replace(model, info={**model.info, "classes": list(FASHION)})
-    clothes.save(tmp_path / "clothes.npz")
-    assert Model.load(tmp_path / "clothes.npz").class_names == FASHION
+    save_model(clothes, tmp_path / "clothes.npz")
+    assert load_model(tmp_path / "clothes.npz").class_names == FASHION
     picture = tmp_path / "shown.png"
     assert main(["show", str(tmp_path / "clothes.npz"), "--index", "0",
                  "--out", str(picture)]) == 0  # fmt: skip

@@ -76,16 +76,21 @@ def test_full_batch_gradient_of_a_cnn(sample):
         np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
 
 
-def test_chunked_dev_set_measures_like_the_full_products(sample):
-    """The trainer measures the dev set through the same chunks: same loss, same accuracy."""
+def test_batched_measurement_equals_one_big_forward_pass(sample):
+    """evaluate() and predict_proba go through Network.logits in batches: the same
+    loss, accuracy and probabilities as one forward pass over all rows."""
     x = Preprocessing().apply(sample.images[:2000], np.float64)
     labels = sample.labels[:2000]
     network = Network.build([784, 16, 10], seed=0, dtype=np.float64, shortcuts=False)
-    plain_loss, plain_accuracy = evaluate(network, x, labels)
-    loss, accuracy = FullBatch(x, labels, chunk_rows=256).evaluate(network)
-    assert loss == pytest.approx(plain_loss, rel=1e-12)
-    assert accuracy == plain_accuracy
-    assert all(np.isnan(FullBatch(x[:0], labels[:0]).evaluate(network)))
+    logits = network.forward(x)
+    np.testing.assert_allclose(network.logits(x, batch_size=300), logits, rtol=1e-13)
+    loss, accuracy = evaluate(network, x, labels)
+    assert loss == pytest.approx(SoftmaxCrossEntropy.fn(logits, labels), rel=1e-12)
+    assert accuracy == np.mean(logits.argmax(axis=1) == labels)
+    assert all(np.isnan(evaluate(network, x[:0], labels[:0])))
+    to_floats = lambda rows: Preprocessing().apply(rows, np.float64)  # noqa: E731
+    prepared = network.logits(sample.images[:2000], batch_size=700, prepare=to_floats)
+    np.testing.assert_allclose(prepared, logits, rtol=1e-13)
 
 
 def test_momentum_step_matches_formula():

@@ -4,7 +4,7 @@ From a notebook:
 
     import digitnet
     model = digitnet.train("fast", data="sample")      # or a Kaggle train.csv
-    model.save("model.npz")
+    digitnet.save_model(model, "model.npz")
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
 """

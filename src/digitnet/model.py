@@ -1,21 +1,22 @@
-"""A trained model: the network plus everything needed to use and explain it."""
+"""A trained model: the network plus everything needed to use and explain it.
+
+Reading and writing model files is model_file.py's job (`digitnet.save_model`,
+`digitnet.load_model`); this module does not know about files.
+"""
 
 from __future__ import annotations
 
-import os
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from tqdm import tqdm
 
 from digitnet.data.dataset import DIGITS
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.network import Network
-
-PREDICT_BATCH = 4096  # rows converted to floats at a time: bounds memory for big sets
 
 
 @dataclass
@@ -48,37 +49,16 @@ class Model:
     def predict_proba(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
         """Probabilities (m, 10) for `images` (see `pixel_rows` for what they may be).
 
-        `progress=None` shows a progress bar on a terminal when there are many images.
+        `progress=None` shows a progress bar when there are many images.
         """
-        images = pixel_rows(images, self.network.inputs)
-        chunks = range(0, len(images), PREDICT_BATCH)
-        show = len(images) > 10 * PREDICT_BATCH if progress is None else progress
-        probabilities = [
-            self.network.predict_proba(
-                self.preprocessing.apply(images[start : start + PREDICT_BATCH], self.network.dtype)
-            )
-            for start in tqdm(
-                chunks, desc="predicting", unit="batch", disable=None if show else True
-            )
-        ]
-        return np.concatenate(probabilities) if probabilities else np.zeros((0, 10))
+        rows = pixel_rows(images, self.network.inputs)
+        show = len(rows) > 40_000 if progress is None else progress
+        prepare = functools.partial(self.preprocessing.apply, dtype=self.network.dtype)
+        return self.network.predict_proba(rows, prepare=prepare, progress=show)
 
     def predict(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
         """The predicted class of each image (see `pixel_rows` for what they may be)."""
         return self.predict_proba(images, progress).argmax(axis=1)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to an .npz file atomically (see model_file.py)."""
-        from digitnet.model_file import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Model:
-        """Read a model file; raises DigitnetError if it is not a valid one."""
-        from digitnet.model_file import load_model
-
-        return load_model(path)
 
 
 def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:

@@ -38,6 +38,7 @@ from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.spec import mlp_layers, parse_layers
+from digitnet.recipes.recipe import Recipe
 
 FORMAT_VERSION = 2
 _MARKER = "digitnet_format"
@@ -141,8 +142,6 @@ def _recipe(path: Path, recipe: dict[str, Any]) -> dict[str, Any]:
     """A saved recipe must be one digitnet can train with (a model built by hand
     in Python may carry a partial one, such as just a name: kept as it is)."""
     if "learning_rate" in recipe:
-        from digitnet.recipes.recipe import Recipe
-
         Recipe.from_dict(recipe)  # raises DigitnetError saying what is wrong
     return recipe
 
@@ -273,4 +272,12 @@ def _read_member(
                 f"{wanted} {tuple(shape)}"
             )
     with archive.open(f"{name}.npy") as stream:  # from the start again, header checked
-        return np.lib.format.read_array(stream, allow_pickle=False)
+        array = np.lib.format.read_array(stream, allow_pickle=False)
+    if dtypes is None:
+        # numpy stores text as UTF-32 code points and does not check them: a number
+        # beyond Unicode (> 0x10FFFF) or a lone surrogate would become a broken
+        # Python string that fails later, deep in whatever reads it.
+        codes = array.reshape(1).view(np.uint32)
+        if np.any(codes > 0x10FFFF) or np.any((codes >= 0xD800) & (codes <= 0xDFFF)):
+            raise DigitnetError(f"'{name}' holds characters that are not Unicode")
+    return array

@@ -25,13 +25,13 @@ from digitnet.data.dataset import PIXELS
 from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
+from digitnet.metrics import confusion_matrix
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
-from digitnet.recipes.knobs import add_flags
+from digitnet.recipes.knobs import add_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 from digitnet.threads import DEFAULT_THREADS, blas_threads
-from digitnet.training.metrics import confusion_matrix
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(command=command_report)
 
     recipes = commands.add_parser("recipes", help="list the training recipes")
+    recipes.add_argument(
+        "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
+    )
     recipes.set_defaults(command=command_recipes, threads=None)
     return parser
 
@@ -399,6 +402,9 @@ def command_download(args: argparse.Namespace) -> int:
 
 
 def command_recipes(args: argparse.Namespace) -> int:
+    if args.knobs:
+        print(knob_table(KNOBS), end="")
+        return 0
     for name, recipe in RECIPES.items():
         default = " (default)" if name == DEFAULT_RECIPE else ""
         print(f"{name}{default}: {recipe.summary}")

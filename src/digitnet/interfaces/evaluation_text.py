@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitnet.training.metrics import per_class_accuracy
+from digitnet.metrics import per_class_accuracy
 
 
 def evaluation_report(confusion: np.ndarray) -> str:

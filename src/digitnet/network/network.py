@@ -10,9 +10,11 @@ line of text, a layer spec (spec.py), which is also what a model file stores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from digitnet.errors import DigitnetError
 from digitnet.network.batchnorm import BatchNorm
@@ -145,12 +147,32 @@ class Network:
             output for spec, output in zip(self.specs, self.outputs(x)) if spec.kind in ACTIVATIONS
         ]
 
-    def predict_proba(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Class probabilities (m, classes), computed in batches to bound memory."""
-        chunks = [
-            softmax(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
+    def logits(
+        self,
+        x: np.ndarray,
+        batch_size: int = 1024,
+        prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """The outputs (m, classes) for many rows, `batch_size` rows at a time.
+
+        The one batched forward pass behind prediction and measurement: in
+        batches, memory stays bounded (a CNN's im2col of 60,000 images at once
+        would take gigabytes).  `prepare` turns each batch of stored rows into
+        inputs first (a model's pixels to floats), so the whole set is never
+        converted at once either.
+        """
+        starts = range(0, len(x), batch_size)
+        shown = tqdm(starts, desc="predicting", unit="batch", disable=None if progress else True)
+        batches = [
+            self.forward(prepare(x[i : i + batch_size]) if prepare else x[i : i + batch_size])
+            for i in shown
         ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.classes), self.dtype)
+        return np.concatenate(batches) if batches else np.zeros((0, self.classes), self.dtype)
+
+    def predict_proba(self, x: np.ndarray, **batching: Any) -> np.ndarray:
+        """Class probabilities (m, classes): the softmax of `logits` (same keywords)."""
+        return softmax(self.logits(x, **batching))
 
     @property
     def layer_spec(self) -> str:

@@ -11,9 +11,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from digitnet.data.dataset import DIGITS, class_noun
+from digitnet.metrics import calibration_bins, precision_recall
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.data_pictures import LONG_NAME, tick_labels
-from digitnet.training.metrics import calibration_bins, precision_recall
 
 COUNT_ROW = 1.05  # the height, in accuracy units, of the reliability diagram's row of counts
 

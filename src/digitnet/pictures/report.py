@@ -21,12 +21,12 @@ from tqdm import tqdm
 from digitnet.atomic import atomic_write, output_folder
 from digitnet.data.dataset import Dataset
 from digitnet.errors import DigitnetError
+from digitnet.metrics import confusion_matrix
 from digitnet.model import Model
 from digitnet.pictures import data_pictures, evaluation_pictures, inside_pictures
 from digitnet.pictures.canvas import png_bytes
 from digitnet.pictures.prediction import prediction_figure
 from digitnet.pictures.training_pictures import training_curves
-from digitnet.training.metrics import confusion_matrix
 
 MAP_IMAGES = 2000  # points in the hidden-layer map: enough to see clusters, few enough to read
 

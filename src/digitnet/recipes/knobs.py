@@ -161,15 +161,3 @@ def knob_table(knobs: tuple[Knob, ...]) -> str:
         lines.append(f"| `{each.flag}` | `{each.name}` | {values} | {default} | {each.help} |")
     return "\n".join(lines) + "\n"
 
-
-def _print_table() -> None:
-    """`python -m digitnet.recipes.knobs`: the table that docs/training.md holds."""
-    # Through the imported modules: run as a script, this file is a second copy
-    # (__main__) whose EACH_RECIPE is not the one the Recipe fields hold.
-    from digitnet.recipes import knobs, recipe
-
-    print(knobs.knob_table(recipe.KNOBS), end="")
-
-
-if __name__ == "__main__":
-    _print_table()

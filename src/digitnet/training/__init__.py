@@ -1,16 +1,6 @@
-"""Training: the optimizer step, the loop around it, and the scores it reports."""
+"""Training: the optimizer step and the loop around it."""
 
-from digitnet.training.metrics import accuracy, confusion_matrix, per_class_accuracy
 from digitnet.training.optimizer import SGD
 from digitnet.training.trainer import TrainingConfig, TrainingResult, evaluate, train
 
-__all__ = [
-    "SGD",
-    "TrainingConfig",
-    "TrainingResult",
-    "accuracy",
-    "confusion_matrix",
-    "evaluate",
-    "train",
-    "per_class_accuracy",
-]
+__all__ = ["SGD", "TrainingConfig", "TrainingResult", "evaluate", "train"]

@@ -1,4 +1,4 @@
-"""A whole data set in chunks: the full-batch gradient (the notebook's) and the dev-set score.
+"""The full-batch gradient (the notebook's), computed over the training set in chunks.
 
 The gradient of the mean loss is a sum over the m training examples:
 
@@ -33,9 +33,8 @@ CHUNK_ROWS = 1024  # 1024 rows x 784 pixels x 4 bytes = 3 MB: stays in cache
 
 
 class FullBatch:
-    """A data set cut into label-sorted chunks, prepared once for repeated passes:
-    full-batch gradients of the training set, and the dev set's measurement
-    after every epoch."""
+    """The training set cut into label-sorted chunks, prepared once for the
+    gradient of every iteration."""
 
     def __init__(
         self,
@@ -80,13 +79,6 @@ class FullBatch:
         for total, (_, grad) in zip(self.sums, parameters):
             grad[...] = total
         return loss_sum, correct
-
-    def evaluate(self, network: Network) -> tuple[float, float]:
-        """Mean loss and accuracy over the whole set (forward passes only)."""
-        if self.count == 0:
-            return float("nan"), float("nan")
-        scores = [_score(network.forward(x), labels) for x, labels in self.chunks]
-        return sum(loss for loss, _ in scores) / self.count, sum(n for _, n in scores) / self.count
 
 
 def _score(logits: np.ndarray, labels: np.ndarray) -> tuple[float, int]:

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from digitnet.metrics import accuracy
 from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.full_batch import FullBatch
-from digitnet.training.metrics import accuracy
 from digitnet.training.optimizer import SGD, Adam, make_optimizer
 from digitnet.training.schedule import Schedule
 from digitnet.training.stop import StopRequest, stop_on_ctrl_c
@@ -100,7 +100,6 @@ def train(
     full_batch = (
         FullBatch(train_x, train_y, inked_columns=inked) if config.batch_size is None else None
     )
-    dev_set = FullBatch(dev_x, dev_y, inked_columns=inked)  # measured every epoch: prepared once
     batch_size = config.batch_size or len(train_x)
     batches_per_epoch = -(-len(train_x) // batch_size)
 
@@ -134,7 +133,7 @@ def train(
                 if not measuring:
                     continue
 
-                dev_loss, dev_accuracy = dev_set.evaluate(network)
+                dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
                 row = (
                     epoch,
                     loss_sum / len(train_x),
@@ -223,5 +222,5 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
     """Mean loss and accuracy of `network` on (x, y); (nan, nan) for an empty set."""
     if len(y) == 0:
         return float("nan"), float("nan")
-    logits = np.concatenate([network.forward(x[i : i + 4096]) for i in range(0, len(x), 4096)])
+    logits = network.logits(x)
     return SoftmaxCrossEntropy.fn(logits, y), accuracy(logits.argmax(axis=1), y)

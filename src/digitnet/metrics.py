@@ -1,4 +1,5 @@
-"""Scores computed from predicted and true labels."""
+"""Scores computed from predicted and true labels: used by training (dev accuracy),
+the pictures and the `evaluate` command alike, so they live outside all three."""
 
 from __future__ import annotations
 
