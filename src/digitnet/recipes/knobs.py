@@ -160,4 +160,3 @@ def knob_table(knobs: tuple[Knob, ...]) -> str:
         default = "each recipe's" if each.default is EACH_RECIPE else f"`{each.default}`"
         lines.append(f"| `{each.flag}` | `{each.name}` | {values} | {default} | {each.help} |")
     return "\n".join(lines) + "\n"
-
