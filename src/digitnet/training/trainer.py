@@ -19,10 +19,10 @@ it was interrupted.
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -31,6 +31,7 @@ from digitnet.metrics import accuracy
 from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
+from digitnet.training.bookkeeping import Bookkeeper, TrainingResult
 from digitnet.training.full_batch import FullBatch
 from digitnet.training.optimizer import SGD, Adam, make_optimizer
 from digitnet.training.schedule import Schedule
@@ -55,21 +56,6 @@ class TrainingConfig:
     seed: int = 0  # the order of mini-batches, and the augmentation
 
 
-@dataclass
-class TrainingResult:
-    """What happened: one history row per measurement, and whether Ctrl-C stopped it."""
-
-    history: dict[str, list] = field(default_factory=dict)
-    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM
-    stop_signal: int | None = None  # which one
-    stopped_early: bool = False  # early stopping: patience ran out
-    best_epoch: int | None = None
-    seconds: float = 0.0
-
-
-HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy", "seconds")
-
-
 def train(
     network: Network,
     train_x: np.ndarray,
@@ -87,85 +73,64 @@ def train(
     set may be empty, in which case the last weights count as the best.
     `progress=None` shows a progress bar only on a terminal.
     """
-    optimizer = make_optimizer(
-        config.optimizer,
-        network.parameters(),
-        config.learning_rate,
-        config.momentum,
-        config.weight_decay,
-    )
-    started = time.perf_counter()
+    optimizer = make_optimizer(config.optimizer, network.parameters(), config.learning_rate,
+                               config.momentum, config.weight_decay)  # fmt: skip
     rng = np.random.default_rng(config.seed)
-    inked = network.takes_inked_columns
-    full_batch = (
-        FullBatch(train_x, train_y, inked_columns=inked) if config.batch_size is None else None
-    )
-    batch_size = config.batch_size or len(train_x)
-    batches_per_epoch = -(-len(train_x) // batch_size)
+    full_batch = None
+    if config.batch_size is None:  # the notebook's gradient descent: one batch of all rows
+        full_batch = FullBatch(train_x, train_y, inked_columns=network.takes_inked_columns)
+    steps = config.epochs * (1 if full_batch else -(-len(train_x) // config.batch_size))
+    bar = tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
+               leave=False)  # fmt: skip
 
-    result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
-    best_score, best_weights, stale = -1.0, None, 0
-    bar = tqdm(
-        total=config.epochs * batches_per_epoch,
-        disable=None if progress is None else not progress,
-        unit="batch",
-        leave=False,
-    )
-    with stop_on_ctrl_c() as stop:
+    def say(line: str) -> None:  # a line above the progress bar, not through it
+        bar.clear()
+        if log is not None:
+            log(line)
+
+    describe = functools.partial(_describe, config=config, has_dev=len(dev_y) > 0)
+    books = Bookkeeper(network, config.patience, config.restore_best, describe, say)
+
+    with stop_on_ctrl_c() as stop, bar:
         try:
             for epoch in range(1, config.epochs + 1):
                 measuring = epoch % config.log_every == 0 or epoch == config.epochs
                 if full_batch is not None:
-                    factor = config.schedule.factor(epoch - 1)
-                    optimizer.learning_rate = config.learning_rate * factor
-                    loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
-                    optimizer.step()
-                    bar.update()
+                    loss_sum, correct = _full_batch_step(full_batch, network, optimizer, epoch,
+                                                         measuring, config, bar)  # fmt: skip
                 else:
-                    loss_sum, correct = _minibatch_epoch(
-                        network, optimizer, train_x, train_y, epoch, measuring, config, rng,
-                        stop, bar,
-                    )  # fmt: skip
-                if stop.requested:
-                    result.interrupted = True  # a part-epoch is not measured
-                    result.stop_signal = stop.signal_number
+                    loss_sum, correct = _minibatch_epoch(network, optimizer, train_x, train_y,
+                                                         epoch, measuring, config, rng, stop,
+                                                         bar)  # fmt: skip
+                if stop.requested:  # a part-epoch is not measured
+                    books.interrupted(stop.signal_number)
                     break
-                if not measuring:
-                    continue
-
-                dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
-                row = (
-                    epoch,
-                    loss_sum / len(train_x),
-                    correct / len(train_x),
-                    dev_loss,
-                    dev_accuracy,
-                    time.perf_counter() - started,
-                )
-                for key, value in zip(HISTORY_KEYS, row):
-                    result.history[key].append(value)
-                score = dev_accuracy if len(dev_y) else epoch  # no dev set: latest is best
-                if score > best_score:
-                    best_score, result.best_epoch, stale = score, epoch, 0
-                    best_weights = {name: array.copy() for name, array in network.arrays().items()}
-                else:
-                    stale += 1
-                if log is not None:
-                    bar.clear()
-                    log(_describe(row, config, has_dev=len(dev_y) > 0))
-                if config.patience is not None and stale >= config.patience:
-                    result.stopped_early = True
-                    break
+                if measuring:
+                    dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
+                    count = len(train_x)
+                    if books.measured(epoch, loss_sum / count, correct / count, dev_loss,
+                                      dev_accuracy):  # fmt: skip
+                        break  # patience ran out
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
-            result.interrupted = True
-        finally:
-            bar.close()
+            books.interrupted()
+    return books.finish()
 
-    restore = result.interrupted or config.restore_best or result.stopped_early
-    if best_weights is not None and restore:  # parameters and batch-norm statistics
-        network.set_arrays(best_weights)
-    result.seconds = time.perf_counter() - started
-    return result
+
+def _full_batch_step(
+    full_batch: FullBatch,
+    network: Network,
+    optimizer: SGD | Adam,
+    epoch: int,
+    measuring: bool,
+    config: TrainingConfig,
+    bar: tqdm,
+) -> tuple[float, int]:
+    """One step of gradient descent on the whole training set (an epoch of one batch)."""
+    optimizer.learning_rate = config.learning_rate * config.schedule.factor(epoch - 1)
+    loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
+    optimizer.step()
+    bar.update()
+    return loss_sum, correct
 
 
 def _minibatch_epoch(
