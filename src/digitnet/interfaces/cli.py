@@ -356,7 +356,8 @@ def command_show(args: argparse.Namespace) -> int:
     label: int | None = None
     if args.image:
         pixels = read_digit_image(args.image)
-        print(f"image: {args.image} (grayscale, inked bright, cropped, 20x20 box, centred by mass)")
+        print(f"image: {args.image} (paper and lighting removed, the digit found, 20x20 box, "
+              "centred by mass: docs/serve.md)")  # fmt: skip
     else:
         dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
         index = int(np.random.default_rng().integers(len(dataset))) if args.random else args.index

@@ -1,0 +1,274 @@
+"""From a photo or a drawing of one digit to the 28x28 image that MNIST's network expects.
+
+MNIST's digits are bright ink on a black field, scaled to fit a 20x20 box and
+centred by their centre of mass in 28x28 (LeCun et al.).  A photo is far from
+that: grey or unevenly lit paper, a shadow, dark ink on light paper or chalk on
+a dark board, a small digit somewhere in a big picture, a thin pen.  Each step
+below undoes one of these; `prepare_digit` runs them in order.
+
+1. `remove_paper`: estimate the paper's brightness everywhere (the median of
+   each block of a coarse grid, smoothed, interpolated back) and subtract it.
+   What is left is ink, plus noise: a gradient or shadow across the sheet is
+   gone, and grey paper counts as nothing.
+2. Ink polarity: after step 1, ink is the one-sided tail, far from the noise,
+   on the dark side (a pen on paper) or the bright side (chalk on a board).
+   Paper texture is noise on both sides; the side with more such ink wins.
+3. `digit_mask`: the ink falls apart into connected pieces.  The digit is the
+   heaviest piece that does not touch the picture's edge (edges are where
+   sheet borders and shadows are), with the pieces near it (the bar of a 5
+   that the pen did not join).  Specks and far-away marks are dropped.
+4. Crop to the digit, thicken a hairline stroke to MNIST's width (about a tenth
+   of the digit's size), scale it into the 20x20 box, make the strongest ink
+   full white, and centre it by mass in 28x28 (MNIST's own recipe).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitnet.errors import DigitnetError
+
+BOX = 20  # the digit's longer side, in pixels
+FIELD = 28
+GRID = 12  # the paper's brightness is estimated on a GRID x GRID coarse grid
+LOCATE_SIDE = 256  # the pieces of ink are found on a copy at most this big
+NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
+STROKE = 0.13  # MNIST's stroke width as a share of the digit's size (2.7 of 20 pixels)
+
+
+def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
+    """A 2-D grayscale picture (0..255, any polarity) as 784 MNIST-style uint8 pixels."""
+    gray = np.asarray(gray, dtype=np.float64)
+    if gray.ndim != 2 or min(gray.shape) < 1:
+        raise DigitnetError(f"{name}: expected a 2-D grayscale image, got shape {gray.shape}")
+    if not np.all(np.isfinite(gray)):
+        raise DigitnetError(f"{name}: the image holds NaN or infinite values")
+    ink = ink_strength(gray)
+    if ink is None:
+        raise DigitnetError(f"{name}: no digit found (the image is blank)")
+    ink = ink * digit_mask(ink)
+    rows = np.flatnonzero((ink > 0.2).any(axis=1))
+    columns = np.flatnonzero((ink > 0.2).any(axis=0))
+    if len(rows) == 0:
+        raise DigitnetError(f"{name}: no digit found (the image is blank)")
+    cropped = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    boxed = _into_box(cropped)
+    return _centre_by_mass(boxed).astype(np.uint8).reshape(FIELD * FIELD)
+
+
+def ink_strength(gray: np.ndarray) -> np.ndarray | None:
+    """How much ink each pixel holds, 0..1 (steps 1 and 2); None if there is none.
+
+    Twice: the first estimate of the paper is pulled towards the ink where the
+    digit is bold; the second leaves out what the first found to be ink.
+    """
+    first = _ink_against(gray, remove_paper(gray))
+    if first is None:
+        return None
+    return _ink_against(gray, remove_paper(gray, inked=first > 0))
+
+
+def _ink_against(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
+    difference = gray - paper
+    centre = np.median(difference)
+    noise = max(NOISE_FLOOR, 1.4826 * np.median(np.abs(difference - centre)))  # robust std
+    # Far beyond the noise on each side: the side with more is the ink.
+    bright = np.clip(difference - 6 * noise, 0, None).sum()
+    dark = np.clip(-difference - 6 * noise, 0, None).sum()
+    if max(bright, dark) == 0:
+        return None
+    if bright > dark:  # chalk, or a light pen on a dark screen: ink adds light
+        ink = difference
+    else:
+        # Dark ink takes away a share of the light that falls on it, so in a shadow
+        # the same ink differs less from its paper: compare with the paper's light.
+        ink = -difference * (np.median(paper) / np.maximum(paper, 8.0))
+    ink = np.clip(ink - 3 * noise, 0, None)  # noise to exactly nothing
+    strong = ink[ink > 3 * noise]
+    peak = np.percentile(strong, 90) if strong.size else ink.max()
+    return np.clip(ink / peak, 0, 1)
+
+
+def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarray:
+    """The paper's brightness at every pixel (step 1).
+
+    Block medians over the pixels not `inked` (all of them at first), each then
+    replaced by the median of its 5x5 neighbourhood, so a thick stroke that
+    covers whole blocks is outvoted by the paper around it; a block with almost
+    no paper left takes its neighbours' value.  Interpolated back to full size.
+    """
+    from PIL import Image
+
+    height, width = gray.shape
+    row_edges = np.linspace(0, height, min(GRID, height) + 1).astype(int)
+    column_edges = np.linspace(0, width, min(GRID, width) + 1).astype(int)
+    paper_only = gray if inked is None else np.where(inked, np.nan, gray)
+    blocks = np.full((len(row_edges) - 1, len(column_edges) - 1), np.nan)
+    for i, (top, bottom) in enumerate(zip(row_edges[:-1], row_edges[1:])):
+        for j, (left, right) in enumerate(zip(column_edges[:-1], column_edges[1:])):
+            block = paper_only[top:bottom, left:right]
+            if np.count_nonzero(~np.isnan(block)) >= 0.2 * block.size:
+                blocks[i, j] = np.nanmedian(block)
+    if np.all(np.isnan(blocks)):
+        blocks[...] = np.median(gray)
+    padded = np.pad(blocks, 2, mode="edge")
+    shifted = [padded[i : i + blocks.shape[0], j : j + blocks.shape[1]]
+               for i in range(5) for j in range(5)]  # fmt: skip
+    smooth = np.nanmedian(np.stack(shifted), axis=0)
+    while np.any(np.isnan(smooth)):  # a region all ink: fill from around it
+        padded = np.pad(smooth, 1, mode="edge")
+        around = np.stack([padded[i : i + smooth.shape[0], j : j + smooth.shape[1]]
+                           for i in range(3) for j in range(3)])  # fmt: skip
+        smooth = np.where(np.isnan(smooth), np.nanmean(around, axis=0), smooth)
+    # Bilinear interpolation between block centres, out to the edges.
+    image = Image.fromarray(smooth.astype(np.float32), mode="F")
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float64)
+
+
+def digit_mask(ink: np.ndarray) -> np.ndarray:
+    """Where the digit is (step 3): a 0/1 float mask the size of `ink`."""
+    from PIL import Image, ImageFilter
+
+    height, width = ink.shape
+    factor = max(1.0, max(height, width) / LOCATE_SIDE)
+    small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(small_size))
+    labels, count = connected_pieces(small > 0.25)
+    if count == 0:
+        return np.ones_like(ink)
+    index = np.arange(1, count + 1)
+    mass = np.bincount(labels.ravel(), weights=small.ravel(), minlength=count + 1)[1:]
+    edge = np.zeros(count + 1, bool)
+    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        edge[border] = True
+    # An inner piece is preferred only if it is no speck beside a digit that was
+    # drawn up to the edge of a canvas.
+    inner = ~edge[1:] & (mass >= 0.2 * mass.max())
+    main = index[inner][np.argmax(mass[inner])] if inner.any() else index[np.argmax(mass)]
+    boxes = _boxes(labels, count)
+    top, left, bottom, right = boxes[main - 1]
+    reach = 0.3 * max(bottom - top, right - left) + 1
+    keep = np.zeros(count + 1, bool)
+    for label, (t, lft, b, r) in zip(index, boxes):
+        gap = max(top - b, t - bottom, left - r, lft - right, 0)
+        near = gap <= reach and mass[label - 1] >= 0.02 * mass[main - 1]
+        keep[label] = label == main or (near and not edge[label])
+    chosen = Image.fromarray((keep[labels] * 255).astype(np.uint8))
+    # Back to full size, a little wider than the pieces so no anti-aliased edge is cut.
+    chosen = chosen.filter(ImageFilter.MaxFilter(3)).resize((width, height))
+    return (np.asarray(chosen) > 0).astype(np.float64)
+
+
+def connected_pieces(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Label the 8-connected pieces of a boolean image: (labels, count), labels 1..count.
+
+    Row by row, each run of True pixels is joined (union-find) to the runs of the
+    row above that touch it, diagonals included; then each run gets its root's label.
+    """
+    parent: list[int] = []
+
+    def root(run: int) -> int:
+        while parent[run] != run:
+            parent[run] = parent[parent[run]]  # path halving
+            run = parent[run]
+        return run
+
+    runs_by_row = []
+    previous: list[tuple[int, int, int]] = []  # (start, end, run id) of the row above
+    for row in mask:
+        change = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+        current = []
+        for start, end in zip(change[::2], change[1::2]):
+            run = len(parent)
+            parent.append(run)
+            for above_start, above_end, above in previous:
+                if above_start <= end and above_end >= start:  # touching, diagonals too
+                    parent[root(above)] = root(run)
+            current.append((int(start), int(end), run))
+        runs_by_row.append(current)
+        previous = current
+    labels = np.zeros(mask.shape, np.int32)
+    names: dict[int, int] = {}
+    for row_index, runs in enumerate(runs_by_row):
+        for start, end, run in runs:
+            labels[row_index, start:end] = names.setdefault(root(run), len(names) + 1)
+    return labels, len(names)
+
+
+def _boxes(labels: np.ndarray, count: int) -> list[tuple[int, int, int, int]]:
+    """(top, left, bottom, right) of each piece 1..count, bottom/right inclusive."""
+    rows, columns = np.nonzero(labels)
+    found = labels[rows, columns]
+    boxes = []
+    for label in range(1, count + 1):
+        mine = found == label
+        boxes.append((rows[mine].min(), columns[mine].min(), rows[mine].max(), columns[mine].max()))
+    return boxes
+
+
+def _into_box(cropped: np.ndarray) -> np.ndarray:
+    """The digit scaled so its longer side is BOX pixels, strokes at least MNIST-thick,
+    the strongest ink at 255."""
+    from PIL import Image, ImageFilter
+
+    large = _resized(cropped, 4 * BOX)  # thickening is cheap at 4x the box, and exact enough
+    # The stroke's width as a share of the digit's size.  At this size chalk's grain is
+    # averaged away, and a hairline, though faint, is still the brightest thing there.
+    relative = _stroke_width(large > 0.5 * large.max()) / (4 * BOX)
+    if 0 < relative < 0.75 * STROKE:  # thinner than most MNIST digits (a thin pen)
+        grow = min(int(round((STROKE - relative) * 4 * BOX)) | 1, 11)  # odd sizes only
+        padded = Image.fromarray(np.pad(large, grow).astype(np.float32), mode="F")
+        large = np.asarray(padded.filter(ImageFilter.MaxFilter(grow)), dtype=np.float64)
+        rows = np.flatnonzero((large > 0.05).any(axis=1))
+        columns = np.flatnonzero((large > 0.05).any(axis=0))
+        large = large[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    boxed = np.clip(_resized(large, BOX), 0, None)
+    peak = np.percentile(boxed[boxed > 0.05], 90) if np.any(boxed > 0.05) else 1.0
+    return np.clip(255 * boxed / max(peak, 1e-6), 0, 255)
+
+
+def _resized(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` scaled so that its longer side is `side` pixels, keeping its shape."""
+    from PIL import Image
+
+    height, width = image.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # PIL: (w, h)
+    method = Image.Resampling.BOX if scale < 0.5 else Image.Resampling.LANCZOS
+    resized = Image.fromarray(image.astype(np.float32), mode="F").resize(size, method)
+    return np.asarray(resized, dtype=np.float64)
+
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """Mean width of the strokes in a boolean image: area / half the outline's length."""
+    area = strokes.sum()
+    if area == 0:
+        return 0.0
+    padded = np.pad(strokes, 1)
+    inside = padded[1:-1, 1:-1]
+    surrounded = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    outline = inside & ~surrounded
+    return float(2 * area / max(outline.sum(), 1))
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the ink's centre of mass: the pixel coordinates weighted by ink."""
+    total = image.sum()
+    rows, columns = np.indices(image.shape)
+    return float((rows * image).sum() / total), float((columns * image).sum() / total)
+
+
+def _centre_by_mass(boxed: np.ndarray) -> np.ndarray:
+    """Place `boxed` in a 28x28 field with its centre of mass nearest the centre."""
+    field = np.zeros((FIELD, FIELD))
+    centre = (FIELD - 1) / 2  # 13.5: between the two middle pixels
+    row_mass, column_mass = centre_of_mass(boxed)
+    top, left = round(centre - row_mass), round(centre - column_mass)
+    # Paste with clipping: a lopsided digit may need to hang over an edge.
+    source_rows = slice(max(0, -top), min(boxed.shape[0], FIELD - top))
+    source_columns = slice(max(0, -left), min(boxed.shape[1], FIELD - left))
+    field[
+        source_rows.start + top : source_rows.stop + top,
+        source_columns.start + left : source_columns.stop + left,
+    ] = boxed[source_rows, source_columns]
+    return np.rint(field)

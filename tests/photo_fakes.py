@@ -1,0 +1,117 @@
+"""Photos of digits made in the tests: one real MNIST digit, photographed badly.
+
+Each function takes a 28x28 MNIST digit (bright ink on black, uint8) and returns
+the bytes of an image file, as a camera or a drawing tool would give it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def _ink(digit: np.ndarray, side: int) -> np.ndarray:
+    """The digit enlarged to side x side, ink strength 0..1."""
+    big = Image.fromarray(digit.reshape(28, 28)).resize((side, side), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(big, dtype=np.float64) / 255, 0, 1)
+
+
+def _encode(pixels: np.ndarray, kind: str = "PNG", **options) -> bytes:
+    stream = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(stream, kind, **options)
+    return stream.getvalue()
+
+
+def clean_scan(digit: np.ndarray) -> bytes:
+    """Black ink on white paper, nothing else: the easy case."""
+    return _encode(255 - 255 * _ink(digit, 280))
+
+
+def grey_paper(digit: np.ndarray, seed: int = 0) -> bytes:
+    """Dark ink on grey paper lit from one side (a gradient from 90 to 200) with noise."""
+    rng = np.random.default_rng(seed)
+    side = 400
+    ink = np.pad(_ink(digit, 280), 60)
+    light = np.linspace(90, 200, side)[None, :] * np.ones((side, 1))
+    photo = light * (1 - 0.75 * ink) + rng.normal(0, 6, (side, side))
+    return _encode(photo, "JPEG", quality=85)
+
+
+def shadow(digit: np.ndarray, seed: int = 0) -> bytes:
+    """White paper with a soft shadow over its lower-left part, and noise."""
+    rng = np.random.default_rng(seed)
+    side = 400
+    ink = np.pad(_ink(digit, 280), 60)
+    rows, columns = np.indices((side, side))
+    shade = 1 - 0.5 / (1 + np.exp(-(rows - columns - 50) / 25))  # darker below a diagonal
+    photo = 230 * shade * (1 - 0.8 * ink) + rng.normal(0, 4, (side, side))
+    return _encode(photo, "JPEG", quality=85)
+
+
+def chalk(digit: np.ndarray, seed: int = 0) -> bytes:
+    """Light chalk on a dark, smudged board."""
+    rng = np.random.default_rng(seed)
+    side = 360
+    ink = np.pad(_ink(digit, 280), 40)
+    board = 45 + 10 * np.sin(np.arange(side) / 40)[None, :] + rng.normal(0, 5, (side, side))
+    grain = rng.uniform(0.6, 1.0, (side, side))  # chalk leaves gaps
+    return _encode(board + 170 * ink * grain, "JPEG", quality=85)
+
+
+def small_in_corner(digit: np.ndarray, seed: int = 0) -> bytes:
+    """A big photo (1600x1200) of a sheet with the digit small near its top-left corner."""
+    rng = np.random.default_rng(seed)
+    height, width = 1200, 1600
+    photo = np.linspace(210, 170, height)[:, None] * np.ones((1, width))
+    ink = _ink(digit, 140)
+    top, left = 80, 100
+    photo[top : top + 140, left : left + 140] *= 1 - 0.8 * ink
+    photo += rng.normal(0, 5, (height, width))
+    return _encode(photo, "JPEG", quality=90)
+
+
+def exif_rotated(digit: np.ndarray) -> bytes:
+    """A phone's JPEG: the pixels stored sideways, with EXIF saying to turn them upright."""
+    upright = 255 - 255 * _ink(digit, 280)
+    sideways = np.rot90(upright, k=1)  # stored turned 90 degrees anticlockwise
+    image = Image.fromarray(sideways.astype(np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: the viewer must turn it 90 degrees clockwise
+    stream = io.BytesIO()
+    image.save(stream, "JPEG", quality=92, exif=exif)
+    return stream.getvalue()
+
+
+def drawn(strokes: list[list[tuple[float, float]]], width: int, side: int = 500) -> bytes:
+    """Black strokes `width` pixels wide on a white canvas, as a drawing tool makes them;
+    each stroke is a list of (x, y) points in 0..1."""
+    from PIL import ImageDraw
+
+    canvas = Image.new("L", (side, side), 255)
+    pen = ImageDraw.Draw(canvas)
+    for stroke in strokes:
+        points = [(x * side, y * side) for x, y in stroke]
+        pen.line(points, fill=0, width=width, joint="curve")
+        for x, y in points:  # round ends and joints, as a pen leaves them
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=0)
+    stream = io.BytesIO()
+    canvas.save(stream, "PNG")
+    return stream.getvalue()
+
+
+SEVEN = [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]]
+ONE = [[(0.5, 0.2), (0.5, 0.8)]]
+FOUR = [[(0.55, 0.2), (0.3, 0.55), (0.7, 0.55)], [(0.6, 0.35), (0.6, 0.8)]]
+ZERO = [[(0.5 + 0.2 * np.sin(t), 0.5 - 0.3 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]]
+DRAWINGS = {7: SEVEN, 1: ONE, 4: FOUR, 0: ZERO}
+
+
+PHOTOS = {
+    "grey paper": grey_paper,
+    "shadow": shadow,
+    "chalk on a board": chalk,
+    "small in a corner": small_in_corner,
+    "EXIF rotated": exif_rotated,
+}

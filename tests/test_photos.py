@@ -1,0 +1,134 @@
+"""Photos and drawings of digits are read as MNIST would have them (data/digit_photo.py).
+
+Every photo here is made by the test (tests/photo_fakes.py) from a real MNIST digit
+of the bundled sample: grey paper lit from one side, a shadow, chalk on a dark
+board, a digit small in the corner of a big photo, a phone's EXIF-rotated JPEG.
+Each must be read as the same digit as a clean scan of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import digitnet
+from digitnet.data.digit_photo import connected_pieces, prepare_digit
+from digitnet.data.image_file import read_digit_image
+from digitnet.errors import DigitnetError
+from photo_fakes import DRAWINGS, PHOTOS, clean_scan, drawn
+
+ROWS = range(0, 2000, 100)  # 20 digits of the sample, two of each class
+
+
+@pytest.fixture(scope="module")
+def model():
+    return digitnet.train("fast", data="sample", log=None, progress=False)
+
+
+@pytest.fixture(scope="module")
+def clean_reads(sample, model):
+    """Each digit scanned cleanly: its 28x28 pixels and the model's reading of them."""
+    pixels = np.stack([read_digit_image(clean_scan(sample.images[row])) for row in ROWS])
+    return pixels, model.predict(pixels)
+
+
+@pytest.mark.parametrize("kind", sorted(PHOTOS))
+def test_a_bad_photo_reads_as_the_clean_scan(kind, sample, model, clean_reads):
+    clean, clean_predictions = clean_reads
+    photos = np.stack([read_digit_image(PHOTOS[kind](sample.images[row])) for row in ROWS])
+    np.testing.assert_array_equal(model.predict(photos), clean_predictions)
+    for photo, scan in zip(photos, clean):
+        assert _likeness(photo, scan) > 0.85  # the same picture, not only the same guess
+
+
+def _likeness(first: np.ndarray, second: np.ndarray) -> float:
+    """The correlation of two 28x28 images, at the best shift by up to a pixel each way
+    (a thin stroke one pixel off correlates poorly, yet is the same digit)."""
+    a, b = first.reshape(28, 28).astype(float), second.reshape(28, 28).astype(float)
+    return max(
+        np.corrcoef(np.roll(a, (dy, dx), axis=(0, 1)).ravel(), b.ravel())[0, 1]
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+
+
+def test_the_clean_scans_read_as_their_labels(sample, clean_reads):
+    _, predictions = clean_reads
+    labels = sample.labels[list(ROWS)]
+    assert np.mean(predictions == labels) >= 0.9  # the preprocessing is MNIST's own
+
+
+@pytest.mark.parametrize("digit", sorted(DRAWINGS))
+def test_a_drawing_reads_the_same_with_a_hairline_or_a_marker(digit, model):
+    """On a drawing canvas a thin pen gave a faint, broken 28x28 digit: strokes are
+    thickened to MNIST's width (its digits' strokes are 1.9 to 3.6 pixels wide, 10th
+    to 90th percentile), so every pen width reads alike."""
+    widths = (2, 6, 20, 45)  # on a 500-pixel canvas
+    pixels = np.stack([read_digit_image(drawn(DRAWINGS[digit], width)) for width in widths])
+    assert list(model.predict(pixels)) == [digit] * len(widths)
+    for image in pixels:
+        assert 1.8 <= _stroke_width_in_pixels(image) <= 3.6
+
+
+def _stroke_width_in_pixels(image: np.ndarray) -> float:
+    from PIL import Image
+
+    from digitnet.data.digit_photo import _stroke_width
+
+    large = Image.fromarray(image.reshape(28, 28)).resize((112, 112), Image.Resampling.BICUBIC)
+    return _stroke_width(np.asarray(large) > 128) / 4
+
+
+def test_light_ink_on_dark_and_dark_ink_on_light_read_alike(sample):
+    digit = sample.images[0].reshape(28, 28).astype(float)
+    on_paper = np.pad(255 - digit, 10, constant_values=255)
+    on_board = np.pad(digit, 10)
+    first, second = prepare_digit(on_paper), prepare_digit(on_board)
+    assert np.abs(first.astype(float) - second.astype(float)).mean() < 2
+
+
+def test_an_off_centre_digit_is_centred_and_boxed(sample):
+    canvas = np.zeros((200, 300))
+    canvas[5:33, 250:278] = sample.images[0].reshape(28, 28)  # top right corner
+    pixels = prepare_digit(canvas).reshape(28, 28)
+    rows, columns = np.nonzero(pixels > 50)
+    assert max(rows.max() - rows.min(), columns.max() - columns.min()) in range(17, 21)
+    assert 11 <= rows.mean() <= 16 and 11 <= columns.mean() <= 16
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        np.full((300, 300), 200.0),  # blank paper
+        np.linspace(60, 220, 300)[None, :] * np.ones((300, 1)),  # blank paper, lit unevenly
+        np.random.default_rng(0).normal(128, 8, (300, 300)),  # grey paper with grain only
+    ],
+)
+def test_blank_paper_is_no_digit(picture):
+    with pytest.raises(DigitnetError, match="no digit found"):
+        prepare_digit(picture, "paper.jpg")
+
+
+def test_bytes_are_read_like_a_file(tmp_path, sample):
+    data = clean_scan(sample.images[0])
+    (tmp_path / "scan.png").write_bytes(data)
+    np.testing.assert_array_equal(read_digit_image(data), read_digit_image(tmp_path / "scan.png"))
+    with pytest.raises(DigitnetError, match="upload: not a readable image"):
+        read_digit_image(b"GIF89a but not really", name="upload")
+
+
+def test_connected_pieces_joins_diagonals_and_separates_the_rest():
+    mask = np.array(
+        [
+            [1, 0, 0, 0, 1],
+            [0, 1, 0, 0, 1],
+            [0, 0, 0, 0, 0],
+            [1, 1, 0, 1, 0],
+        ],
+        dtype=bool,
+    )
+    labels, count = connected_pieces(mask)
+    assert count == 4  # the diagonal pair, the right column, the bottom-left pair, the dot
+    assert labels[0, 0] == labels[1, 1] and labels[0, 4] == labels[1, 4]
+    assert len({labels[0, 0], labels[0, 4], labels[3, 0], labels[3, 3]}) == 4
+    assert np.all((labels > 0) == mask)
