@@ -13,9 +13,16 @@ def data(sample):
     return sample.images[:1200], sample.labels[:1200], sample.images[4000:], sample.labels[4000:]
 
 
+def test_fit_learns_from_every_row_unless_a_dev_set_is_asked_for(data):
+    X, y, _, _ = data
+    assert DigitClassifier("fast", epochs=1).fit(X, y).model_.info["train_size"] == len(X)
+    held = DigitClassifier("fast", epochs=1, dev_size=200).fit(X, y).model_
+    assert held.info["train_size"] == len(X) - 200 and held.info["dev_size"] == 200
+
+
 def test_fit_predict_score(data):
     X, y, X_test, y_test = data
-    classifier = DigitClassifier("fast", epochs=3, dev_size=0)
+    classifier = DigitClassifier("fast", epochs=3)
     assert classifier.fit(X, y) is classifier
     assert classifier.classes_.tolist() == list(range(10))
     probabilities = classifier.predict_proba(X_test)

@@ -7,6 +7,7 @@ From a notebook:
     digitnet.save_model(model, "model.npz")
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
+    model.predict(digitnet.read_digit_image("photo.jpg"))  # a photo or a drawing
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from digitnet.data import Dataset, load_data, read_kaggle_csv, write_submission
+from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.classifier import DigitClassifier, _labels
 from digitnet.model import Model, pixel_rows
@@ -66,6 +68,7 @@ __all__ = [
     "Recipe",
     "load_data",
     "load_model",
+    "read_digit_image",
     "read_kaggle_csv",
     "save_model",
     "train",

@@ -7,7 +7,10 @@ fresh machine and gives the tests real handwriting to learn from.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -21,3 +24,14 @@ def load_sample() -> Dataset:
         images = archive["images"]
         labels = archive["labels"].astype(np.int64)
     return Dataset(images, labels, f"bundled MNIST sample ({len(images)} images)")
+
+
+SERVED_MODEL = "digits-cnn.npz"  # what `digitnet serve` offers with no model given
+
+
+@contextmanager
+def served_model_path() -> Iterator[Path]:
+    """The path of the small CNN shipped for `digitnet serve` (scripts/train_served_model.py)."""
+    resource = resources.files("digitnet.data") / "bundled" / SERVED_MODEL
+    with resources.as_file(resource) as path:
+        yield path

@@ -31,7 +31,9 @@ class DigitClassifier:
 
     recipe: a recipe name ('fast', 'cnn', ...); seed: the split and initial
     weights; threads: BLAS threads; verbose: print the training lines; any other
-    keyword overrides a knob of the recipe, e.g. `epochs=5`, `dev_size=0`.
+    keyword overrides a knob of the recipe, e.g. `epochs=5`.  Unlike the recipes,
+    `fit` trains on every row given (dev_size=0), as scikit-learn's estimators do;
+    `dev_size=1000` holds rows out to follow training on (`model_.history`).
     Images (X) are rows of 784 pixels or 28x28 squares, uint8 or ints in 0..255
     or floats in 0..1 (see `digitnet.model.pixel_rows`); labels (y) are 0..9.
     """
@@ -67,7 +69,9 @@ class DigitClassifier:
         """Train a fresh network on images X and labels y; returns self."""
         images = pixel_rows(X)
         labels = _labels(y, len(images))
-        recipe = get_recipe(self.recipe).with_overrides(**self.knobs)
+        # scikit-learn's fit learns from all the rows it is given: no dev set is held
+        # out unless dev_size asks for one (scores come from cross_val_score & co).
+        recipe = get_recipe(self.recipe).with_overrides(**{"dev_size": 0, **self.knobs})
         dataset = Dataset(images, labels, f"arrays given to fit ({len(images)} images)")
         log = print if self.verbose else None
         with blas_threads(self.threads):

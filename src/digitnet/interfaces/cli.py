@@ -7,10 +7,12 @@ ends with status 130, after saving what training had reached.
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import io
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -246,6 +248,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(command=command_report)
 
+    serve = commands.add_parser(
+        "serve",
+        parents=[threads],
+        help="a web page to draw digits on, read live by the network, and a JSON API",
+        description="Serve the drawing page and its JSON API (docs/serve.md). Needs the extra: "
+        'pip install "digitnet[serve]".',
+    )
+    serve.add_argument(
+        "models",
+        nargs="*",
+        metavar="MODEL",
+        help="model files to offer (default: the small CNN shipped in the package)",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 lets anyone on your network use it",
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
+    serve.set_defaults(command=command_serve)
+
     recipes = commands.add_parser("recipes", help="list the training recipes")
     recipes.add_argument(
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
@@ -387,6 +410,65 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from digitnet.interfaces.serve import ServedModel, create_app
+    except ImportError as error:
+        raise DigitnetError(
+            f'digitnet serve needs its extra: pip install "digitnet[serve]" '
+            f"({error.name or 'a package'} is missing)"
+        ) from None
+    served = [ServedModel(name, model) for name, model in _models_to_serve(args.models)]
+    listener = _listen(args.host, args.port)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"digitnet: warning: listening on {args.host}: anyone who can reach this "
+              "machine can use the page and the API", file=sys.stderr)  # fmt: skip
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    names = ", ".join(model.name for model in served)
+    print(f"serving {names} at http://{shown_host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    config = uvicorn.Config(create_app(served), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+def _models_to_serve(paths: list[str]) -> list[tuple[str, Model]]:
+    """(name, model) for each file, named by its file name; the shipped model if none."""
+    if not paths:
+        from digitnet.data.bundled import SERVED_MODEL, served_model_path
+
+        with served_model_path() as path:
+            return [(SERVED_MODEL, load_model(path))]
+    chosen: list[tuple[str, Model]] = []
+    for path in paths:
+        model = load_model(path)
+        _check_inputs(model, path)
+        name = os.path.basename(path)
+        taken = {existing for existing, _ in chosen}
+        while name in taken:  # the same file name from two folders
+            name = f"{name} ({len(taken)})"
+        chosen.append((name, model))
+    return chosen
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or one clear error (port in use, no such address)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise DigitnetError(f"--host {host}: not an address to listen on ({error})") from None
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not a busy port, though
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        reason = "in use by another program" if error.errno == errno.EADDRINUSE else error.strerror
+        raise DigitnetError(f"cannot listen on {host} port {port}: {reason}") from None
+    return listener
+
+
 def command_download(args: argparse.Namespace) -> int:
     if args.list or not args.name:
         for name, spec in DATASETS.items():
@@ -449,6 +531,13 @@ def _check_inputs(model: Model, path: str) -> None:
         raise DigitnetError(
             f"{path}: the model takes {model.network.inputs} inputs, not 28x28 = {PIXELS} pixels"
         )
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1 to 65535)")
+    return value
 
 
 def _positive_int(text: str) -> int:

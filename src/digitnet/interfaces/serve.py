@@ -1,0 +1,222 @@
+"""`digitnet serve`: a page to draw a digit on and watch the network read it, and a JSON API.
+
+Built on Starlette (routing, requests, responses) run by uvicorn (the HTTP server):
+the optional extra `pip install "digitnet[serve]"`.  docs/serve.md says why, and
+documents the API:
+
+    GET  /                 the page (interfaces/page/: no CDN, works offline)
+    GET  /page/{file}      its script and style sheet
+    GET  /api/models       the models served: name, recipe, layers, accuracy
+    POST /api/predict      a picture (PNG, JPEG... bytes) or JSON {"pixels": [784 numbers]}
+                           -> the guess, the ten probabilities, the 28x28 input the
+                              network saw, and what its hidden layers computed
+
+A picture goes through the same preprocessing as `digitnet show --image`
+(data/digit_photo.py).  Every error is JSON {"error": "..."} with a 4xx status; the
+numpy work runs in a worker thread, so a slow request does not hold up the others.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from digitnet.data.dataset import PIXELS
+from digitnet.data.image_file import read_digit_image
+from digitnet.errors import DigitnetError
+from digitnet.model import Model, pixel_rows
+from digitnet.network.spec import ACTIVATIONS
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # a phone photo is 2 to 5 MB
+MAPS_SHOWN = 16  # feature maps per convolution layer sent to the page
+PAGE_FILES = {"page.js": "text/javascript", "page.css": "text/css"}
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model as the page lists it."""
+
+    name: str
+    model: Model
+
+    def describe(self) -> dict[str, Any]:
+        history, info = self.model.history, self.model.info
+        accuracies = [a for a in history.get("dev_accuracy", []) if not math.isnan(a)]
+        best = info.get("best_epoch")
+        epochs = history.get("epoch", [])
+        accuracy = None
+        if accuracies:
+            kept = epochs.index(best) if best in epochs else -1
+            accuracy = history["dev_accuracy"][kept]
+        return {
+            "name": self.name,
+            "recipe": self.model.recipe.get("name", "?"),
+            "layers": self.model.network.layer_spec,
+            "dev_accuracy": accuracy,
+            "dev_size": info.get("dev_size"),
+            "data": info.get("data", "unknown"),
+            "classes": list(self.model.class_names),
+        }
+
+
+def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+    """The web application serving `models` (the first is the default)."""
+    if not models:
+        raise DigitnetError("serve: no model to serve")
+    by_name = {served.name: served for served in models}
+
+    async def page(request: Request) -> Response:
+        return Response(_page_file("index.html"), media_type="text/html; charset=utf-8")
+
+    async def page_file(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in PAGE_FILES:
+            raise HTTPException(404, f"no page file '{name}'")
+        return Response(_page_file(name), media_type=f"{PAGE_FILES[name]}; charset=utf-8")
+
+    async def list_models(request: Request) -> JSONResponse:
+        return JSONResponse({"models": [served.describe() for served in models]})
+
+    async def predict(request: Request) -> JSONResponse:
+        body = await _read_body(request, max_body_bytes)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        name = request.query_params.get("model")
+        if kind == "application/json":
+            fields = _json_object(body)
+            name = fields.get("model", name)
+            pixels = _json_pixels(fields)
+            preprocess = False
+        elif kind.startswith("image/") or kind == "application/octet-stream":
+            pixels, preprocess = body, True
+        else:
+            raise HTTPException(415, "send a picture (image/png, image/jpeg...) or JSON pixels")
+        if name is not None and name not in by_name:
+            raise HTTPException(404, f"no model '{name}' (serving: {', '.join(by_name)})")
+        served = by_name[name] if name is not None else models[0]
+        return JSONResponse(await run_in_threadpool(_answer, served, pixels, preprocess))
+
+    async def error(request: Request, exception: Exception) -> JSONResponse:
+        if isinstance(exception, HTTPException):
+            return JSONResponse({"error": exception.detail}, status_code=exception.status_code)
+        return JSONResponse({"error": "internal error"}, status_code=500)  # never a traceback
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/page/{name}", page_file),
+            Route("/api/models", list_models),
+            Route("/api/predict", predict, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: error, Exception: error},
+    )
+
+
+def _answer(served: ServedModel, pixels: Any, preprocess: bool) -> dict[str, Any]:
+    """The model's reading of one picture (bytes) or one row of pixels (run in a thread)."""
+    try:
+        row = read_digit_image(pixels, name="the picture") if preprocess else pixel_rows(pixels)
+    except DigitnetError as problem:
+        raise HTTPException(422, str(problem)) from None
+    model = served.model
+    probabilities = model.predict_proba(row)[0]
+    inputs = model.preprocessing.apply(row.reshape(1, -1), model.network.dtype)
+    guess = int(np.argmax(probabilities))
+    return {
+        "model": served.name,
+        "prediction": guess,
+        "label": model.class_names[guess],
+        "probabilities": [round(float(p), 6) for p in probabilities],
+        "input": row.reshape(-1).tolist(),  # the 28x28 the network saw, row by row
+        "inside": _inside(model, inputs),
+    }
+
+
+def _inside(model: Model, inputs: np.ndarray) -> list[dict[str, Any]]:
+    """What each activation layer computed for one input: a hidden layer's units
+    (0..1 of its largest), or a convolution's first feature maps (0..255 each)."""
+    network = model.network
+    outputs = network.outputs(inputs)
+    shown = []
+    source = ""
+    for spec, output in zip(network.specs, outputs):
+        if spec.kind not in ACTIVATIONS:
+            if spec.kind in ("dense", "conv"):
+                source = str(spec)
+            continue
+        values = output[0]
+        title = f"{source}, {spec}" if source else str(spec)
+        if values.ndim == 1:
+            top = float(values.max()) or 1.0
+            shown.append({"layer": title, "kind": "units", "shape": list(values.shape),
+                          "values": [round(float(v) / top, 3) for v in values]})  # fmt: skip
+        else:
+            height, width, count = values.shape
+            maps = []
+            for index in range(min(count, MAPS_SHOWN)):
+                plane = values[:, :, index]
+                low, high = float(plane.min()), float(plane.max())
+                scaled = (plane - low) / (high - low) * 255 if high > low else plane * 0
+                maps.append(np.rint(scaled).astype(int).ravel().tolist())
+            shown.append({"layer": title, "kind": "maps", "shape": [height, width, count],
+                          "values": maps})  # fmt: skip
+    return shown
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused with 413 as soon as it is known to exceed `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "Content-Length is not a number")
+        if int(declared) > limit:
+            raise HTTPException(413, f"the body is over {limit:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # chunked uploads declare no length: count as they arrive
+            raise HTTPException(413, f"the body is over {limit:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body:
+        raise HTTPException(400, "the body is empty")
+    return body
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        fields = json.loads(body)
+    except (ValueError, RecursionError):  # also bad UTF-8
+        raise HTTPException(400, "the body is not valid JSON") from None
+    if not isinstance(fields, dict):
+        raise HTTPException(400, 'expected a JSON object: {"pixels": [...]}')
+    if "model" in fields and not isinstance(fields["model"], str):
+        raise HTTPException(400, '"model" must be a model\'s name')
+    return fields
+
+
+def _json_pixels(fields: dict[str, Any]) -> np.ndarray:
+    """ "pixels": 784 numbers 0..255 (or 0..1), flat or as 28 rows of 28."""
+    pixels = fields.get("pixels")
+    if not isinstance(pixels, list):
+        raise HTTPException(400, f'expected "pixels": a list of {PIXELS} numbers 0..255')
+    rows = pixels if pixels and all(isinstance(row, list) for row in pixels) else [pixels]
+    flat = [value for row in rows for value in row]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat)
+    if len(flat) != PIXELS or not numbers:
+        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers (28 rows of 28)')
+    return np.asarray(flat, dtype=np.float64)
+
+
+def _page_file(name: str) -> bytes:
+    return resources.files("digitnet.interfaces.page").joinpath(name).read_bytes()
