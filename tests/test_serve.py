@@ -35,9 +35,13 @@ def mlp():
 
 
 @pytest.fixture(scope="module")
-def client(mlp):
-    cnn = digitnet.train("cnn", data="sample", epochs=1, layers="conv4k5,pool2,relu,dense10",
-                         log=None, progress=False)  # fmt: skip
+def cnn():
+    return digitnet.train("cnn", data="sample", epochs=1, layers="conv4k5,pool2,relu,dense10",
+                          log=None, progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def client(mlp, cnn):
     app = create_app([ServedModel("mlp.npz", mlp), ServedModel("cnn.npz", cnn)], 200_000)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
@@ -259,3 +263,21 @@ def test_the_server_answers_and_ctrl_c_stops_it(tmp_path):
     assert server.returncode in (0, 130)
     assert "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_requests_each_get_their_own_answer(client, sample, mlp, cnn):
+    """Requests run in worker threads; the layers keep buffers for their backward pass,
+    so without the model's lock one request's forward pass overwrote another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = sample.images[:300]
+    expected = {"mlp.npz": mlp.predict(rows).tolist(), "cnn.npz": cnn.predict(rows).tolist()}
+
+    def ask(job):
+        name, row = job
+        sent = {"pixels": row.tolist(), "model": name}
+        return client.post("/api/predict", json=sent).json()["prediction"]
+
+    with ThreadPoolExecutor(16) as pool:
+        for name, predictions in expected.items():
+            assert list(pool.map(ask, [(name, row) for row in rows])) == predictions

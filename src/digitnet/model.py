@@ -1,6 +1,8 @@
 """A trained model: the network plus everything needed to use and explain it.
 
-Reading and writing model files is model_file.py's job (`digitnet.save_model`,
+A Model is not safe to call from two threads at once: its layers keep what they
+computed for the backward pass (`digitnet serve` takes a lock around each forward
+pass).  Reading and writing model files is model_file.py's job (`digitnet.save_model`,
 `digitnet.load_model`); this module does not know about files.
 """
 

@@ -24,6 +24,8 @@ below undoes one of these; `prepare_digit` runs them in order.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from digitnet.errors import DigitnetError
@@ -31,6 +33,7 @@ from digitnet.errors import DigitnetError
 BOX = 20  # the digit's longer side, in pixels
 FIELD = 28
 GRID = 12  # the paper's brightness is estimated on a GRID x GRID coarse grid
+BLOCK_SIDE = 16  # ... of blocks shrunk to this many pixels a side
 LOCATE_SIDE = 256  # the pieces of ink are found on a copy at most this big
 NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
 STROKE = 0.13  # MNIST's stroke width as a share of the digit's size (2.7 of 20 pixels)
@@ -96,30 +99,33 @@ def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarra
     replaced by the median of its 5x5 neighbourhood, so a thick stroke that
     covers whole blocks is outvoted by the paper around it; a block with almost
     no paper left takes its neighbours' value.  Interpolated back to full size.
+    The medians are taken on a copy shrunk to BLOCK_SIDE pixels a block (the
+    paper's light changes slowly, so little is lost), all blocks in one call.
     """
     from PIL import Image
 
     height, width = gray.shape
-    row_edges = np.linspace(0, height, min(GRID, height) + 1).astype(int)
-    column_edges = np.linspace(0, width, min(GRID, width) + 1).astype(int)
-    paper_only = gray if inked is None else np.where(inked, np.nan, gray)
-    blocks = np.full((len(row_edges) - 1, len(column_edges) - 1), np.nan)
-    for i, (top, bottom) in enumerate(zip(row_edges[:-1], row_edges[1:])):
-        for j, (left, right) in enumerate(zip(column_edges[:-1], column_edges[1:])):
-            block = paper_only[top:bottom, left:right]
-            if np.count_nonzero(~np.isnan(block)) >= 0.2 * block.size:
-                blocks[i, j] = np.nanmedian(block)
-    if np.all(np.isnan(blocks)):
-        blocks[...] = np.median(gray)
-    padded = np.pad(blocks, 2, mode="edge")
-    shifted = [padded[i : i + blocks.shape[0], j : j + blocks.shape[1]]
-               for i in range(5) for j in range(5)]  # fmt: skip
-    smooth = np.nanmedian(np.stack(shifted), axis=0)
-    while np.any(np.isnan(smooth)):  # a region all ink: fill from around it
-        padded = np.pad(smooth, 1, mode="edge")
-        around = np.stack([padded[i : i + smooth.shape[0], j : j + smooth.shape[1]]
-                           for i in range(3) for j in range(3)])  # fmt: skip
-        smooth = np.where(np.isnan(smooth), np.nanmean(around, axis=0), smooth)
+    side = GRID * BLOCK_SIDE
+    small = np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize((side, side)))
+    if inked is not None:  # a shrunk pixel is ink if any ink went into it
+        ink_share = Image.fromarray(inked.astype(np.float32), mode="F").resize((side, side))
+        small = np.where(np.asarray(ink_share) > 0.05, np.nan, small)
+    blocks = small.reshape(GRID, BLOCK_SIDE, GRID, BLOCK_SIDE).transpose(0, 2, 1, 3)
+    blocks = blocks.reshape(GRID, GRID, BLOCK_SIDE * BLOCK_SIDE)
+    paper_share = np.mean(~np.isnan(blocks), axis=2)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks: handled below
+        medians = np.where(paper_share >= 0.2, np.nanmedian(blocks, axis=2), np.nan)
+        if np.all(np.isnan(medians)):
+            medians[...] = np.median(gray)
+        padded = np.pad(medians, 2, mode="edge")
+        shifted = [padded[i : i + GRID, j : j + GRID] for i in range(5) for j in range(5)]
+        smooth = np.nanmedian(np.stack(shifted), axis=0)
+        while np.any(np.isnan(smooth)):  # a region all ink: fill from around it
+            padded = np.pad(smooth, 1, mode="edge")
+            around = np.stack([padded[i : i + GRID, j : j + GRID]
+                               for i in range(3) for j in range(3)])  # fmt: skip
+            smooth = np.where(np.isnan(smooth), np.nanmean(around, axis=0), smooth)
     # Bilinear interpolation between block centres, out to the edges.
     image = Image.fromarray(smooth.astype(np.float32), mode="F")
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float64)
@@ -173,20 +179,19 @@ def connected_pieces(mask: np.ndarray) -> tuple[np.ndarray, int]:
             run = parent[run]
         return run
 
-    runs_by_row = []
-    previous: list[tuple[int, int, int]] = []  # (start, end, run id) of the row above
-    for row in mask:
-        change = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
-        current = []
-        for start, end in zip(change[::2], change[1::2]):
-            run = len(parent)
-            parent.append(run)
-            for above_start, above_end, above in previous:
+    # Every run at once: where each row switches from False to True and back.
+    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    run_rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # in the same order: row by row, left to right
+    runs_by_row: list[list[tuple[int, int, int]]] = [[] for _ in range(mask.shape[0])]
+    for run, (row, start, end) in enumerate(zip(run_rows.tolist(), starts.tolist(),
+                                                ends.tolist())):  # fmt: skip
+        parent.append(run)
+        if row > 0:
+            for above_start, above_end, above in runs_by_row[row - 1]:
                 if above_start <= end and above_end >= start:  # touching, diagonals too
                     parent[root(above)] = root(run)
-            current.append((int(start), int(end), run))
-        runs_by_row.append(current)
-        previous = current
+        runs_by_row[row].append((start, end, run))
     labels = np.zeros(mask.shape, np.int32)
     names: dict[int, int] = {}
     for row_index, runs in enumerate(runs_by_row):

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -36,6 +37,7 @@ from digitnet.data.dataset import PIXELS
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.model import Model, pixel_rows
+from digitnet.network.loss import softmax
 from digitnet.network.spec import ACTIVATIONS
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # a phone photo is 2 to 5 MB
@@ -45,10 +47,13 @@ PAGE_FILES = {"page.js": "text/javascript", "page.css": "text/css"}
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A model as the page lists it."""
+    """A model as the page lists it.  `lock`: one forward pass at a time, since the
+    layers keep what they computed for their backward pass (the preprocessing, most
+    of a request's work, runs in parallel)."""
 
     name: str
     model: Model
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
     def describe(self) -> dict[str, Any]:
         history, info = self.model.history, self.model.info
@@ -129,8 +134,10 @@ def _answer(served: ServedModel, pixels: Any, preprocess: bool) -> dict[str, Any
     except DigitnetError as problem:
         raise HTTPException(422, str(problem)) from None
     model = served.model
-    probabilities = model.predict_proba(row)[0]
     inputs = model.preprocessing.apply(row.reshape(1, -1), model.network.dtype)
+    with served.lock:  # copied: the next request's pass may write into the same buffers
+        outputs = [output.copy() for output in model.network.outputs(inputs)]
+    probabilities = softmax(outputs[-1])[0]
     guess = int(np.argmax(probabilities))
     return {
         "model": served.name,
@@ -138,15 +145,14 @@ def _answer(served: ServedModel, pixels: Any, preprocess: bool) -> dict[str, Any
         "label": model.class_names[guess],
         "probabilities": [round(float(p), 6) for p in probabilities],
         "input": row.reshape(-1).tolist(),  # the 28x28 the network saw, row by row
-        "inside": _inside(model, inputs),
+        "inside": _inside(model, outputs),
     }
 
 
-def _inside(model: Model, inputs: np.ndarray) -> list[dict[str, Any]]:
+def _inside(model: Model, outputs: list[np.ndarray]) -> list[dict[str, Any]]:
     """What each activation layer computed for one input: a hidden layer's units
     (0..1 of its largest), or a convolution's first feature maps (0..255 each)."""
     network = model.network
-    outputs = network.outputs(inputs)
     shown = []
     source = ""
     for spec, output in zip(network.specs, outputs):
