@@ -429,7 +429,11 @@ def command_serve(args: argparse.Namespace) -> int:
     names = ", ".join(model.name for model in served)
     print(f"serving {names} at http://{shown_host}:{args.port}/ (Ctrl-C stops)", flush=True)
     config = uvicorn.Config(create_app(served), log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then passes the Ctrl-C on
+        pass
+    print("stopped")
     return 0
 
 
