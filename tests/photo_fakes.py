@@ -72,6 +72,25 @@ def small_in_corner(digit: np.ndarray, seed: int = 0) -> bytes:
     return _encode(photo, "JPEG", quality=90)
 
 
+def ruled_paper(digit: np.ndarray, seed: int = 0, squared: bool = False) -> bytes:
+    """A notebook page: dark printed lines every 36 pixels (and columns, if `squared`),
+    the digit written over them in marker."""
+    rng = np.random.default_rng(seed)
+    side = 500
+    paper = np.full((side, side), 235.0)
+    for at in range(15, side, 36):
+        paper[at : at + 2, :] -= 100
+        if squared:
+            paper[:, at : at + 2] -= 100
+    ink = np.pad(_ink(digit, 300), 100)
+    photo = paper * (1 - 0.85 * ink) + rng.normal(0, 4, (side, side))
+    return _encode(photo, "JPEG", quality=85)
+
+
+def squared_paper(digit: np.ndarray) -> bytes:
+    return ruled_paper(digit, squared=True)
+
+
 def exif_rotated(digit: np.ndarray) -> bytes:
     """A phone's JPEG: the pixels stored sideways, with EXIF saying to turn them upright."""
     upright = 255 - 255 * _ink(digit, 280)
@@ -114,4 +133,6 @@ PHOTOS = {
     "chalk on a board": chalk,
     "small in a corner": small_in_corner,
     "EXIF rotated": exif_rotated,
+    "ruled paper": ruled_paper,
+    "squared paper": squared_paper,
 }

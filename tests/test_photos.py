@@ -22,21 +22,30 @@ ROWS = range(0, 2000, 100)  # 20 digits of the sample, two of each class
 
 @pytest.fixture(scope="module")
 def model():
-    return digitnet.train("fast", data="sample", log=None, progress=False)
+    """The small CNN that `digitnet serve` ships (99.5% on held-out MNIST digits): a
+    strong reader, so that a disagreement is the preprocessing's fault."""
+    from digitnet.data.bundled import served_model_path
+
+    with served_model_path() as path:
+        return digitnet.load_model(path)
 
 
 @pytest.fixture(scope="module")
 def clean_reads(sample, model):
-    """Each digit scanned cleanly: its 28x28 pixels and the model's reading of them."""
+    """Each digit scanned cleanly: its 28x28 pixels, the model's reading of them, and
+    whether that reading is sure (a few MNIST digits are truly ambiguous: row 800,
+    labelled 1, looks like a 7, and the model splits 49/51 between them)."""
     pixels = np.stack([read_digit_image(clean_scan(sample.images[row])) for row in ROWS])
-    return pixels, model.predict(pixels)
+    probabilities = model.predict_proba(pixels)
+    return pixels, probabilities.argmax(axis=1), probabilities.max(axis=1) >= 0.9
 
 
 @pytest.mark.parametrize("kind", sorted(PHOTOS))
 def test_a_bad_photo_reads_as_the_clean_scan(kind, sample, model, clean_reads):
-    clean, clean_predictions = clean_reads
+    clean, clean_predictions, sure = clean_reads
+    assert sure.sum() >= 18
     photos = np.stack([read_digit_image(PHOTOS[kind](sample.images[row])) for row in ROWS])
-    np.testing.assert_array_equal(model.predict(photos), clean_predictions)
+    np.testing.assert_array_equal(model.predict(photos)[sure], clean_predictions[sure])
     for photo, scan in zip(photos, clean):
         assert _likeness(photo, scan) > 0.85  # the same picture, not only the same guess
 
@@ -53,9 +62,9 @@ def _likeness(first: np.ndarray, second: np.ndarray) -> float:
 
 
 def test_the_clean_scans_read_as_their_labels(sample, clean_reads):
-    _, predictions = clean_reads
+    _, predictions, _ = clean_reads
     labels = sample.labels[list(ROWS)]
-    assert np.mean(predictions == labels) >= 0.9  # the preprocessing is MNIST's own
+    assert np.mean(predictions == labels) >= 0.95  # the preprocessing is MNIST's own
 
 
 @pytest.mark.parametrize("digit", sorted(DRAWINGS))

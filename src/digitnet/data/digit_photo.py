@@ -13,7 +13,9 @@ below undoes one of these; `prepare_digit` runs them in order.
 2. Ink polarity: after step 1, ink is the one-sided tail, far from the noise,
    on the dark side (a pen on paper) or the bright side (chalk on a board).
    Paper texture is noise on both sides; the side with more such ink wins.
-3. `digit_mask`: the ink falls apart into connected pieces.  The digit is the
+3. `without_ruled_lines`: the printed lines of a notebook page run from edge to
+   edge, a digit's strokes do not; they go, except where a stroke crosses them.
+   `digit_mask`: the ink falls apart into connected pieces.  The digit is the
    heaviest piece that does not touch the picture's edge (edges are where
    sheet borders and shadows are), with the pieces near it (the bar of a 5
    that the pen did not join).  Specks and far-away marks are dropped.
@@ -36,6 +38,7 @@ GRID = 12  # the paper's brightness is estimated on a GRID x GRID coarse grid
 BLOCK_SIDE = 16  # ... of blocks shrunk to this many pixels a side
 LOCATE_SIDE = 256  # the pieces of ink are found on a copy at most this big
 NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
+LINE_SPAN = 0.85  # a run of ink this share of the picture across is a ruled line
 STROKE = 0.13  # MNIST's stroke width as a share of the digit's size (2.7 of 20 pixels)
 
 
@@ -49,6 +52,7 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
     ink = ink_strength(gray)
     if ink is None:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
+    ink = without_ruled_lines(ink)
     ink = ink * digit_mask(ink)
     rows = np.flatnonzero((ink > 0.2).any(axis=1))
     columns = np.flatnonzero((ink > 0.2).any(axis=0))
@@ -90,6 +94,59 @@ def _ink_against(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
     strong = ink[ink > 3 * noise]
     peak = np.percentile(strong, 90) if strong.size else ink.max()
     return np.clip(ink / peak, 0, 1)
+
+
+def without_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """`ink` without the printed lines of ruled or squared paper (step 3's helper).
+
+    A ruled line runs from one side of the picture to the other; a digit's stroke
+    does not.  So an unbroken run of ink (small gaps bridged) across at least
+    LINE_SPAN of the picture's width, row by row, is a line, and so is one down
+    LINE_SPAN of its height.  Each line pixel (and its soft edges) becomes what lies
+    on both sides of the line: ink where a stroke of the digit crosses it (ink just
+    above and just below), nothing elsewhere.
+    """
+    inked = ink > 0.15
+    across = _grown(_long_runs(inked))
+    down = _grown(_long_runs(inked.T).T)
+    if not (across.any() or down.any()):
+        return ink
+    lines = across | down
+    rest = np.where(lines, 0.0, ink)
+    reach = range(1, 5)  # a printed line with its soft edges is at most ~6 pixels
+    above = np.max([np.roll(rest, k, axis=0) for k in reach], axis=0)
+    below = np.max([np.roll(rest, -k, axis=0) for k in reach], axis=0)
+    left = np.max([np.roll(rest, k, axis=1) for k in reach], axis=0)
+    right = np.max([np.roll(rest, -k, axis=1) for k in reach], axis=0)
+    crossing = np.where(across, np.minimum(above, below), 0.0)
+    crossing = np.maximum(crossing, np.where(down, np.minimum(left, right), 0.0))
+    return np.where(lines, crossing, ink)
+
+
+def _grown(line: np.ndarray) -> np.ndarray:
+    """`line` and the pixels next to it: a printed line's soft edges."""
+    grown = line.copy()
+    grown[1:] |= line[:-1]
+    grown[:-1] |= line[1:]
+    grown[:, 1:] |= line[:, :-1]
+    grown[:, :-1] |= line[:, 1:]
+    return grown
+
+
+def _long_runs(inked: np.ndarray) -> np.ndarray:
+    """Where `inked` has horizontal runs spanning LINE_SPAN of the width (gaps of up to
+    2 pixels bridged: a printed line's ink is uneven)."""
+    bridged = inked.copy()  # a pixel between two inked ones, 1 or 2 away, counts
+    for shift in (1, 2):
+        bridged[:, shift:-shift] |= inked[:, : -2 * shift] & inked[:, 2 * shift :]
+    edges = np.diff(np.pad(bridged.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    long = ends - starts >= LINE_SPAN * inked.shape[1]
+    line = np.zeros_like(inked)
+    for row, start, end in zip(rows[long], starts[long], ends[long]):
+        line[row, start:end] = True
+    return line & inked
 
 
 def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarray:
