@@ -168,7 +168,10 @@ def test_format_1_files_from_digitnet_0_1_load_and_predict_as_before(sample):
     assert model.network.layer_spec == ("dense24,tanh,dropout0.2,dense16,tanh,dropout0.2,dense10")
     with np.load(DATA / "format1_mlp_predictions.npz") as expected:
         probabilities = model.predict_proba(sample.images[expected["rows"]])
-        np.testing.assert_array_equal(probabilities, expected["probabilities"])
+        # Equal to float32 rounding, not bit for bit: the last bit of a product
+        # depends on how many threads BLAS splits it over, and on the CPU's kernels.
+        np.testing.assert_allclose(probabilities, expected["probabilities"], rtol=1e-5, atol=1e-7)
+        assert np.array_equal(probabilities.argmax(axis=1), expected["probabilities"].argmax(1))
     assert model.recipe["hidden_sizes"] == [24, 16]  # the recipe as it was saved
     resaved = DATA.parent / "resaved.npz"
     try:

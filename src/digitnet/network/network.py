@@ -11,7 +11,6 @@ line of text, a layer spec (spec.py), which is also what a model file stores.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -162,17 +161,36 @@ class Network:
         inputs first (a model's pixels to floats), so the whole set is never
         converted at once either.
         """
-        starts = range(0, len(x), batch_size)
-        shown = tqdm(starts, desc="predicting", unit="batch", disable=None if progress else True)
-        batches = [
-            self.forward(prepare(x[i : i + batch_size]) if prepare else x[i : i + batch_size])
-            for i in shown
-        ]
-        return np.concatenate(batches) if batches else np.zeros((0, self.classes), self.dtype)
+        return self._batches(x, batch_size, prepare, progress, then=None)
 
-    def predict_proba(self, x: np.ndarray, **batching: Any) -> np.ndarray:
-        """Class probabilities (m, classes): the softmax of `logits` (same keywords)."""
-        return softmax(self.logits(x, **batching))
+    def predict_proba(
+        self,
+        x: np.ndarray,
+        batch_size: int = 1024,
+        prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Class probabilities (m, classes): the softmax of `logits`, batch by batch
+        (so a model's probabilities do not depend on how many rows come with it)."""
+        return self._batches(x, batch_size, prepare, progress, then=softmax)
+
+    def _batches(
+        self,
+        x: np.ndarray,
+        batch_size: int,
+        prepare: Callable[[np.ndarray], np.ndarray] | None,
+        progress: bool,
+        then: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> np.ndarray:
+        starts = range(0, len(x), batch_size)
+        outputs = []
+        for start in tqdm(
+            starts, desc="predicting", unit="batch", disable=None if progress else True
+        ):
+            rows = x[start : start + batch_size]
+            output = self.forward(prepare(rows) if prepare else rows)
+            outputs.append(then(output) if then else output)
+        return np.concatenate(outputs) if outputs else np.zeros((0, self.classes), self.dtype)
 
     @property
     def layer_spec(self) -> str:
