@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from digitnet.data import catalog, load_data
-from digitnet.data.catalog import DataFile, DatasetSpec
+from digitnet.data import dataset_table, load_data
+from digitnet.data.dataset_table import DataFile, DatasetSpec
 from digitnet.data.download import download
 from digitnet.errors import DownloadError
 from digitnet.interfaces.cli import main
@@ -118,7 +118,7 @@ def test_download_success(server, tiny_files, private_data_dir, no_mirror_overri
     for name, data in tiny_files.items():
         assert (folder / name).read_bytes() == data
     assert sorted(p.name for p in folder.iterdir()) == sorted(tiny_files)  # no temp files
-    monkeypatch.setitem(catalog.DATASETS, "tiny", spec)
+    monkeypatch.setitem(dataset_table.DATASETS, "tiny", spec)
     train, test = load_data("tiny"), load_data("tiny:test")
     assert len(train) == 30 and len(test) == 10 and "tiny" in train.source
 
@@ -191,7 +191,7 @@ def test_no_network_is_one_clear_line_and_train_does_not_stand_in(tmp_path, caps
 
 def test_download_command_and_list(server, tiny_files, capsys, monkeypatch):
     monkeypatch.setenv("DIGITNET_MIRROR", f"{server.base}/good")
-    monkeypatch.setitem(catalog.DATASETS, "tiny", tiny_spec(tiny_files, "http://unused/"))
+    monkeypatch.setitem(dataset_table.DATASETS, "tiny", tiny_spec(tiny_files, "http://unused/"))
     assert main(["download", "tiny"]) == 0
     assert "tiny: all 4 files present and verified" in capsys.readouterr().out
     assert main(["download", "--list"]) == 0
@@ -200,8 +200,8 @@ def test_download_command_and_list(server, tiny_files, capsys, monkeypatch):
 
 
 def test_catalog_has_mirrors_sizes_and_sha256_for_every_file():
-    assert {"mnist", "fashion-mnist", "kmnist"} <= set(catalog.DATASETS)
-    for spec in catalog.DATASETS.values():
+    assert {"mnist", "fashion-mnist", "kmnist"} <= set(dataset_table.DATASETS)
+    for spec in dataset_table.DATASETS.values():
         assert spec.mirrors
         for file in spec.files:
             assert file.size > 0 and len(file.sha256) == 64
@@ -211,11 +211,11 @@ def test_catalog_has_mirrors_sizes_and_sha256_for_every_file():
 def test_system_installed_fashion_mnist_is_used_without_download(monkeypatch, tmp_path, tiny_files):
     for name, data in tiny_files.items():
         (tmp_path / name).write_bytes(data)
-    spec = catalog.FASHION_MNIST
+    spec = dataset_table.FASHION_MNIST
     assert spec.system_folders == ("/usr/share/datasets/fashion-mnist",)  # Debian's package
     patched = DatasetSpec(spec.name, spec.description, spec.kind, spec.classes, spec.mirrors,
                           *spec.files, system_folders=(str(tmp_path),))  # fmt: skip
-    monkeypatch.setitem(catalog.DATASETS, "fashion-mnist", patched)
+    monkeypatch.setitem(dataset_table.DATASETS, "fashion-mnist", patched)
     train = load_data("fashion-mnist")  # the mirrors are unreachable in tests
     assert len(train) == 30 and str(tmp_path) in train.source
     assert len(load_data("fashion-mnist:test")) == 10
@@ -268,7 +268,7 @@ def test_a_malformed_mirror_variable_is_one_line(mirror, monkeypatch, capsys):
 def test_the_test_split_downloads_only_its_own_files(server, tiny_files, private_data_dir,
                                                     no_mirror_override, monkeypatch):  # fmt: skip
     spec = tiny_spec(tiny_files, f"{server.base}/good/tiny/")
-    monkeypatch.setitem(catalog.DATASETS, "tiny", spec)
+    monkeypatch.setitem(dataset_table.DATASETS, "tiny", spec)
     before = len(server.seen)
     assert len(load_data("tiny:test")) == 10
     fetched = sorted(path.rpartition("/")[2] for path in server.seen[before:])

@@ -13,8 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from digitnet.data import Dataset, load_data, load_sample, sources
-from digitnet.data.catalog import FASHION_MNIST
 from digitnet.data.dataset import DIGITS
+from digitnet.data.dataset_table import FASHION_MNIST
 from digitnet.data.digit_photo import centre_of_mass, prepare_digit
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError

@@ -228,7 +228,29 @@ def test_a_bad_port_or_host_is_refused(capsys):
 def test_a_missing_extra_is_one_line(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now fails
     line = _one_error_line(capsys, main(["serve"]))
-    assert 'pip install "digitnet[serve]"' in line and "uvicorn" in line
+    assert 'pip install "digitnet[serve]"' in line and "(uvicorn is missing)" in line
+
+
+def test_listening_beyond_this_machine_warns(monkeypatch, capsys):
+    """--host 0.0.0.0 is allowed, with a warning; the test binds nothing but loopback."""
+    import uvicorn
+
+    from digitnet.interfaces import cli
+
+    asked = []
+
+    def listen_on_loopback(host, port):
+        asked.append(host)
+        return cli_listen("127.0.0.1", 0)
+
+    cli_listen = cli._listen
+    monkeypatch.setattr(cli, "_listen", listen_on_loopback)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: sockets[0].close())
+    assert main(["serve", "--host", "0.0.0.0"]) == 0
+    captured = capsys.readouterr()
+    assert asked == ["0.0.0.0"]
+    assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in captured.err
+    assert "at http://0.0.0.0:8000/" in captured.out
 
 
 def test_the_server_answers_and_ctrl_c_stops_it(tmp_path):

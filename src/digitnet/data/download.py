@@ -9,7 +9,7 @@ The work is split between two libraries and this module:
   the wrong checksum (say, a partial copy) is downloaded anew.  Its progress bar
   is tqdm's.
 - this module chooses where files go (the cache folder), which URLs to try (the
-  mirrors in catalog.py, or DIGITNET_MIRROR), tries them in order, and turns
+  mirrors in dataset_table.py, or DIGITNET_MIRROR), tries them in order, and turns
   every failure into one clear line that says what to do.  It also fetches
   the bytes itself (`_capped_downloader`, handed to pooch), because a mirror
   is a stranger: it reads no more than the catalogued size plus one byte (a
@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from digitnet.atomic import current_umask
-from digitnet.data.catalog import DataFile, DatasetSpec
+from digitnet.data.dataset_table import DataFile, DatasetSpec
 from digitnet.errors import DigitnetError, DownloadError
 
 DATA_DIR_VARIABLE = "DIGITNET_DATA_DIR"

@@ -21,8 +21,8 @@ from pathlib import Path
 from digitnet.data import download as downloads
 from digitnet.data.bundled import load_sample
 from digitnet.data.cache import cached
-from digitnet.data.catalog import DATASETS
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
+from digitnet.data.dataset_table import DATASETS
 from digitnet.data.idx import read_idx
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import DigitnetError

@@ -22,8 +22,8 @@ import numpy as np
 
 from digitnet.atomic import check_output, output_folder
 from digitnet.data import load_data, write_submission
-from digitnet.data.catalog import DATASETS, get_dataset_spec
 from digitnet.data.dataset import PIXELS
+from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[threads],
         help="a web page to draw digits on, read live by the network, and a JSON API",
         description="Serve the drawing page and its JSON API (docs/serve.md). Needs the extra: "
-        'pip install "digitnet[serve]".',
+        'pip install "digitnet[serve]" (".[serve]" in a checkout).',
     )
     serve.add_argument(
         "models",
@@ -417,8 +417,8 @@ def command_serve(args: argparse.Namespace) -> int:
         from digitnet.interfaces.serve import ServedModel, create_app
     except ImportError as error:
         raise DigitnetError(
-            f'digitnet serve needs its extra: pip install "digitnet[serve]" '
-            f"({error.name or 'a package'} is missing)"
+            f"digitnet serve needs its extra ({error.name or 'a package'} is missing): "
+            'pip install "digitnet[serve]", or ".[serve]" in a checkout'
         ) from None
     served = [ServedModel(name, model) for name, model in _models_to_serve(args.models)]
     listener = _listen(args.host, args.port)
