@@ -87,6 +87,21 @@ def ruled_paper(digit: np.ndarray, seed: int = 0, squared: bool = False) -> byte
     return _encode(photo, "JPEG", quality=85)
 
 
+def sheet_on_a_desk(digit: np.ndarray, seed: int = 0) -> bytes:
+    """A small sheet of paper, turned a little, on a dark wooden desk that shows all
+    round it; the digit written in the middle of the sheet."""
+    rng = np.random.default_rng(seed)
+    height, width = 600, 800
+    photo = 70 + 15 * np.sin(np.arange(width) / 7.0)[None, :] + rng.normal(0, 6, (height, width))
+    sheet = np.asarray(Image.new("L", (440, 300), 255).rotate(6, expand=True)) > 0
+    top, left = (height - sheet.shape[0]) // 2, (width - sheet.shape[1]) // 2
+    region = photo[top : top + sheet.shape[0], left : left + sheet.shape[1]]
+    region[sheet] = 225 + rng.normal(0, 3, int(sheet.sum()))
+    ink = _ink(digit, 120)
+    photo[240:360, 340:460] *= 1 - 0.85 * ink
+    return _encode(photo, "JPEG", quality=85)
+
+
 def squared_paper(digit: np.ndarray) -> bytes:
     return ruled_paper(digit, squared=True)
 
@@ -135,4 +150,5 @@ PHOTOS = {
     "EXIF rotated": exif_rotated,
     "ruled paper": ruled_paper,
     "squared paper": squared_paper,
+    "sheet on a desk": sheet_on_a_desk,
 }

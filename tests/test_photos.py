@@ -2,7 +2,8 @@
 
 Every photo here is made by the test (tests/photo_fakes.py) from a real MNIST digit
 of the bundled sample: grey paper lit from one side, a shadow, chalk on a dark
-board, a digit small in the corner of a big photo, a phone's EXIF-rotated JPEG.
+board, a digit small in the corner of a big photo, ruled and squared paper, a sheet
+lying on a dark desk, a phone's EXIF-rotated JPEG.
 Each must be read as the same digit as a clean scan of it.
 """
 
@@ -141,3 +142,15 @@ def test_connected_pieces_joins_diagonals_and_separates_the_rest():
     assert labels[0, 0] == labels[1, 1] and labels[0, 4] == labels[1, 4]
     assert len({labels[0, 0], labels[0, 4], labels[3, 0], labels[3, 3]}) == 4
     assert np.all((labels > 0) == mask)
+
+
+def test_mnist_images_themselves_read_as_their_labels(sample, model):
+    """A bold white digit on a flat black field is bright, solid and holed like a sheet
+    of paper on a desk: it must not be cut out as one.  MNIST's own images, as they
+    are and enlarged as black ink on white, read as the model reads the raw pixels."""
+    rows = range(0, 5000, 25)
+    raw = model.predict(sample.images[list(rows)])
+    as_is = [prepare_digit(sample.images[row].reshape(28, 28)) for row in rows]
+    enlarged = [read_digit_image(clean_scan(sample.images[row])) for row in rows]
+    assert np.mean(model.predict(np.stack(as_is)) == raw) >= 0.98
+    assert np.mean(model.predict(np.stack(enlarged)) == raw) >= 0.98

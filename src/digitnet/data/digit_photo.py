@@ -6,6 +6,8 @@ that: grey or unevenly lit paper, a shadow, dark ink on light paper or chalk on
 a dark board, a small digit somewhere in a big picture, a thin pen.  Each step
 below undoes one of these; `prepare_digit` runs them in order.
 
+0. `only_the_sheet`: a sheet of paper photographed on a darker desk is cut out, the
+   desk made paper: the sheet's edges would look like strokes.
 1. `remove_paper`: estimate the paper's brightness everywhere (the median of
    each block of a coarse grid, smoothed, interpolated back) and subtract it.
    What is left is ink, plus noise: a gradient or shadow across the sheet is
@@ -49,6 +51,7 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise DigitnetError(f"{name}: expected a 2-D grayscale image, got shape {gray.shape}")
     if not np.all(np.isfinite(gray)):
         raise DigitnetError(f"{name}: the image holds NaN or infinite values")
+    gray = only_the_sheet(gray)
     ink = ink_strength(gray)
     if ink is None:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
@@ -61,6 +64,84 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
     cropped = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
     boxed = _into_box(cropped)
     return _centre_by_mass(boxed).astype(np.uint8).reshape(FIELD * FIELD)
+
+
+def only_the_sheet(gray: np.ndarray) -> np.ndarray:
+    """`gray` cut to the sheet of paper, if it shows a sheet lying on something darker
+    (a desk) that shows on two sides or more; else `gray` as it is.
+
+    The paper is the biggest connected bright region (brighter than Otsu's threshold
+    between the two main grey levels): solid, covering a tenth of the picture or more
+    and a quarter of its width and height, with something written on it, on a desk
+    less than 0.6 times as bright and with a photo's grain (not a flat digital black).
+    The desk (the dark pieces that reach the picture's edge) becomes paper, and the
+    picture is cut to the sheet's box: the sheet's edges, a sharp step from paper to
+    desk, would otherwise look like ink.  A shadow over one side, a corner or across a
+    diagonal leaves lit paper along two whole sides, so it is not taken for a desk.
+    """
+    from PIL import Image, ImageFilter
+
+    height, width = gray.shape
+    factor = max(1.0, max(height, width) / LOCATE_SIDE)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize(size))
+    if small.max() - small.min() < 2 * NOISE_FLOOR:  # one grey all over: no sheet to see
+        return gray
+    labels, count = connected_pieces(small > _otsu(small))
+    if count == 0:
+        return gray
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    sheet = labels == int(np.argmax(areas)) + 1
+    rows, columns = np.nonzero(sheet)
+    box = (rows.max() - rows.min() + 1) * (columns.max() - columns.min() + 1)
+    # A sheet is big and solid: it fills most of its box (a turned rectangle, 70% or
+    # more).  Strokes of chalk fill a third of theirs at most: they are no sheet.
+    if sheet.sum() < 0.1 * small.size or sheet.sum() < 0.6 * box:
+        return gray
+    tall, wide = small.shape
+    if rows.max() - rows.min() < 0.25 * tall or columns.max() - columns.min() < 0.25 * wide:
+        return gray  # a thick bright stroke (a chalk "1"), not a sheet
+    gaps = (rows.min(), tall - 1 - rows.max(), columns.min(), wide - 1 - columns.max())
+    limits = (0.02 * tall, 0.02 * tall, 0.02 * wide, 0.02 * wide)
+    if sum(gap > limit for gap, limit in zip(gaps, limits)) < 2:
+        return gray
+    dark, dark_count = connected_pieces(~sheet)
+    edge = np.zeros(dark_count + 1, bool)
+    for border in (dark[0], dark[-1], dark[:, 0], dark[:, -1]):
+        edge[border] = True
+    desk = edge[dark] & (dark > 0)
+    if not np.any(~edge[dark] & (dark > 0)):
+        return gray  # nothing written on it: a bright shape, not a sheet with a digit
+    paper = float(np.median(small[sheet]))
+    if not desk.any() or np.median(small[desk]) > 0.6 * paper:
+        return gray
+    # The desk, a little wider (the sheet's blurred edge), becomes paper.
+    grown = Image.fromarray(desk.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(5))
+    desk_full = np.asarray(grown.resize((width, height))) > 0
+    # A photographed desk has grain; a drawing's or a scan's black field is flat. A bold
+    # white digit on black (an MNIST image) is bright, solid and holed like a sheet.
+    around = gray[desk_full]
+    if np.median(np.abs(around - np.median(around))) < 1.0:
+        return gray
+    on_paper = np.where(desk_full, paper, gray)
+    top, bottom = (int(v * height / small.shape[0]) for v in (rows.min(), rows.max() + 1))
+    left, right = (int(v * width / small.shape[1]) for v in (columns.min(), columns.max() + 1))
+    return on_paper[top:bottom, left:right] if bottom - top > 8 and right - left > 8 else gray
+
+
+def _otsu(values: np.ndarray) -> float:
+    """The threshold that best splits `values` into two groups (Otsu, 1979): the one
+    that maximises the variance between the groups' means."""
+    counts, edges = np.histogram(values, bins=64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(counts)
+    mean_sum = np.cumsum(counts * centres)
+    total, total_sum = weight[-1], mean_sum[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower = mean_sum / weight
+        upper = (total_sum - mean_sum) / (total - weight)
+        between = weight * (total - weight) * (lower - upper) ** 2
+    return float(edges[1:][np.nanargmax(between[:-1])]) if len(between) > 1 else float(edges[1])
 
 
 def ink_strength(gray: np.ndarray) -> np.ndarray | None:
