@@ -1,8 +1,9 @@
 """Pictures of every stage: the data, one prediction, training, evaluation, the inside.
 
-Each function returns a matplotlib Figure (shown inline in a notebook);
-`save_png` writes one to a file.  `digitnet.pictures.report.build_report`
-writes them all plus a self-contained index.html.
+Each function returns a matplotlib Figure (in Jupyter, shown inline after
+`%matplotlib inline`); `save_png` writes one to a file.
+`digitnet.pictures.report.build_report` writes them all plus a self-contained
+index.html.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Every picture function in this package returns a `matplotlib.figure.Figure`
 built directly (not through pyplot), so no GUI backend or display is ever
-needed; in a notebook the returned figure displays inline. `save_png` writes
+needed; in Jupyter, after `%matplotlib inline`, a cell that ends with one shows it
+(without that line, a kernel that never imported pyplot shows only its text form,
+`<Figure size ...>`). `save_png` writes
 one atomically at a fixed size: width x height inches at DPI dots per inch.
 """
 
