@@ -259,11 +259,17 @@ def _show(model: Path, image: Path) -> list[str]:
     return ["show", str(model), "--image", str(image)]
 
 
-case("image not an image", "not a readable image")(
+case("image not an image", "not a picture this can read")(
     lambda f, m: _show(m, Path(_write(f / "i.png", b"GIF89a nonsense")))
 )
-case("image empty file", "not a readable image")(
+case("image empty file", "e.png: is empty (0 bytes)")(
     lambda f, m: _show(m, Path(_write(f / "e.png", b"")))
+)
+case("image truncated", "not a readable image")(
+    lambda f, m: _show(m, Path(_write(f / "t.png", _png_bytes(_noise())[:400])))
+)
+case("image one pixel tall and very wide", "a side is longer than 20,000")(
+    lambda f, m: _show(m, _thin(f / "thin.png"))
 )
 case("image blank", "no digit found")(
     lambda f, m: _show(m, _png(f / "b.png", np.full((40, 40), 255)))
@@ -273,6 +279,21 @@ case("image bomb", "decompression bomb")(lambda f, m: _show(m, _bomb(f / "bomb.p
 
 def _png(path: Path, pixels: np.ndarray) -> Path:
     Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return path
+
+
+def _noise() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (60, 60))
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    stream = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(stream, "PNG")
+    return stream.getvalue()
+
+
+def _thin(path: Path) -> Path:
+    Image.new("1", (30_000, 1), 1).save(path)  # few pixels, but a gigabyte to decode tall
     return path
 
 

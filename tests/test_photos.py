@@ -123,7 +123,7 @@ def test_bytes_are_read_like_a_file(tmp_path, sample):
     data = clean_scan(sample.images[0])
     (tmp_path / "scan.png").write_bytes(data)
     np.testing.assert_array_equal(read_digit_image(data), read_digit_image(tmp_path / "scan.png"))
-    with pytest.raises(DigitnetError, match="upload: not a readable image"):
+    with pytest.raises(DigitnetError, match="upload: not a picture this can read"):
         read_digit_image(b"GIF89a but not really", name="upload")
 
 
@@ -154,3 +154,72 @@ def test_mnist_images_themselves_read_as_their_labels(sample, model):
     enlarged = [read_digit_image(clean_scan(sample.images[row])) for row in rows]
     assert np.mean(model.predict(np.stack(as_is)) == raw) >= 0.98
     assert np.mean(model.predict(np.stack(enlarged)) == raw) >= 0.98
+
+
+BIG_DRAWINGS = {  # drawn edge to edge on the page's 280-pixel canvas, as people do
+    1: [[(0.5, 0.05), (0.5, 0.95)]],
+    7: [[(0.1, 0.12), (0.9, 0.12), (0.45, 0.95)]],
+    5: [[(0.75, 0.1), (0.3, 0.1)], [(0.3, 0.1), (0.27, 0.45), (0.6, 0.42), (0.8, 0.65),
+                                     (0.6, 0.99), (0.2, 0.9)]],
+    4: [[(0.6, 0.05), (0.2, 0.6), (0.85, 0.6)], [(0.62, 0.3), (0.62, 1.0)]],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("digit", sorted(BIG_DRAWINGS))
+def test_a_digit_drawn_up_to_the_canvas_edges_is_read_whole(digit, model):
+    """A long stroke is no ruled line (those run edge to edge), and a stroke that
+    touches the edge is part of the digit (only what runs along a border is not)."""
+    pixels = read_digit_image(drawn(BIG_DRAWINGS[digit], 20, side=280))
+    assert model.predict(pixels)[0] == digit
+
+
+@pytest.mark.parametrize("step", [4, 8, 16])
+def test_sparse_specks_are_read_or_refused_never_a_crash(step):
+    """A dot every few pixels (found by a fuzzer: it crashed the crop once)."""
+    dots = np.full((1024, 1024), 255.0)
+    dots[::step, ::step] = 0
+    try:
+        pixels = prepare_digit(dots, "dots.png")
+    except DigitnetError as error:
+        assert "dots.png: no digit found" in str(error)
+    else:
+        assert pixels.shape == (784,) and pixels.dtype == np.uint8
+
+
+def test_a_broken_exif_block_is_ignored_quietly(sample, capfd):
+    """EXIF is a stranger's bytes: with its orientation tag broken, the picture is read as
+    stored, and nothing is printed (Pillow would warn on stderr)."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(clean_scan(sample.images[0])))
+    exif = picture.getexif()
+    exif[0x0112] = 6
+    stream = io.BytesIO()
+    picture.save(stream, "JPEG", exif=exif)
+    data = bytearray(stream.getvalue())
+    start = data.find(b"Exif")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        broken = bytearray(data)
+        for at in rng.integers(start, start + 100, 3):
+            broken[at] = int(rng.integers(256))
+        try:
+            assert read_digit_image(bytes(broken)).shape == (784,)
+        except DigitnetError:
+            pass  # refused in one line is fine too; a crash is not
+    assert capfd.readouterr().err == ""
+
+
+def test_sixteen_bit_greys_are_scaled_not_clipped():
+    import io
+
+    from PIL import Image
+
+    grey = np.full((100, 100), 200 * 257, np.uint16)
+    grey[20:80, 45:55] = 40 * 257  # a dark bar: a 1
+    stream = io.BytesIO()
+    Image.fromarray(grey).save(stream, "PNG")
+    eight_bit = (grey // 257).astype(np.uint8)
+    np.testing.assert_array_equal(read_digit_image(stream.getvalue()), prepare_digit(eight_bit))

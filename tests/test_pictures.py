@@ -162,7 +162,7 @@ def test_blank_and_unreadable_images_give_clear_errors(tmp_path):
         read_digit_image(blank)
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
-    with pytest.raises(DigitnetError, match=f"{text}: not a readable image"):
+    with pytest.raises(DigitnetError, match=f"{text}: not a picture this can read"):
         read_digit_image(text)
 
 

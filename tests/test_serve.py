@@ -66,6 +66,24 @@ def test_the_page_and_its_files_are_served_with_nothing_from_elsewhere(client):
     _error(client.get("/page/..%2F..%2Fserve.py"), 404, "")  # no way out of the page folder
 
 
+def test_a_model_never_measured_or_resumed_is_listed_too(sample):
+    """dev_size=0 leaves NaN accuracies (JSON has no NaN: null); a resumed model's best
+    epoch is numbered on from the first run's."""
+    first = digitnet.train("fast", data=sample, epochs=2, dev_size=0, log=None, progress=False)
+    resumed = digitnet.recipes.run(
+        digitnet.get_recipe("fast").with_overrides(epochs=2, dev_size=500), sample,
+        start_from=first, log=None, progress=False,
+    )  # fmt: skip
+    assert resumed.history["epoch"] == [1, 2, 3, 4] and resumed.info["best_epoch"] in (3, 4)
+    app = create_app([ServedModel("first.npz", first), ServedModel("resumed.npz", resumed)])
+    with TestClient(app) as client:
+        listed = client.get("/api/models")
+    assert listed.status_code == 200
+    first_row, resumed_row = listed.json()["models"]
+    assert first_row["dev_accuracy"] is None
+    assert resumed_row["dev_accuracy"] == pytest.approx(resumed.history["dev_accuracy"][-1])
+
+
 def test_models_are_listed_with_recipe_and_accuracy(client, mlp):
     models = client.get("/api/models").json()["models"]
     assert [m["name"] for m in models] == ["mlp.npz", "cnn.npz"]
@@ -108,7 +126,7 @@ def test_a_cnn_shows_its_feature_maps(client):
 
 
 def test_the_model_can_be_chosen_in_the_json(client):
-    answer = client.post("/api/predict", json={"pixels": [0] * 784, "model": "cnn.npz"})
+    answer = client.post("/api/predict", json={"pixels": [9] * 784, "model": "cnn.npz"})
     assert answer.json()["model"] == "cnn.npz"
 
 
@@ -119,23 +137,29 @@ def test_the_model_can_be_chosen_in_the_json(client):
          "not valid JSON"),
         (dict(content=b"\xff\xfe", headers={"content-type": "application/json"}), 400,
          "not valid JSON"),
-        (dict(content=b"[" * 100_000, headers={"content-type": "application/json"}), 400,
+        (dict(content=b"[" * 50_000, headers={"content-type": "application/json"}), 400,
          "not valid JSON"),
+        (dict(content=b"[" * 70_000, headers={"content-type": "application/json"}), 413,
+         "over 65,536 bytes"),
+        (dict(json={"pixels": [10**400] + [0] * 783}), 422, "must lie in 0..255"),
+        (dict(json={"pixels": [0] * 784}), 422, "all 0: no digit"),
+        (dict(files={"file": ("seven.png", b"\x89PNG")}), 415, "a form upload is not read"),
         (dict(json=[1, 2, 3]), 400, "expected a JSON object"),
         (dict(json={"image": "x"}), 400, 'expected "pixels"'),
         (dict(json={"pixels": [1, 2, 3]}), 422, "784 numbers"),
         (dict(json={"pixels": ["a"] * 784}), 422, "784 numbers"),
         (dict(json={"pixels": [[1, 2], 3]}), 422, "784 numbers"),
         (dict(json={"pixels": [True] * 784}), 422, "784 numbers"),
-        (dict(json={"pixels": [300] * 784}), 422, "expected 0..255"),
-        (dict(json={"pixels": [0] * 784, "model": 3}), 400, "a model's name"),
-        (dict(json={"pixels": [0] * 784, "model": "nope"}), 404, "no model 'nope'"),
-        (dict(content=b"hello", headers={"content-type": "text/plain"}), 415, "send a picture"),
+        (dict(json={"pixels": [300] * 784}), 422, "must lie in 0..255"),
+        (dict(json={"pixels": [1] * 784, "model": 3}), 400, "a model's name"),
+        (dict(json={"pixels": [1] * 784, "model": "nope"}), 404, "no model 'nope'"),
+        (dict(content=b"hello", headers={"content-type": "text/plain"}), 415,
+         "send the picture's own bytes"),
         (dict(content=b"", headers={"content-type": "image/png"}), 400, "empty"),
         (dict(content=b"not a picture", headers={"content-type": "image/png"}), 422,
-         "not a readable image"),
+         "the picture: not a picture this can read"),
         (dict(content=b"\x89PNG\r\n\x1a\n" + b"\0" * 50, headers={"content-type": "image/png"}),
-         422, "not a readable image"),
+         422, "the picture: not a"),
     ],
 )  # fmt: skip
 def test_a_bad_request_is_a_4xx_with_a_json_error(client, send, status, words):
@@ -250,7 +274,7 @@ def test_listening_beyond_this_machine_warns(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert asked == ["0.0.0.0"]
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in captured.err
-    assert "at http://0.0.0.0:8000/" in captured.out
+    assert "at http://127.0.0.1:8000/" in captured.out
 
 
 def test_the_server_answers_and_ctrl_c_stops_it(tmp_path):

@@ -63,6 +63,29 @@ class Model:
         return self.predict_proba(images, progress).argmax(axis=1)
 
 
+def kept_row(model: Model) -> int | None:
+    """The row of `model.history` that describes the weights the model holds: its best
+    epoch's where training put those back (interrupted, out of patience, or
+    restore_best: as training/bookkeeping.py decides), else the last; None if the
+    history is empty."""
+    history, info = model.history, model.info
+    epochs = history.get("epoch", [])
+    if not epochs:
+        return None
+    restored = (
+        info.get("interrupted") or info.get("stopped_early") or model.recipe.get("restore_best")
+    )
+    best = info.get("best_epoch")
+    return epochs.index(best) if restored and best in epochs else len(epochs) - 1
+
+
+def kept_dev_accuracy(model: Model) -> float | None:
+    """The dev accuracy of the weights the model holds (None if never measured)."""
+    row = kept_row(model)
+    accuracies = model.history.get("dev_accuracy", [])
+    return accuracies[row] if row is not None and row < len(accuracies) else None
+
+
 def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     """`images` as uint8 rows of `pixels` values in 0..255, the form models read.
 

@@ -40,7 +40,10 @@ GRID = 12  # the paper's brightness is estimated on a GRID x GRID coarse grid
 BLOCK_SIDE = 16  # ... of blocks shrunk to this many pixels a side
 LOCATE_SIDE = 256  # the pieces of ink are found on a copy at most this big
 NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
-LINE_SPAN = 0.85  # a run of ink this share of the picture across is a ruled line
+LINE_SPAN = 0.85  # a run of ink this share of the picture across, edge to edge: a ruled line
+FAINT = 0.15  # ink strength (0..1) that counts as ink for finding lines
+PIECE = 0.25  # ... for cutting the ink into pieces
+INK = 0.2  # ... for the digit's box
 STROKE = 0.13  # MNIST's stroke width as a share of the digit's size (2.7 of 20 pixels)
 
 
@@ -57,13 +60,48 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
     ink = without_ruled_lines(ink)
     ink = ink * digit_mask(ink)
-    rows = np.flatnonzero((ink > 0.2).any(axis=1))
-    columns = np.flatnonzero((ink > 0.2).any(axis=0))
+    boxed = _into_box(_cropped(ink, INK, name))
+    return _centre_by_mass(boxed).astype(np.uint8).reshape(FIELD * FIELD)
+
+
+def _cropped(ink: np.ndarray, threshold: float, name: str = "image") -> np.ndarray:
+    """`ink` cut to the box of its pixels above `threshold`; DigitnetError if none is."""
+    rows = np.flatnonzero((ink > threshold).any(axis=1))
+    columns = np.flatnonzero((ink > threshold).any(axis=0))
     if len(rows) == 0:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
-    cropped = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
-    boxed = _into_box(cropped)
-    return _centre_by_mass(boxed).astype(np.uint8).reshape(FIELD * FIELD)
+    return ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+
+
+def _shrunk(image: np.ndarray, side: int = LOCATE_SIDE) -> np.ndarray:
+    """`image` shrunk (never enlarged) to at most `side` pixels a side, for finding things."""
+    from PIL import Image
+
+    height, width = image.shape
+    factor = max(1.0, max(height, width) / side)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize(size))
+
+
+def _touching_the_border(labels: np.ndarray, count: int) -> np.ndarray:
+    """For each piece 0..count, whether any of its pixels lies on the picture's border."""
+    touching = np.zeros(count + 1, bool)
+    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching[border] = True
+    touching[0] = False
+    return touching
+
+
+def _along_the_border(labels: np.ndarray, count: int) -> np.ndarray:
+    """For each piece 0..count, whether it runs along the picture's border: covers a
+    quarter of one side or more (a sheet's edge, a shadow's, a desk).  A digit drawn up
+    to the edge of a canvas only touches it."""
+    along = np.zeros(count + 1, bool)
+    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        share = np.bincount(border, minlength=count + 1) / len(border)
+        along |= share >= 0.25
+    along[0] = False
+    return along
 
 
 def only_the_sheet(gray: np.ndarray) -> np.ndarray:
@@ -82,9 +120,7 @@ def only_the_sheet(gray: np.ndarray) -> np.ndarray:
     from PIL import Image, ImageFilter
 
     height, width = gray.shape
-    factor = max(1.0, max(height, width) / LOCATE_SIDE)
-    size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    small = np.asarray(Image.fromarray(gray.astype(np.float32), mode="F").resize(size))
+    small = _shrunk(gray)
     if small.max() - small.min() < 2 * NOISE_FLOOR:  # one grey all over: no sheet to see
         return gray
     labels, count = connected_pieces(small > _otsu(small))
@@ -94,8 +130,8 @@ def only_the_sheet(gray: np.ndarray) -> np.ndarray:
     sheet = labels == int(np.argmax(areas)) + 1
     rows, columns = np.nonzero(sheet)
     box = (rows.max() - rows.min() + 1) * (columns.max() - columns.min() + 1)
-    # A sheet is big and solid: it fills most of its box (a turned rectangle, 70% or
-    # more).  Strokes of chalk fill a third of theirs at most: they are no sheet.
+    # A sheet is big and solid: it fills most of its box (a rectangle turned by 10
+    # degrees fills 74%).  Strokes of chalk fill a third of theirs at most.
     if sheet.sum() < 0.1 * small.size or sheet.sum() < 0.6 * box:
         return gray
     tall, wide = small.shape
@@ -106,10 +142,8 @@ def only_the_sheet(gray: np.ndarray) -> np.ndarray:
     if sum(gap > limit for gap, limit in zip(gaps, limits)) < 2:
         return gray
     dark, dark_count = connected_pieces(~sheet)
-    edge = np.zeros(dark_count + 1, bool)
-    for border in (dark[0], dark[-1], dark[:, 0], dark[:, -1]):
-        edge[border] = True
-    desk = edge[dark] & (dark > 0)
+    edge = _touching_the_border(dark, dark_count)
+    desk = edge[dark]
     if not np.any(~edge[dark] & (dark > 0)):
         return gray  # nothing written on it: a bright shape, not a sheet with a digit
     paper = float(np.median(small[sheet]))
@@ -187,7 +221,7 @@ def without_ruled_lines(ink: np.ndarray) -> np.ndarray:
     on both sides of the line: ink where a stroke of the digit crosses it (ink just
     above and just below), nothing elsewhere.
     """
-    inked = ink > 0.15
+    inked = ink > FAINT
     across = _grown(_long_runs(inked))
     down = _grown(_long_runs(inked.T).T)
     if not (across.any() or down.any()):
@@ -195,13 +229,24 @@ def without_ruled_lines(ink: np.ndarray) -> np.ndarray:
     lines = across | down
     rest = np.where(lines, 0.0, ink)
     reach = range(1, 5)  # a printed line with its soft edges is at most ~6 pixels
-    above = np.max([np.roll(rest, k, axis=0) for k in reach], axis=0)
-    below = np.max([np.roll(rest, -k, axis=0) for k in reach], axis=0)
-    left = np.max([np.roll(rest, k, axis=1) for k in reach], axis=0)
-    right = np.max([np.roll(rest, -k, axis=1) for k in reach], axis=0)
+    above = np.max([_shifted(rest, k, 0) for k in reach], axis=0)
+    below = np.max([_shifted(rest, -k, 0) for k in reach], axis=0)
+    left = np.max([_shifted(rest, k, 1) for k in reach], axis=0)
+    right = np.max([_shifted(rest, -k, 1) for k in reach], axis=0)
     crossing = np.where(across, np.minimum(above, below), 0.0)
     crossing = np.maximum(crossing, np.where(down, np.minimum(left, right), 0.0))
     return np.where(lines, crossing, ink)
+
+
+def _shifted(image: np.ndarray, by: int, axis: int) -> np.ndarray:
+    """`image` moved `by` pixels along `axis` (down or right if positive), zeros coming in."""
+    moved = np.zeros_like(image)
+    source = [slice(None)] * 2
+    target = [slice(None)] * 2
+    source[axis] = slice(0, -by) if by > 0 else slice(-by, None)
+    target[axis] = slice(by, None) if by > 0 else slice(0, by)
+    moved[tuple(target)] = image[tuple(source)]
+    return moved
 
 
 def _grown(line: np.ndarray) -> np.ndarray:
@@ -215,19 +260,29 @@ def _grown(line: np.ndarray) -> np.ndarray:
 
 
 def _long_runs(inked: np.ndarray) -> np.ndarray:
-    """Where `inked` has horizontal runs spanning LINE_SPAN of the width (gaps of up to
-    2 pixels bridged: a printed line's ink is uneven)."""
+    """Where `inked` has a horizontal run from one edge of the picture to the other
+    (within 2% of each, small gaps bridged: a printed line's ink is uneven) that spans
+    LINE_SPAN of the width.  A digit's stroke, however long, does not reach both edges."""
+    width = inked.shape[1]
     bridged = inked.copy()  # a pixel between two inked ones, 1 or 2 away, counts
     for shift in (1, 2):
         bridged[:, shift:-shift] |= inked[:, : -2 * shift] & inked[:, 2 * shift :]
-    edges = np.diff(np.pad(bridged.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)
-    long = ends - starts >= LINE_SPAN * inked.shape[1]
+    rows, starts, ends = _runs(bridged)
+    margin = 0.02 * width
+    long = (ends - starts >= LINE_SPAN * width) & (starts <= margin) & (ends >= width - margin)
     line = np.zeros_like(inked)
     for row, start, end in zip(rows[long], starts[long], ends[long]):
         line[row, start:end] = True
     return line & inked
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every run of True in each row of `mask`: (row, start, end) arrays, end exclusive,
+    row by row and left to right."""
+    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    return rows, starts, ends
 
 
 def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarray:
@@ -274,29 +329,31 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     from PIL import Image, ImageFilter
 
     height, width = ink.shape
-    factor = max(1.0, max(height, width) / LOCATE_SIDE)
-    small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    small = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(small_size))
-    labels, count = connected_pieces(small > 0.25)
+    small = _shrunk(ink)
+    labels, count = connected_pieces(small > PIECE)
     if count == 0:
         return np.ones_like(ink)
     index = np.arange(1, count + 1)
     mass = np.bincount(labels.ravel(), weights=small.ravel(), minlength=count + 1)[1:]
-    edge = np.zeros(count + 1, bool)
-    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        edge[border] = True
-    # An inner piece is preferred only if it is no speck beside a digit that was
-    # drawn up to the edge of a canvas.
-    inner = ~edge[1:] & (mass >= 0.2 * mass.max())
+    along = _along_the_border(labels, count)
+    # A piece away from the border is preferred, unless it is a speck beside a digit
+    # that runs along it.
+    inner = ~along[1:] & (mass >= 0.2 * mass.max())
     main = index[inner][np.argmax(mass[inner])] if inner.any() else index[np.argmax(mass)]
     boxes = _boxes(labels, count)
     top, left, bottom, right = boxes[main - 1]
     reach = 0.3 * max(bottom - top, right - left) + 1
+    # A piece that touches the border joins only if it is as strong as pen strokes are:
+    # what a shadow or a sheet's edge leaves there is faint.
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    touching = _touching_the_border(labels, count)
+    strong = mass / np.maximum(area, 1) >= 0.5
     keep = np.zeros(count + 1, bool)
     for label, (t, lft, b, r) in zip(index, boxes):
         gap = max(top - b, t - bottom, left - r, lft - right, 0)
         near = gap <= reach and mass[label - 1] >= 0.02 * mass[main - 1]
-        keep[label] = label == main or (near and not edge[label])
+        fits = not along[label] and (strong[label - 1] or not touching[label])
+        keep[label] = label == main or (near and fits)
     chosen = Image.fromarray((keep[labels] * 255).astype(np.uint8))
     # Back to full size, a little wider than the pieces so no anti-aliased edge is cut.
     chosen = chosen.filter(ImageFilter.MaxFilter(3)).resize((width, height))
@@ -317,10 +374,7 @@ def connected_pieces(mask: np.ndarray) -> tuple[np.ndarray, int]:
             run = parent[run]
         return run
 
-    # Every run at once: where each row switches from False to True and back.
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    run_rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)  # in the same order: row by row, left to right
+    run_rows, starts, ends = _runs(mask)  # every run at once
     runs_by_row: list[list[tuple[int, int, int]]] = [[] for _ in range(mask.shape[0])]
     for run, (row, start, end) in enumerate(zip(run_rows.tolist(), starts.tolist(),
                                                 ends.tolist())):  # fmt: skip
@@ -362,11 +416,10 @@ def _into_box(cropped: np.ndarray) -> np.ndarray:
         grow = min(int(round((STROKE - relative) * 4 * BOX)) | 1, 11)  # odd sizes only
         padded = Image.fromarray(np.pad(large, grow).astype(np.float32), mode="F")
         large = np.asarray(padded.filter(ImageFilter.MaxFilter(grow)), dtype=np.float64)
-        rows = np.flatnonzero((large > 0.05).any(axis=1))
-        columns = np.flatnonzero((large > 0.05).any(axis=0))
-        large = large[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+        large = _cropped(large, 0.05 * large.max())
     boxed = np.clip(_resized(large, BOX), 0, None)
-    peak = np.percentile(boxed[boxed > 0.05], 90) if np.any(boxed > 0.05) else 1.0
+    faint = 0.05 * boxed.max()
+    peak = np.percentile(boxed[boxed > faint], 90) if np.any(boxed > faint) else 1.0
     return np.clip(255 * boxed / max(peak, 1e-6), 0, 255)
 
 
@@ -404,6 +457,8 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
 def _centre_by_mass(boxed: np.ndarray) -> np.ndarray:
     """Place `boxed` in a 28x28 field with its centre of mass nearest the centre."""
     field = np.zeros((FIELD, FIELD))
+    if boxed.sum() <= 0:
+        raise DigitnetError("image: no digit found (the image is blank)")
     centre = (FIELD - 1) / 2  # 13.5: between the two middle pixels
     row_mass, column_mass = centre_of_mass(boxed)
     top, left = round(centre - row_mass), round(centre - column_mass)

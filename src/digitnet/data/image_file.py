@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from digitnet.data.digit_photo import prepare_digit
 from digitnet.errors import DigitnetError
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is fine; a 20000 x 20000 "image" is not
+MAX_SIDE = 20_000  # nor is a 1 x 49,000,000 one
 WORKING_SIDE = 1024  # plenty for a 20x20 result, small enough to work on in float64
 
 
@@ -35,35 +38,89 @@ def read_digit_image(source: str | os.PathLike[str] | bytes, name: str | None = 
 
 def read_grayscale(source: str | os.PathLike[str] | bytes, name: str | None = None) -> np.ndarray:
     """The picture in `source` as a 2-D float64 array of grey levels 0..255 (see above)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     name = name or _name(source)
-    opened_from = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    if isinstance(source, bytes) and not source:
+        raise DigitnetError(f"{name}: is empty (0 bytes), not a picture")
     try:
-        with Image.open(opened_from) as opened:  # reads the header only
-            width, height = opened.size
-            if width * height > MAX_PIXELS:
-                raise DigitnetError(
-                    f"{name}: {width}x{height} pixels is more than {MAX_PIXELS:,} "
-                    "(a decompression bomb?); scale it down first"
-                )
-            opened.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a fraction
-            image = ImageOps.exif_transpose(opened)
-            if image.mode in ("RGBA", "LA", "P", "PA"):
-                image = image.convert("RGBA")
-                paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(paper, image)
-            image = image.convert("L")
-            image.thumbnail((WORKING_SIDE, WORKING_SIDE))
-            return np.asarray(image, dtype=np.float64)
+        if (
+            not isinstance(source, bytes)
+            and Path(source).is_file()
+            and not Path(source).stat().st_size
+        ):
+            raise DigitnetError(f"{name}: is empty (0 bytes), not a picture")
+        opened_from = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+        # Pillow warns on stderr about bombs and broken EXIF; the checks below decide.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(opened_from) as opened:  # reads the header only
+                _check_size(opened.size, name)
+                opened.draft("L", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at a fraction
+                return _grey_levels(_upright(opened))
     except FileNotFoundError:
         raise DigitnetError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise DigitnetError(f"{name}: is a folder, not an image") from None
     except Image.DecompressionBombError:
         raise DigitnetError(f"{name}: too many pixels (a decompression bomb?)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
-        raise DigitnetError(f"{name}: not a readable image ({error})") from None
+    except UnidentifiedImageError:
+        if _is_empty(source):
+            raise DigitnetError(f"{name}: is empty (0 bytes), not a picture") from None
+        raise DigitnetError(
+            f"{name}: not a picture this can read (PNG, JPEG, GIF, BMP, WebP, TIFF...)"
+        ) from None
+    except DigitnetError:
+        raise
+    except Exception as error:  # a truncated or corrupt file: any error while decoding
+        raise DigitnetError(f"{name}: not a readable image ({type(error).__name__})") from None
+
+
+def _check_size(size: tuple[int, int], name: str) -> None:
+    """Refuse, from the header alone, a picture too big to decode safely."""
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise DigitnetError(f"{name}: {width}x{height} pixels is more than {MAX_PIXELS:,} "
+                            "(a decompression bomb?); scale it down first")  # fmt: skip
+    if max(width, height) > MAX_SIDE:  # 1 x 49,000,000 passes the count, not the decoder
+        raise DigitnetError(f"{name}: {width}x{height} pixels: a side is longer than "
+                            f"{MAX_SIDE:,}; scale it down first")  # fmt: skip
+
+
+def _upright(image: Any) -> Any:
+    """The picture turned as its EXIF orientation says, shrunk to WORKING_SIDE; a broken
+    EXIF block is ignored (the picture is then taken as stored)."""
+    from PIL import ImageOps
+
+    try:
+        turned = ImageOps.exif_transpose(image)
+    except Exception:  # broken EXIF: a stranger's bytes  # noqa: BLE001
+        turned = image
+    turned.thumbnail((WORKING_SIDE, WORKING_SIDE))  # before any conversion: less to convert
+    return turned
+
+
+def _grey_levels(image: Any) -> np.ndarray:
+    """The picture as grey levels 0..255: a transparent background counts as white
+    paper; 16-bit and floating-point greys are scaled, not clipped, to 0..255."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
+        return np.clip(values / top * 255, 0, 255)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image)
+    return np.asarray(image.convert("L"), dtype=np.float64)
+
+
+def _is_empty(source: str | os.PathLike[str] | bytes) -> bool:
+    try:
+        return len(source) == 0 if isinstance(source, bytes) else Path(source).stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _name(source: str | os.PathLike[str] | bytes) -> str:

@@ -10,6 +10,7 @@ import argparse
 import errno
 import functools
 import io
+import ipaddress
 import os
 import signal
 import socket
@@ -28,7 +29,7 @@ from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.metrics import confusion_matrix
-from digitnet.model import Model
+from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
 from digitnet.recipes.knobs import add_flags, knob_table
@@ -422,13 +423,20 @@ def command_serve(args: argparse.Namespace) -> int:
         ) from None
     served = [ServedModel(name, model) for name, model in _models_to_serve(args.models)]
     listener = _listen(args.host, args.port)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    try:
+        address = ipaddress.ip_address(args.host)
+    except ValueError:  # a name: localhost, or this machine's name on the network
+        address = ipaddress.ip_address("127.0.0.1" if args.host == "localhost" else "0.0.0.0")
+    if not address.is_loopback:
         print(f"digitnet: warning: listening on {args.host}: anyone who can reach this "
               "machine can use the page and the API", file=sys.stderr)  # fmt: skip
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    # A browser cannot open 0.0.0.0 everywhere: show this machine's own address for it.
+    shown = "127.0.0.1" if address.is_unspecified else args.host
+    shown = f"[{shown}]" if ":" in shown else shown
     names = ", ".join(model.name for model in served)
-    print(f"serving {names} at http://{shown_host}:{args.port}/ (Ctrl-C stops)", flush=True)
-    config = uvicorn.Config(create_app(served), log_level="warning", access_log=False)
+    print(f"serving {names} at http://{shown}:{args.port}/ (Ctrl-C stops)", flush=True)
+    config = uvicorn.Config(create_app(served), log_level="warning", access_log=False,
+                            limit_concurrency=64)  # fmt: skip
     try:
         uvicorn.Server(config).run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn shut down gracefully, then passes the Ctrl-C on
@@ -459,13 +467,14 @@ def _models_to_serve(paths: list[str]) -> list[tuple[str, Model]]:
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound to host:port, or one clear error (port in use, no such address)."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        family, _, _, _, where = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         listener = socket.socket(family, socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise DigitnetError(f"--host {host}: not an address to listen on ({error})") from None
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not a busy port, though
+    if os.name == "posix":  # lets a restart reuse the port at once; on Windows it would
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # share a busy one
     try:
-        listener.bind((host, port))
+        listener.bind(where)
     except OSError as error:
         listener.close()
         reason = "in use by another program" if error.errno == errno.EADDRINUSE else error.strerror
@@ -514,11 +523,9 @@ def _saved_recipe(model: Model, path: str) -> Recipe:
 def _trained_summary(model: Model, path: str) -> str:
     history, info = model.history, model.info
     status = "interrupted; saved the best model so far" if info["interrupted"] else "saved model"
-    if not history.get("epoch"):
+    row = kept_row(model)  # the best epoch's, where training put those weights back
+    if row is None:
         return f"{status} to {path} (stopped before the first measurement)"
-    # The weights saved are the best epoch's after Ctrl-C or with restore_best, else the last.
-    kept = info["best_epoch"] if info["interrupted"] or model.recipe["restore_best"] else None
-    row = history["epoch"].index(kept) if kept is not None else -1
     dev, train = history["dev_accuracy"][row], history["train_accuracy"][row]
     score = (
         f"dev accuracy {dev:.4f}" if dev == dev else f"train accuracy {train:.4f}"

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import anyio
 import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -36,11 +38,12 @@ from starlette.routing import Route
 from digitnet.data.dataset import PIXELS
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
-from digitnet.model import Model, pixel_rows
+from digitnet.model import Model, kept_dev_accuracy, pixel_rows
 from digitnet.network.loss import softmax
 from digitnet.network.spec import ACTIVATIONS
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # a phone photo is 2 to 5 MB
+MAX_JSON_BYTES = 64 * 1024  # 784 numbers, even written long, fit in 16 KB
 MAPS_SHOWN = 16  # feature maps per convolution layer sent to the page
 PAGE_FILES = {"page.js": "text/javascript", "page.css": "text/css"}
 
@@ -56,19 +59,13 @@ class ServedModel:
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
     def describe(self) -> dict[str, Any]:
-        history, info = self.model.history, self.model.info
-        accuracies = [a for a in history.get("dev_accuracy", []) if not math.isnan(a)]
-        best = info.get("best_epoch")
-        epochs = history.get("epoch", [])
-        accuracy = None
-        if accuracies:
-            kept = epochs.index(best) if best in epochs else -1
-            accuracy = history["dev_accuracy"][kept]
+        info = self.model.info
+        accuracy = kept_dev_accuracy(self.model)
         return {
             "name": self.name,
             "recipe": self.model.recipe.get("name", "?"),
             "layers": self.model.network.layer_spec,
-            "dev_accuracy": accuracy,
+            "dev_accuracy": None if accuracy is None or math.isnan(accuracy) else accuracy,
             "dev_size": info.get("dev_size"),
             "data": info.get("data", "unknown"),
             "classes": list(self.model.class_names),
@@ -80,6 +77,7 @@ def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) 
     if not models:
         raise DigitnetError("serve: no model to serve")
     by_name = {served.name: served for served in models}
+    working = anyio.Semaphore(os.cpu_count() or 2)
 
     async def page(request: Request) -> Response:
         return Response(_page_file("index.html"), media_type="text/html; charset=utf-8")
@@ -94,22 +92,23 @@ def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) 
         return JSONResponse({"models": [served.describe() for served in models]})
 
     async def predict(request: Request) -> JSONResponse:
-        body = await _read_body(request, max_body_bytes)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         name = request.query_params.get("model")
-        if kind == "application/json":
-            fields = _json_object(body)
+        if kind == "application/json":  # 784 numbers: a few kilobytes, never megabytes
+            fields = _json_object(await _read_body(request, MAX_JSON_BYTES))
             name = fields.get("model", name)
-            pixels = _json_pixels(fields)
-            preprocess = False
+            pixels, preprocess = _json_pixels(fields), False
         elif kind.startswith("image/") or kind == "application/octet-stream":
-            pixels, preprocess = body, True
-        else:
-            raise HTTPException(415, "send a picture (image/png, image/jpeg...) or JSON pixels")
+            pixels, preprocess = await _read_body(request, max_body_bytes), True
+        else:  # refused before reading what may be megabytes of body
+            raise HTTPException(415, "send the picture's own bytes as the body, with "
+                                "Content-Type image/png, image/jpeg...; or JSON pixels "
+                                "(a form upload is not read)")  # fmt: skip
         if name is not None and name not in by_name:
             raise HTTPException(404, f"no model '{name}' (serving: {', '.join(by_name)})")
         served = by_name[name] if name is not None else models[0]
-        return JSONResponse(await run_in_threadpool(_answer, served, pixels, preprocess))
+        async with working:  # a few at once: each holds a decoded picture in memory
+            return JSONResponse(await run_in_threadpool(_answer, served, pixels, preprocess))
 
     async def error(request: Request, exception: Exception) -> JSONResponse:
         if isinstance(exception, HTTPException):
@@ -221,6 +220,10 @@ def _json_pixels(fields: dict[str, Any]) -> np.ndarray:
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat)
     if len(flat) != PIXELS or not numbers:
         raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers (28 rows of 28)')
+    if not all(0 <= value <= 255 for value in flat):  # also NaN, and 1e400 as an int
+        raise HTTPException(422, '"pixels" must lie in 0..255 (or 0..1)')
+    if not any(flat):
+        raise HTTPException(422, '"pixels" are all 0: no digit to read')
     return np.asarray(flat, dtype=np.float64)
 
 

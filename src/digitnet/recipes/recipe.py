@@ -279,9 +279,10 @@ def run(
         seed=int(rng.integers(2**31)),
     )
     result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress)
-    history = result.history
+    history, best_epoch = result.history, result.best_epoch
     if start_from is not None and start_from.history.get("epoch"):
         done, spent = start_from.history["epoch"][-1], start_from.history["seconds"][-1]
+        best_epoch = None if best_epoch is None else best_epoch + done  # numbered on
         history["epoch"] = [epoch + done for epoch in history["epoch"]]
         history["seconds"] = [seconds + spent for seconds in history["seconds"]]
         history = {key: start_from.history.get(key, []) + values for key, values in history.items()}
@@ -300,7 +301,7 @@ def run(
             "dev_size": len(dev_rows),
             "interrupted": result.interrupted,
             "stop_signal": result.stop_signal,
-            "best_epoch": result.best_epoch,
+            "best_epoch": best_epoch,
             "training_seconds": round(result.seconds, 3),
             "stopped_early": result.stopped_early,
         },
