@@ -427,11 +427,12 @@ print("\n".join((folder / "submission.csv").read_text().splitlines()[:6]))
 #   `predict`, `report`) and the accuracies on all of MNIST (99.6% for `cnn`).
 #
 # `digitnet.DigitClassifier` wraps a recipe in scikit-learn's conventions (`fit`,
-# `predict`, `score`) for (X, y) arrays; any knob is a keyword. Like the recipe, `fit`
-# holds out 1,000 of the rows it is given, unless told otherwise (`dev_size=0`):
+# `predict`, `score`) for (X, y) arrays; any knob is a keyword. Unlike the recipes, and
+# like scikit-learn's estimators, `fit` learns from every row it is given (`dev_size=0`,
+# written out below); `dev_size=1000` would hold rows out to follow training on:
 
 # %%
-classifier = digitnet.DigitClassifier("fast", epochs=5, dev_size=0)  # train on every row
+classifier = digitnet.DigitClassifier("fast", epochs=5, dev_size=0)  # every row (the default)
 classifier.fit(data.images[train_rows], data.labels[train_rows])
 score = classifier.score(data.images[dev_rows], data.labels[dev_rows])
 print(f"DigitClassifier, 5 epochs, on the loop's dev rows: {score:.3f}")

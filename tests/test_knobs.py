@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import digitnet
@@ -44,7 +45,8 @@ def test_every_knob_is_a_train_flag_of_the_same_name():
         ("batch_size", 0, "--batch-size 0: must be a whole number >= 1"),
         ("optimizer", "rmsprop", "--optimizer 'rmsprop': choose from gd, sgd"),
         ("augment", "yes", "--augment 'yes': must be true or false"),
-        ("hidden", (128, 0), "--hidden (128, 0): must be whole numbers >= 1"),
+        ("hidden", (128, 0), "--hidden (128, 0): must be one or more whole numbers >= 1"),
+        ("hidden", [], "--hidden []: must be one or more whole numbers >= 1"),
         ("dropout", 1, "--dropout 1: must be a finite number >= 0 and < 1"),
         ("dtype", "float16", "choose from float32, float64"),
     ],
@@ -53,6 +55,20 @@ def test_a_bad_value_is_one_error_naming_the_flag(keyword, value, message):
     with pytest.raises(DigitnetError) as caught:
         FAST.with_overrides(**{keyword: value})
     assert message in str(caught.value)
+
+
+def test_numpy_numbers_are_numbers_too():
+    """A GridSearchCV grid made with np.arange holds numpy scalars."""
+    recipe = FAST.with_overrides(epochs=np.int64(3), learning_rate=np.float32(0.5))
+    assert recipe.epochs == 3 and type(recipe.epochs) is int
+    assert recipe.learning_rate == 0.5 and type(recipe.learning_rate) is float
+
+
+def test_full_batch_is_a_plain_switch_on_the_command_line():
+    parser = build_parser()
+    assert parser.parse_args(["train", "--full-batch"]).full_batch is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--no-full-batch"])  # meant nothing: there is none
 
 
 def test_keywords_are_the_command_line_names():

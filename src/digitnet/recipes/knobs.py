@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from digitnet.errors import DigitnetError
 
 
@@ -49,6 +51,7 @@ class Knob:
     open_minimum: bool = False
     choices: tuple[str, ...] = ()
     none: str = ""  # e.g. batch_size None: "full batch"; "" where None is not allowed
+    negatable: bool = True  # a switch: also --no-name
 
     @property
     def flag(self) -> str:
@@ -71,16 +74,20 @@ class Knob:
                 raise DigitnetError(f"{shown}: choose from {', '.join(self.choices)}")
             return value
         if self.kind == "sizes":
-            sizes = (value,) if isinstance(value, int) else value
-            if not isinstance(sizes, tuple | list) or not all(_is_count(n) for n in sizes):
-                raise DigitnetError(f"{shown}: must be whole numbers >= 1, e.g. 512,256")
+            sizes = (value,) if _is_count(value) else value
+            if not isinstance(sizes, tuple | list) or not sizes or not all(map(_is_count, sizes)):
+                raise DigitnetError(
+                    f"{shown}: must be one or more whole numbers >= 1, such as 512,256 on "
+                    "the command line or (512, 256) in Python"
+                )
             return tuple(int(n) for n in sizes)
         if self.kind == "count":
             if not _is_count(value):
                 raise DigitnetError(f"{shown}: must be a whole number >= 1")
             return int(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise DigitnetError(f"{shown}: must be a number")
+        value = value.item() if isinstance(value, np.generic) else value
         if not math.isfinite(value) or not self._in_range(value):
             raise DigitnetError(f"{shown}: must be a finite number {self.range_text()}")
         return value
@@ -101,7 +108,7 @@ class Knob:
             return " and ".join(parts)
         return {
             "count": "whole number >= 1",
-            "switch": "true or false",
+            "switch": "on or off",
             "choice": ", ".join(self.choices),
             "sizes": "whole numbers >= 1",
             "text": "text",
@@ -132,16 +139,20 @@ def knob(help: str, *, kind: str, default: Any = EACH_RECIPE, **limits: Any) -> 
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    """A whole number >= 1: Python's or numpy's (a grid from np.arange), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
 
 
 def add_flags(group: Any, knobs: tuple[Knob, ...]) -> None:
     """One command-line option per knob, each defaulting to None: the recipe's value.
 
-    A switch gets --name and --no-name; a choice lists its choices in --help.
+    A switch gets --name and --no-name (only --name where its default is off and
+    turning it off means nothing, like --full-batch); a choice lists its choices.
     """
     for each in knobs:
-        if each.kind == "switch":
+        if each.kind == "switch" and each.default is False and not each.negatable:
+            group.add_argument(each.flag, action="store_true", default=None, help=each.help)
+        elif each.kind == "switch":
             group.add_argument(each.flag, action=argparse.BooleanOptionalAction, help=each.help)
         elif each.kind == "choice":
             group.add_argument(each.flag, choices=each.choices, help=each.help)
@@ -152,11 +163,24 @@ def add_flags(group: Any, knobs: tuple[Knob, ...]) -> None:
 def knob_table(knobs: tuple[Knob, ...]) -> str:
     """The knobs as a Markdown table: flag and keyword, values, default, meaning."""
     lines = [
-        "| command line | Python keyword | values | default | what it does |",
+        "| command line | Python keyword | values | where a recipe sets none | what it does |",
         "|---|---|---|---|---|",
     ]
     for each in knobs:
+        flag = f"`{each.flag}`"
+        if each.kind == "switch" and each.negatable:
+            flag += f" / `--no-{each.flag[2:]}`"
         values = each.range_text() + (f"; none: {each.none}" if each.none else "")
-        default = "each recipe's" if each.default is EACH_RECIPE else f"`{each.default}`"
-        lines.append(f"| `{each.flag}` | `{each.name}` | {values} | {default} | {each.help} |")
+        lines.append(f"| {flag} | `{each.name}` | {values} | {_shown(each)} | {each.help} |")
     return "\n".join(lines) + "\n"
+
+
+def _shown(each: Knob) -> str:
+    """A knob's default as the table shows it: what a recipe that does not set it gets."""
+    if each.default is EACH_RECIPE:
+        return "each recipe's"
+    if each.default is None:
+        return each.none or "none"
+    if isinstance(each.default, bool):
+        return "on" if each.default else "off"
+    return f"`{each.default}`"

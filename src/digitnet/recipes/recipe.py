@@ -168,7 +168,8 @@ class Recipe:
     def settings(self) -> str:
         """The knobs in one line, as they are after any overrides."""
         batching = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
-        steps = "iterations" if self.batch_size is None else "epochs"
+        steps = "iteration" if self.batch_size is None else "epoch"
+        steps += "" if self.epochs == 1 else "s"
         extras = [
             f"momentum {self.momentum:g}" if self.momentum else "",
             f"weight decay {self.weight_decay:g}" if self.weight_decay else "",
@@ -225,8 +226,9 @@ MLP_SHORTHAND = (
     ),  # fmt: skip
 )
 FULL_BATCH = Knob(
-    "full_batch", "switch", "full-batch gradient descent (sets batch_size to none)", default=False
-)
+    "full_batch", "switch", "full-batch gradient descent (sets batch_size to none)",
+    default=False, negatable=False,
+)  # fmt: skip
 KNOBS = RECIPE_KNOBS + MLP_SHORTHAND + (FULL_BATCH,)  # every name --flags and keywords accept
 
 

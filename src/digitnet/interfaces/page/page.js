@@ -44,35 +44,40 @@ function redraw() {
 }
 
 function where(event) {
+  // Inside the border: the drawing area starts clientLeft/clientTop pixels in.
   const box = pad.getBoundingClientRect();
-  return [(event.clientX - box.left) * pad.width / box.width,
-          (event.clientY - box.top) * pad.height / box.height];
+  const x = event.clientX - box.left - pad.clientLeft;
+  const y = event.clientY - box.top - pad.clientTop;
+  return [x * pad.width / pad.clientWidth, y * pad.height / pad.clientHeight];
 }
 
 pad.addEventListener("pointerdown", (event) => {
+  // One pen at a time: a second finger or a resting palm does not draw, nor do the
+  // mouse's other buttons.
+  if (current || !event.isPrimary || (event.pointerType === "mouse" && event.button !== 0)) return;
   pad.setPointerCapture(event.pointerId);
-  current = {width: Number(penWidth.value), points: [where(event)]};
+  current = {width: Number(penWidth.value), points: [where(event)], pointer: event.pointerId};
   strokes.push(current);
   redraw();
   event.preventDefault();
 });
 pad.addEventListener("pointermove", (event) => {
-  if (!current) return;
+  if (!current || event.pointerId !== current.pointer) return;
   current.points.push(where(event));
   redraw();
-  soon(250);  // live, but not on every pixel of the stroke
+  soon(250, false);  // live, but not on every pixel of the stroke, and quietly
 });
-function endStroke() {
-  if (!current) return;
+function endStroke(event) {
+  if (!current || event.pointerId !== current.pointer) return;
   current = null;
-  soon(0);
+  soon(0, true);
 }
 pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 
-function soon(delay) {
+function soon(delay, announce) {
   clearTimeout(pending);
-  pending = setTimeout(sendDrawing, delay);
+  pending = setTimeout(() => sendDrawing(announce), delay);
 }
 
 function clearAll() {
@@ -88,7 +93,7 @@ document.getElementById("undo").addEventListener("click", undo);
 function undo() {
   strokes.pop();
   redraw();
-  if (strokes.length) soon(0); else clearAll();
+  if (strokes.length) soon(0, true); else clearAll();
 }
 document.addEventListener("keydown", (event) => {
   if (["SELECT", "INPUT"].includes(event.target.tagName)) return;  // their own keys
@@ -96,9 +101,10 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") clearAll();
 });
 
-function sendDrawing() {
+function sendDrawing(announce) {
   if (!strokes.length) return;
-  pad.toBlob((blob) => ask(blob, "drawing"), "image/png");
+  const number = ++asked;  // taken now: a Clear while the picture is made outdates it
+  pad.toBlob((blob) => ask(blob, "drawing", number, announce), "image/png");
 }
 
 document.getElementById("photo").addEventListener("change", (event) => {
@@ -106,17 +112,18 @@ document.getElementById("photo").addEventListener("change", (event) => {
   if (!file) return;
   strokes = [];
   redraw();
-  ask(file, file.name);
+  ask(file, file.name, ++asked, true);
   event.target.value = "";  // the same file can be chosen again
 });
 modelChoice.addEventListener("change", () => {
+  asked += 1;  // an answer still on its way is the old model's
   describeModel();
-  if (strokes.length) soon(0);
+  if (strokes.length) soon(0, true);
 });
 
-async function ask(body, what) {
-  const number = ++asked;
-  statusLine.textContent = `Reading the ${what}…`;
+async function ask(body, what, number, announce) {
+  if (number !== asked) return;
+  if (announce) statusLine.textContent = `Reading the ${what}…`;
   const type = body.type && body.type.startsWith("image/") ? body.type : "application/octet-stream";
   let answer;
   try {
@@ -131,7 +138,8 @@ async function ask(body, what) {
   if (number !== asked) return;  // a newer drawing is on its way
   show(answer);
   const percent = (100 * answer.probabilities[answer.prediction]).toFixed(1);
-  statusLine.textContent = `The ${what} reads as ${answer.label} (${percent}% sure).`;
+  // The status line is read out by screen readers: only when the pen is lifted.
+  if (announce) statusLine.textContent = `The ${what} reads as ${answer.label} (${percent}% sure).`;
 }
 
 function show(answer) {
@@ -224,9 +232,12 @@ async function start() {
   redraw();
   drawSeen(null);
   try {
-    models = (await (await fetch("/api/models")).json()).models;
+    const response = await fetch("/api/models");
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error || `error ${response.status}`);
+    models = answer.models;
   } catch (problem) {
-    statusLine.textContent = "The server does not answer.";
+    statusLine.textContent = `The server cannot list its models: ${problem.message}`;
     return;
   }
   for (const model of models) {
