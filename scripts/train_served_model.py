@@ -29,7 +29,8 @@ def main() -> None:
         restore_best=True,
     )  # fmt: skip
     # Where the data lay on the machine that trained it means nothing to a user.
-    model.info["data"] = f"MNIST's training images ({model.info['train_size'] + 5000})"
+    rows = model.info["train_size"] + model.info["dev_size"]
+    model.info["data"] = f"MNIST's training images ({rows})"
     model.info["data_spec"] = "mnist"
     digitnet.save_model(model, OUT)
     best = max(model.history["dev_accuracy"])

@@ -277,7 +277,8 @@ def _read_member(
         # numpy stores text as UTF-32 code points and does not check them: a number
         # beyond Unicode (> 0x10FFFF) or a lone surrogate would become a broken
         # Python string that fails later, deep in whatever reads it.
-        codes = array.reshape(1).view(np.uint32)
+        little_endian = array.astype(array.dtype.newbyteorder("<"))  # a file may say >U
+        codes = little_endian.reshape(1).view("<u4")
         if np.any(codes > 0x10FFFF) or np.any((codes >= 0xD800) & (codes <= 0xDFFF)):
             raise DigitnetError(f"'{name}' holds characters that are not Unicode")
     return array
