@@ -246,3 +246,20 @@ def test_version_full_batch_threads_and_show_random(tmp_path, capsys):
         main(["train", "--threads", "0"])
     assert refused.value.code == 2
     assert "--threads: 0 must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [
+        (["--hidden-sizes", "64"], " (did you mean --hidden?)"),
+        (["--learning_rate", "0.1"], " (did you mean --learning-rate?)"),
+        (["--optimiser", "adam"], " (did you mean --optimizer?)"),
+        (["--bogus"], ""),
+    ],
+)
+def test_an_unknown_option_is_reported_by_its_command_with_the_nearest(typed, hint, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", *typed])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: digitnet train")
+    assert err.strip().endswith(f"unrecognized arguments: {' '.join(typed)}{hint}")

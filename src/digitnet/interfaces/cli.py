@@ -7,6 +7,7 @@ ends with status 130, after saving what training had reached.
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import functools
 import io
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # a bare `digitnet`: what can it do?
         parser.print_help()
         return 0
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     original_stdout = sys.stdout
     try:
         sys.stdout.fileno()
@@ -123,6 +124,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = original_stdout
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown option is reported by its command's own parser (its
+    usage, not the top level's), with the nearest option it has: `--hidden-sizes` and
+    `--hidden_sizes` suggest `--hidden`, `--epoch` suggests `--epochs`."""
+    args, unknown = parser.parse_known_args(argv)
+    if not unknown:
+        return args
+    command = args.command_parser
+    options = [flag for action in command._actions for flag in action.option_strings]
+    typed = unknown[0].split("=", 1)[0].replace("_", "-")  # --learning_rate: Python's name
+    near = [flag for flag in options if typed == flag or typed.startswith(flag + "-")][:1]
+    near = near or difflib.get_close_matches(typed, options, n=1, cutoff=0.75)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    command.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    raise AssertionError("unreachable: error() exits")
 
 
 class _DefaultsShown(argparse.HelpFormatter):
@@ -275,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
     )
     recipes.set_defaults(command=command_recipes, threads=None)
+    for command in commands.choices.values():  # so that errors speak of the command used
+        command.set_defaults(command_parser=command)
     return parser
 
 
