@@ -102,6 +102,17 @@ def sheet_on_a_desk(digit: np.ndarray, seed: int = 0) -> bytes:
     return _encode(photo, "JPEG", quality=85)
 
 
+def pen_in_the_picture(digit: np.ndarray, seed: int = 0) -> bytes:
+    """White paper with the digit, and a dark pen lying in from the right edge beside it."""
+    rng = np.random.default_rng(seed)
+    side = 400
+    photo = np.full((side, side), 230.0)
+    photo[60:340, 60:340] *= 1 - 0.85 * _ink(digit, 280)
+    photo[20:44, 300:] = 25  # the pen's body, from the edge to near the digit's corner
+    photo += rng.normal(0, 4, (side, side))
+    return _encode(photo, "JPEG", quality=85)
+
+
 def squared_paper(digit: np.ndarray) -> bytes:
     return ruled_paper(digit, squared=True)
 
@@ -151,4 +162,5 @@ PHOTOS = {
     "ruled paper": ruled_paper,
     "squared paper": squared_paper,
     "sheet on a desk": sheet_on_a_desk,
+    "a pen beside it": pen_in_the_picture,
 }

@@ -336,23 +336,29 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     index = np.arange(1, count + 1)
     mass = np.bincount(labels.ravel(), weights=small.ravel(), minlength=count + 1)[1:]
     along = _along_the_border(labels, count)
-    # A piece away from the border is preferred, unless it is a speck beside a digit
-    # that runs along it.
-    inner = ~along[1:] & (mass >= 0.2 * mass.max())
-    main = index[inner][np.argmax(mass[inner])] if inner.any() else index[np.argmax(mass)]
+    touching = _touching_the_border(labels, count)
+    # The digit: the heaviest piece clear of the border (a pen or a finger reaching into
+    # the photo touches it); else one that only touches it (a digit drawn up to the edge
+    # of a canvas); else the heaviest of all.  Specks never win: a fifth of the heaviest.
+    big = mass >= 0.2 * mass.max()
+    for candidates in (big & ~touching[1:], big & ~along[1:], big):
+        if candidates.any():
+            main = index[candidates][np.argmax(mass[candidates])]
+            break
     boxes = _boxes(labels, count)
     top, left, bottom, right = boxes[main - 1]
     reach = 0.3 * max(bottom - top, right - left) + 1
-    # A piece that touches the border joins only if it is as strong as pen strokes are:
-    # what a shadow or a sheet's edge leaves there is faint.
+    # A piece that touches the border joins only if it is as strong as pen strokes are
+    # (what a shadow or a sheet's edge leaves there is faint) and close (a stroke of the
+    # digit, not a pen lying beside it).
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    touching = _touching_the_border(labels, count)
     strong = mass / np.maximum(area, 1) >= 0.5
     keep = np.zeros(count + 1, bool)
     for label, (t, lft, b, r) in zip(index, boxes):
         gap = max(top - b, t - bottom, left - r, lft - right, 0)
         near = gap <= reach and mass[label - 1] >= 0.02 * mass[main - 1]
-        fits = not along[label] and (strong[label - 1] or not touching[label])
+        close = gap <= reach / 3
+        fits = not along[label] and (not touching[label] or (strong[label - 1] and close))
         keep[label] = label == main or (near and fits)
     chosen = Image.fromarray((keep[labels] * 255).astype(np.uint8))
     # Back to full size, a little wider than the pieces so no anti-aliased edge is cut.
