@@ -57,6 +57,7 @@ def client(port: int, until: float, latencies: list[float], errors: list[str]) -
             answer = json.loads(reply.read())
             if reply.status != 200 or answer.get("prediction") != digit:
                 errors.append(f"{reply.status} {answer.get('error', answer.get('prediction'))}")
+                continue  # an error, not a served request: not in the rate or latencies
         except (OSError, http.client.HTTPException, ValueError) as error:
             errors.append(repr(error))
             connection.close()
