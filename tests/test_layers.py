@@ -13,7 +13,6 @@ from digitnet.network import (
     Network,
     format_layers,
     parse_layers,
-    shortcuts,
 )
 from digitnet.network.conv_naive import (
     conv_backward_naive,
@@ -161,32 +160,3 @@ def test_mlp_shorthand_reads_back():
     )
     assert as_mlp("conv8k3,relu,dense10") is None
     assert as_mlp("dense64,bn,relu,dense10") is None
-
-
-@pytest.mark.parametrize(("stride", "padding"), [(1, "valid"), (2, "same"), (3, "valid")])
-def test_chunked_conv_equals_conv(stride, padding, monkeypatch):
-    """The chunked shortcut gives Conv2D's numbers, also with a short last chunk."""
-    monkeypatch.setattr(shortcuts, "CHUNK_BYTES", 3000)  # a few images per chunk
-    rng = np.random.default_rng(stride)
-    x = rng.normal(size=(7, 9, 9, 3))
-    kernel, bias = rng.normal(size=(3, 3, 3, 4)), rng.normal(size=4)
-    plain = Conv2D(kernel.copy(), bias.copy(), stride, padding)
-    chunked = shortcuts.ChunkedConv2D(kernel.copy(), bias.copy(), stride, padding)
-    z = plain.forward(x)
-    np.testing.assert_allclose(chunked.forward(x), z, rtol=1e-12)
-    assert len(list(chunked._chunk_patches(chunked.padded))) > 2
-    z_grad = rng.normal(size=z.shape)
-    for input_grad in (True, False):
-        expected, got = plain.backward(z_grad, input_grad), chunked.backward(z_grad, input_grad)
-        if input_grad:
-            np.testing.assert_allclose(got, expected, rtol=1e-12)
-        else:
-            assert got is None and expected is None
-        np.testing.assert_allclose(chunked.kernel_grad, plain.kernel_grad, rtol=1e-12)
-        np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
-
-
-def test_networks_use_the_shortcuts_unless_asked_not_to():
-    text = "conv4k3,relu,dense10"
-    assert isinstance(Network.build(text).layers[1], shortcuts.ChunkedConv2D)
-    assert type(Network.build(text, shortcuts=False).layers[1]) is Conv2D
