@@ -64,12 +64,28 @@ class Workers:
 WORKERS = Workers()
 
 
+def default_threads() -> int:
+    """Every core this process may use, less those other programs keep busy.
+
+    Each fast layer waits for all of its pieces, so a worker whose core is taken
+    by another program holds everyone up: on a busy machine fewer threads are
+    faster (benchmarks/README.md measures both).  The load average says how many
+    programs were running lately, so the default leaves their cores to them.
+    """
+    cores = available_cores()
+    try:
+        busy = round(os.getloadavg()[0])
+    except (AttributeError, OSError):  # no load average on this system
+        busy = 0
+    return max(1, min(cores, cores - busy))
+
+
 def capped(threads: int | None) -> tuple[int, str | None]:
-    """The thread count to use for `threads` (None: every core this process may
-    use), and a note when the request was more than that and was lowered."""
+    """The thread count to use for `threads` (None: `default_threads()`), and a
+    note when the request was more than the cores this process may use."""
     cores = available_cores()
     if threads is None:
-        return cores, None
+        return default_threads(), None
     if threads > cores:
         return cores, (
             f"--threads {threads}: this process may use {cores} core(s); using {cores} "
