@@ -1,18 +1,27 @@
-"""Batch norm with its sums in one sweep and its rows shared among the workers.
+"""Batch norm in few sweeps over memory, its rows shared among the workers.
 
 Part of the speed step (speed/__init__.py): the numbers of the textbook
 BatchNorm (network/batchnorm.py), to rounding; tests hold the two equal.
 
-- numpy's a.sum(axis=0) walks a tall array of few columns one short row at a
-  time, and (a * b).sum(axis=0) first stores the product; einsum does either
-  in one sweep.
-- The rows (examples, and every position of a feature map) are cut into
-  pieces: each worker sums its pieces, and the partial sums are added in the
-  pieces' order, so the statistics are the whole batch's, the same at any
-  thread count.  Normalising is then row by row, piece by piece.
+The textbook layer makes a pass over the whole feature map for every step of
+its formula, and keeps x_hat for the backward pass.  Here each piece of rows
+(examples, and every position of a feature map) is taken while it is in the
+cache, and the formulas are regrouped so that nothing the size of x is written
+but the output:
+
+    forward:   y = x a + b,   a = gamma / sqrt(var + eps),  b = beta - mu a
+    backward:  dL/dgamma = sum of dL/dy (x - mu) / sqrt(var + eps)
+               dL/dx = dL/dy a + (x - mu) c + d,   c, d: per feature, from the two sums
+
+Sums over rows are computed piece by piece with einsum (numpy's a.sum(axis=0)
+walks a tall array of few columns one short row at a time) and the partial
+sums added in the pieces' order: the whole batch's statistics, the same at any
+thread count.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,68 +32,87 @@ PARTS = 16
 SMALLEST = 512  # rows
 
 
+def _summed(parts: list[np.ndarray]) -> np.ndarray:
+    total = parts[0].copy()
+    for part in parts[1:]:  # in order: the same sum at any thread count
+        total += part
+    return total
+
+
 class PiecewiseBatchNorm(BatchNorm):
+    inputs: np.ndarray | None = None
+    mean: np.ndarray | None = None
+
+    def _pieces(self, rows: int, task: Callable[[slice], np.ndarray | None]) -> list:
+        return WORKERS.map(task, split(rows, PARTS, SMALLEST))
+
     def column_sums(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         def piece(rows: slice) -> np.ndarray:
             if b is None:
                 return np.einsum("ij->j", a[rows])
             return np.einsum("ij,ij->j", a[rows], b[rows])
 
-        parts = WORKERS.map(piece, split(len(a), PARTS, SMALLEST))
-        total = parts[0].copy()
-        for part in parts[1:]:  # in order: the same sum at any thread count
-            total += part
-        return total
+        return _summed(self._pieces(len(a), piece))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         features = x.reshape(-1, x.shape[-1])
         self.batch_statistics = training
         if training:
             count = len(features)
-            mean = self.column_sums(features) / count
-            centered = np.empty_like(features)
-            WORKERS.map(lambda rows: np.subtract(features[rows], mean, out=centered[rows]),
-                        split(count, PARTS, SMALLEST))  # fmt: skip
-            var = self.column_sums(centered, centered) / count
+            mean = (self.column_sums(features) / count).astype(x.dtype)
+
+            def squares(rows: slice) -> np.ndarray:  # sum of (x - mu)^2, this piece
+                centered = features[rows] - mean
+                return np.einsum("ij,ij->j", centered, centered)
+
+            var = _summed(self._pieces(count, squares)) / count
             self._update_running(mean, var, count)
         else:
-            centered = np.empty_like(features)
-            WORKERS.map(lambda rows: np.subtract(features[rows], self.running_mean,
-                                                 out=centered[rows]),
-                        split(len(features), PARTS, SMALLEST))  # fmt: skip
-            var = self.running_var
-        # x_hat = (x - mu) / sqrt(var + eps);  y = gamma x_hat + beta
+            mean, var = self.running_mean, self.running_var
         self.inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        self.normalized = centered
+        self.inputs, self.mean = features, mean
+        a = self.scale * self.inv_std
+        b = self.shift - mean * a
         y = np.empty_like(features)
 
-        def normalise(rows: slice) -> None:
-            centered[rows] *= self.inv_std
-            np.multiply(centered[rows], self.scale, out=y[rows])
-            y[rows] += self.shift
+        def affine(rows: slice) -> None:  # y = x a + b
+            np.multiply(features[rows], a, out=y[rows])
+            y[rows] += b
 
-        WORKERS.map(normalise, split(len(features), PARTS, SMALLEST))
+        self._pieces(len(features), affine)
         return y.reshape(x.shape)
 
     def backward(self, y_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        assert self.normalized is not None and self.inv_std is not None, "backward() first"
-        if not input_grad or not self.batch_statistics:
-            return super().backward(y_grad, input_grad)
+        features, mean, inv_std = self.inputs, self.mean, self.inv_std
+        assert features is not None and mean is not None and inv_std is not None, "forward first"
         grad = y_grad.reshape(-1, y_grad.shape[-1])
-        normalized, count = self.normalized, len(grad)
-        self.shift_grad[...] = self.column_sums(grad)
-        self.scale_grad[...] = self.column_sums(grad, normalized)
-        # dL/dx = gamma / sqrt(var + eps) * (dL/dy - mean(dL/dy) - x_hat mean(dL/dy x_hat))
-        scale_mean, shift_mean = self.scale_grad / count, self.shift_grad / count
-        factor = self.scale * self.inv_std
+        count = len(grad)
+
+        def sums(rows: slice) -> np.ndarray:  # [sum of dL/dy, sum of dL/dy (x - mu)]
+            centered = features[rows] - mean
+            return np.stack([np.einsum("ij->j", grad[rows]),
+                             np.einsum("ij,ij->j", grad[rows], centered)])  # fmt: skip
+
+        total = _summed(self._pieces(count, sums))
+        self.shift_grad[...] = total[0]
+        self.scale_grad[...] = total[1] * inv_std
+        if not input_grad:
+            return None
+        a = self.scale * inv_std
+        if self.batch_statistics:
+            # dL/dx = a (dL/dy - mean(dL/dy) - x_hat mean(dL/dy x_hat)), x_hat = (x - mu) inv_std
+            c = -a * inv_std * self.scale_grad / count
+            d = -a * self.shift_grad / count
+        else:  # fixed mu and var: y is affine in x
+            c, d = np.zeros_like(a), np.zeros_like(a)
         x_grad = np.empty_like(grad)
 
         def piece(rows: slice) -> None:
             out = x_grad[rows]
-            np.multiply(normalized[rows], -scale_mean, out=out)
-            out += grad[rows]
-            out -= shift_mean
-            out *= factor
+            np.subtract(features[rows], mean, out=out)
+            out *= c
+            out += grad[rows] * a
+            out += d
 
-        WORKERS.map(piece, split(count, PARTS, SMALLEST))
+        self._pieces(count, piece)
         return x_grad.reshape(y_grad.shape)

@@ -32,6 +32,12 @@ class ChunkedConv2D(Conv2D):
     The chunks are also what the workers share out (workers.py): each chunk's
     forward and its dL/dx are its own, and the kernel's gradient is the sum of
     the chunks' parts, added in chunk order whatever the number of threads.
+
+    With stride 1 and at least as many channels in as filters out, dL/dx is
+    computed as what it is, a convolution of dL/dz (padded by the kernel's size
+    less one) with the kernel flipped, channels and filters swapped
+    (docs/math.md): one more im2col and one product, in place of dL/dz K^T and
+    col2im's strided additions.
     """
 
     padded: np.ndarray
@@ -64,15 +70,25 @@ class ChunkedConv2D(Conv2D):
         filters = self.kernel.shape[-1]
         x_grad = np.empty_like(x) if input_grad else None
 
+        channels = self.kernel.shape[2]
+        # As a convolution, dL/dx has patches of `filters` numbers per pixel to build, and
+        # col2im's product dz K^T writes `channels` per pixel: the smaller work wins.
+        by_convolution = x_grad is not None and self.stride == 1 and channels >= filters
+        flipped = self._flipped_kernel() if by_convolution else None
+
         def chunk_backward(chunk: slice) -> np.ndarray:
-            patches = self._patches(x, chunk)
             grad = z_grad[chunk].reshape(-1, filters)
-            if x_grad is not None:
+            if x_grad is not None and flipped is not None:
+                # dL/dx = dL/dz, padded, convolved with the flipped kernel
+                padded = self._padded_grad(z_grad[chunk])
+                flat = x_grad[chunk].reshape(-1, x.shape[-1])
+                np.matmul(self._patches(padded, slice(0, len(padded))), flipped, out=flat)
+            elif x_grad is not None:
                 # dL/dx = col2im(dL/dz K^T), chunk by chunk
                 x_grad[chunk] = col2im(grad @ self.kernel_matrix.T, x[chunk].shape,
                                        self.kernel.shape[:2], self.stride)  # fmt: skip
             # this chunk's part of dL/dK = patches^T dL/dz
-            return patches.T @ grad
+            return self._patches(x, chunk).T @ grad
 
         parts = WORKERS.map(chunk_backward, self._chunks(x))
         kernel_grad = self.kernel_grad.reshape(-1, filters)
@@ -95,15 +111,36 @@ class ChunkedConv2D(Conv2D):
         return pieces(len(x), min(images, -(-len(x) // FEWEST_CHUNKS)))
 
     def _patches(self, x: np.ndarray, chunk: slice) -> np.ndarray:
-        """The patch matrix of the images `chunk`, in this thread's reused buffer."""
-        kh, kw, channels, _ = self.kernel.shape
+        """The patch matrix of the images `chunk`, in this thread's reused buffer
+        (one buffer for each width of patch: x's, and the padded gradient's)."""
+        kh, kw = self.kernel.shape[:2]
+        channels = x.shape[-1]
         windows = output_size(x.shape[1], kh, self.stride) * output_size(
             x.shape[2], kw, self.stride
         )
-        rows = (chunk.stop - chunk.start) * windows
-        buffer = getattr(self._buffers, "patches", None)
-        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != kh * kw * channels \
-                or buffer.dtype != x.dtype:  # fmt: skip
-            buffer = np.empty((rows, kh * kw * channels), dtype=x.dtype)
-            self._buffers.patches = buffer
+        rows, width = (chunk.stop - chunk.start) * windows, kh * kw * channels
+        buffers = self._buffers.__dict__.setdefault("patches", {})
+        buffer = buffers.get((width, x.dtype))
+        if buffer is None or buffer.shape[0] < rows:
+            buffer = buffers[(width, x.dtype)] = np.empty((rows, width), dtype=x.dtype)
         return im2col(x[chunk], (kh, kw), self.stride, out=buffer[:rows])
+
+    def _padded_grad(self, z_grad: np.ndarray) -> np.ndarray:
+        """dL/dz with a border of kernel size - 1 zeros, in this thread's reused buffer."""
+        kh, kw = self.kernel.shape[:2]
+        shape = (len(z_grad), z_grad.shape[1] + 2 * (kh - 1), z_grad.shape[2] + 2 * (kw - 1),
+                 z_grad.shape[3])  # fmt: skip
+        buffers = self._buffers.__dict__.setdefault("padded", {})
+        buffer = buffers.get(z_grad.dtype)
+        if buffer is None or buffer.shape[0] < shape[0] or buffer.shape[1:] != shape[1:]:
+            buffer = buffers[z_grad.dtype] = np.zeros(shape, dtype=z_grad.dtype)
+        padded = buffer[: shape[0]]
+        padded[:, kh - 1 : shape[1] - kh + 1, kw - 1 : shape[2] - kw + 1] = z_grad
+        return padded
+
+    def _flipped_kernel(self) -> np.ndarray:
+        """K turned half a turn in its window, filters and channels swapped, as the
+        (kh*kw*filters, channels) matrix of the padded gradient's patches."""
+        kh, kw, channels, filters = self.kernel.shape
+        flipped = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2)
+        return np.ascontiguousarray(flipped).reshape(kh * kw * filters, channels)
