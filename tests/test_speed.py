@@ -244,3 +244,32 @@ print(" ".join(loaded))
     assert "digitnet.network" in loaded
     assert all(m.startswith(("digitnet.network", "digitnet.errors")) or m == "digitnet"
                for m in loaded), loaded  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adamw"])
+def test_the_optimizer_step_in_pieces_is_the_textbook_step(name):
+    """Cut into pieces of rows (each with its own state), the step is exactly the same."""
+    from digitnet.speed import accelerate_optimizer
+    from digitnet.training.optimizer import make_optimizer
+
+    rng = np.random.default_rng(0)
+    shapes = [(300, 200), (200,), (3, 3, 16, 64), (64,)]
+    runs = []
+    for piecewise in (False, True):
+        params = [rng.normal(size=shape).astype(np.float32) for shape in shapes]
+        grads = [np.zeros_like(p) for p in params]
+        optimizer = make_optimizer(name, list(zip(params, grads)), 0.01, 0.9, 5e-4)
+        if piecewise:
+            optimizer = accelerate_optimizer(optimizer)
+            assert len(optimizer.copies) > 1
+        steps = np.random.default_rng(1)
+        for step in range(3):
+            for grad in grads:
+                grad[...] = steps.normal(size=grad.shape)
+            optimizer.learning_rate = 0.01 / (step + 1)
+            with using_threads(2):
+                optimizer.step()
+        runs.append(params)
+        rng = np.random.default_rng(0)
+    for got, expected in zip(runs[1], runs[0]):
+        np.testing.assert_array_equal(got, expected)

@@ -18,6 +18,7 @@ layer, gradients included.  Every speed trick in digitnet lives here:
 - batchnorm.py: batch norm's column sums in one sweep (einsum), in pieces;
 - elementwise.py: ReLU, pooling and the other activations, piece by piece;
 - loss.py: the softmax over logits stored class by class;
+- optimizer.py: the optimizer's step, on pieces of the parameters;
 - workers.py: the threads that share each batch's pieces (`using_threads`).
 
 The recipes and the trainer call `accelerate` (a recipe's `textbook` knob
@@ -38,6 +39,7 @@ from digitnet.speed.dense import BlockedDense
 from digitnet.speed.elementwise import Piecewise, PiecewiseReLU
 from digitnet.speed.loss import ClassMajorSoftmaxCrossEntropy
 from digitnet.speed.network import AcceleratedNetwork
+from digitnet.speed.optimizer import Optimizer, PiecewiseOptimizer
 from digitnet.speed.workers import WORKERS, available_cores, capped, using_threads
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "InkedColumns",
     "WORKERS",
     "accelerate",
+    "accelerate_optimizer",
     "available_cores",
     "capped",
     "fast_twin",
@@ -69,6 +72,11 @@ def accelerate(network: Network) -> AcceleratedNetwork:
     fast = AcceleratedNetwork(layers, network.specs, network.inputs)
     fast.loss = ClassMajorSoftmaxCrossEntropy
     return fast
+
+
+def accelerate_optimizer(optimizer: Optimizer) -> PiecewiseOptimizer:
+    """The same optimizer, its step shared among the threads (the same numbers exactly)."""
+    return PiecewiseOptimizer(optimizer)
 
 
 def fast_twin(layer: Layer, on_pixels: bool = False) -> Layer:

@@ -33,11 +33,11 @@ from tqdm import tqdm
 
 from digitnet.metrics import accuracy
 from digitnet.network import Network
-from digitnet.speed import accelerate
+from digitnet.speed import accelerate, accelerate_optimizer
 from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.bookkeeping import Bookkeeper, TrainingResult
-from digitnet.training.optimizer import SGD, Adam, make_optimizer
+from digitnet.training.optimizer import Optimizer, make_optimizer
 from digitnet.training.schedule import Schedule
 from digitnet.training.stop import StopRequest, stop_on_ctrl_c
 
@@ -80,8 +80,11 @@ def train(
     """
     if not config.textbook:  # the same arrays, fast layers: `network` learns what this learns
         network = accelerate(network)
-    optimizer = make_optimizer(config.optimizer, network.parameters(), config.learning_rate,
-                               config.momentum, config.weight_decay)  # fmt: skip
+    optimizer: Optimizer = make_optimizer(config.optimizer, network.parameters(),
+                                          config.learning_rate, config.momentum,
+                                          config.weight_decay)  # fmt: skip
+    if not config.textbook:  # the same rule, its step shared among the threads
+        optimizer = accelerate_optimizer(optimizer)
     rng = np.random.default_rng(config.seed)
     full_batch = config.batch_size is None  # the notebook's gradient descent: all rows at once
     steps = config.epochs * (1 if full_batch else -(-len(train_x) // config.batch_size))
@@ -123,7 +126,7 @@ def train(
 
 def _full_batch_step(
     network: Network,
-    optimizer: SGD | Adam,
+    optimizer: Optimizer,
     train_x: np.ndarray,
     train_y: np.ndarray,
     epoch: int,
@@ -141,7 +144,7 @@ def _full_batch_step(
 
 def _minibatch_epoch(
     network: Network,
-    optimizer: SGD | Adam,
+    optimizer: Optimizer,
     train_x: np.ndarray,
     train_y: np.ndarray,
     epoch: int,
