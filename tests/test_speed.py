@@ -273,3 +273,14 @@ def test_the_optimizer_step_in_pieces_is_the_textbook_step(name):
         rng = np.random.default_rng(0)
     for got, expected in zip(runs[1], runs[0]):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_command_line_says_when_it_lowers_threads(tmp_path):
+    from conftest import run_cli
+
+    asked = available_cores() + 62
+    done = run_cli("train", "--epochs", "1", "--threads", str(asked), "--out",
+                   str(tmp_path / "m.npz"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if f"--threads {asked}" in line]
+    assert len(notes) == 1 and f"using {available_cores()}" in notes[0]
