@@ -35,7 +35,9 @@ def strokes_drawing(strokes: list[list[tuple[float, float]]], width: int) -> np.
 
 def digit_drawing(digit: np.ndarray) -> np.ndarray:
     """A 28x28 MNIST digit (bright on black) as a SIDE x SIDE drawing, dark on white."""
-    big = Image.fromarray(255 - digit.reshape(28, 28)).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    big = Image.fromarray(255 - digit.reshape(28, 28)).resize(
+        (SIDE, SIDE), Image.Resampling.BILINEAR
+    )
     return np.asarray(big, dtype=np.float64)
 
 

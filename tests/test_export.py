@@ -138,8 +138,10 @@ def test_the_page_cannot_be_broken_by_a_class_name(shipped):
     assert "<\\/script><script>alert(1)<\\/script>" in text
 
 
-@pytest.mark.parametrize(("value", "expected"), [(6.5, 6), (7.5, 8), (-6.5, -6), (-7.5, -8),
-                                                 (2.4999999999, 2), (6.49, 6), (6.51, 7)])  # fmt: skip
+TIES = [(6.5, 6), (7.5, 8), (-6.5, -6), (-7.5, -8), (2.4999999999, 2), (6.49, 6), (6.51, 7)]
+
+
+@pytest.mark.parametrize(("value", "expected"), TIES)
 def test_centring_rounds_ties_to_even_like_pythons_round(value, expected):
     assert round_half_even(value) == expected
 

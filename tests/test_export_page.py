@@ -71,7 +71,9 @@ def open_page(browser, page_file, **options):
 
     page.route("**/*", refuse)
     page.on("pageerror", lambda error: page.problems.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on(
+        "console", lambda message: message.type == "error" and page.problems.append(message.text)
+    )
     page.goto(page_file.as_uri())
     page.wait_for_selector("body[data-ready=yes]", timeout=20_000)
     return page
@@ -141,8 +143,10 @@ def _bars(page) -> list[tuple[float, float]]:
 
 
 def _seen_pixels(page) -> np.ndarray:
-    return np.array(page.evaluate("""() => Array.from(document.getElementById('seen')
-        .getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"""))
+    return np.array(
+        page.evaluate("""() => Array.from(document.getElementById('seen')
+        .getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))""")
+    )
 
 
 @pytest.mark.parametrize("digit", sorted(STROKES))
@@ -195,8 +199,7 @@ def test_it_works_at_a_phones_width(browser, page_file):
         _guess_becomes(phone, "7")
         seen = phone.locator("#seen").bounding_box()
         assert seen["width"] >= 100 and seen["x"] + seen["width"] <= 375
-        for fill, bar in _bars(phone):
-            assert bar > 100
+        assert all(bar > 100 for _, bar in _bars(phone))
         assert phone.elsewhere == [] and phone.problems == []
     finally:
         phone.context.close()

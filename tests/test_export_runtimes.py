@@ -2,7 +2,8 @@
 
 For every layer kind and whole networks (the shipped CNN, each recipe's network after
 one training step), on real digits of the bundled sample, in float32: the largest
-difference from digitnet's logits and probabilities is below 1e-5.  Skipped where the
+difference from digitnet's probabilities is below 1e-5, and from its logits below 1e-5
+of their scale (the largest logit's size; float32 itself is no finer).  Skipped where the
 extra (`pip install ".[export]"`) is not installed; .ci/run installs it and runs them.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +91,10 @@ def expected(model: Model, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def assert_agrees(model: Model, digits: np.ndarray, logits: np.ndarray, probabilities: np.ndarray):
     our_logits, our_probabilities = expected(model, digits)
     assert logits.dtype == probabilities.dtype == np.float32
-    assert np.abs(logits - our_logits).max() < TOLERANCE
     assert np.abs(probabilities - our_probabilities).max() < TOLERANCE
+    # Logits reach 30 or 40, where float32's own spacing is 4e-6: 1e-5 of their scale.
+    scale = max(1.0, float(np.abs(our_logits).max()))
+    assert np.abs(logits - our_logits).max() < TOLERANCE * scale
     assert np.array_equal(probabilities.argmax(axis=1), our_probabilities.argmax(axis=1))
 
 
@@ -109,10 +113,11 @@ def _optional(name: str):
 
 
 onnx, onnxruntime, torch = _optional("onnx"), _optional("onnxruntime"), _optional("torch")
-needs_onnx = pytest.mark.skipif(onnx is None or onnxruntime is None,
-                                reason='needs the export extra: pip install ".[export]"')  # fmt: skip
-needs_torch = pytest.mark.skipif(torch is None,
-                                 reason='needs the export extra: pip install ".[export]"')  # fmt: skip
+if os.environ.get("DIGITNET_REQUIRE_EXPORT") == "1" and None in (onnx, onnxruntime, torch):
+    pytest.fail('the export extra is not installed (pip install ".[export]")', pytrace=False)
+MISSING = 'needs the export extra: pip install ".[export]"'
+needs_onnx = pytest.mark.skipif(onnx is None or onnxruntime is None, reason=MISSING)
+needs_torch = pytest.mark.skipif(torch is None, reason=MISSING)
 
 
 @needs_onnx
@@ -162,13 +167,25 @@ class TestTorch:
 
     def test_the_program_file_gives_digitnets_outputs(self, model, digits, tmp_path):
         torch = self.torch
-        path = tmp_path / "net.pt"
+        path = tmp_path / "net.pt2"
         assert export_model(model, path) == "torch"
         program = torch.export.load(str(path)).module()
         with torch.no_grad():
             logits = program(torch.from_numpy(digits.astype(np.float32)))
         probabilities = torch.softmax(logits, dim=1)
         assert_agrees(model, digits, logits.numpy(), probabilities.numpy())
+
+    def test_the_command_writes_a_pt_file_pytorch_loads(self, digits, tmp_path):
+        torch = self.torch
+        model = shipped_model()
+        save_model(model, tmp_path / "digits.npz")
+        done = run_cli("export", str(tmp_path / "digits.npz"), str(tmp_path / "digits.pt"))
+        assert done.returncode == 0, done.stderr
+        with open(tmp_path / "digits.pt", "rb") as stream:  # a .pt name: opened as a stream
+            program = torch.export.load(stream).module()
+        with torch.no_grad():
+            logits = program(torch.from_numpy(digits.astype(np.float32)))
+        assert_agrees(model, digits, logits.numpy(), torch.softmax(logits, dim=1).numpy())
 
     def test_the_folder_loads_without_digitnet(self, digits, tmp_path):
         torch = self.torch
@@ -179,7 +196,8 @@ class TestTorch:
             ["model.py", "architecture.json", "state_dict.pt", "README.txt"])  # fmt: skip
         source = (folder / "model.py").read_text()
         assert "digitnet" not in "".join(  # code lines only: the module needs no digitnet
-            line for line in source.splitlines() if line.startswith(("import", "from")))
+            line for line in source.splitlines() if line.startswith(("import", "from"))
+        )
         spec = importlib.util.spec_from_file_location("exported_model", folder / "model.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

@@ -318,8 +318,12 @@ def _add_export_command(commands: argparse._SubParsersAction) -> None:
 
 
 def command_export(args: argparse.Namespace) -> int:
-    from digitnet.interfaces.export import check_destination, export_format, export_model
-    from digitnet.interfaces.export import require_extra
+    from digitnet.interfaces.export import (
+        check_destination,
+        export_format,
+        export_model,
+        require_extra,
+    )
 
     fmt = export_format(args.out, args.to)
     require_extra(fmt)

@@ -75,7 +75,9 @@ def check_destination(out: str | os.PathLike[str], fmt: str,
     from .torch_export import FOLDER_FILES
 
     if path.exists() and not path.is_dir():
-        raise DigitnetError(f"{out}: exists and is not a folder (a torch-folder export is a folder)")
+        raise DigitnetError(
+            f"{out}: exists and is not a folder (a torch-folder export is a folder)"
+        )
     if not path.exists():
         parent = path.resolve().parent
         if not parent.is_dir():

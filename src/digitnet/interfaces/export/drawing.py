@@ -16,9 +16,10 @@ too) only the drawing path's steps are needed, and drawing.js ports exactly thes
 
 Left out, as a canvas has no use for them: the sheet, paper and shadow estimates,
 ruled lines, and the choice of the digit among the pieces of ink (every stroke on
-the canvas counts).  The resampling is an area average here, PIL's filters there.  The tests hold this module and drawing.js equal pixel for
-pixel (within one grey level, for rounding), and this module close to the server's
-preprocessing on the same drawings.
+the canvas counts).  The resampling is an area average here, PIL's filters there.
+The tests hold this module and drawing.js equal pixel for pixel (within one grey
+level, for rounding), and this module close to the server's preprocessing on the
+same drawings.
 
 Other rounding is floor(x + 0.5), as JavaScript's Math.round does for the positive
 values here, so that the two agree.

@@ -55,7 +55,11 @@ def onnx_model(model: Model) -> Any:
     graph = helper.make_graph(
         builder.nodes,
         "digitnet",
-        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", model.network.inputs])],
+        [
+            helper.make_tensor_value_info(
+                "pixels", TensorProto.FLOAT, ["batch", model.network.inputs]
+            )
+        ],
         [
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes]),
             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", classes]),

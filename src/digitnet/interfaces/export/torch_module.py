@@ -55,7 +55,9 @@ class ChannelsLastFlatten(nn.Module):
         return x.permute(0, 2, 3, 1).flatten(1)
 
 
-def build_module(architecture: list[dict[str, Any]], dtype: torch.dtype = torch.float32) -> nn.Sequential:
+def build_module(
+    architecture: list[dict[str, Any]], dtype: torch.dtype = torch.float32
+) -> nn.Sequential:
     """One module per step of `architecture` (as digitnet's architecture.json lists them),
     with fresh parameters: load the state_dict into it."""
     modules: list[nn.Module] = []
