@@ -72,7 +72,7 @@ def check_destination(out: str | os.PathLike[str], fmt: str,
         if Path(os.fspath(out)).is_dir() or os.fspath(out).endswith(("/", os.sep)):
             raise DigitnetError(f"{out}: is a folder; {FORMATS[fmt]} is one file: give a file name")
         return check_output(path, inputs)
-    from .torch_export import FOLDER_FILES
+    from digitnet.interfaces.export.torch_export import FOLDER_FILES
 
     if path.exists() and not path.is_dir():
         raise DigitnetError(
@@ -99,19 +99,19 @@ def export_model(model: Model, out: str | os.PathLike[str], to: str | None = Non
     require_extra(fmt)
     destination = check_destination(out, fmt, list(inputs or []))
     if fmt == "onnx":
-        from .onnx_export import write_onnx
+        from digitnet.interfaces.export.onnx_export import write_onnx
 
         write_onnx(model, destination)
     elif fmt == "torch":
-        from .torch_export import write_program
+        from digitnet.interfaces.export.torch_export import write_program
 
         write_program(model, destination)
     elif fmt == "torch-folder":
-        from .torch_export import write_folder
+        from digitnet.interfaces.export.torch_export import write_folder
 
         write_folder(model, destination)
     else:
-        from .page_export import write_page
+        from digitnet.interfaces.export.page_export import write_page
 
         write_page(model, destination)
     return fmt

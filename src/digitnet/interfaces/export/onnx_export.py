@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 
 from digitnet.atomic import atomic_write
+from digitnet.interfaces.export.layout import Step, channels_first_steps
 from digitnet.model import Model
-
-from .layout import Step, channels_first_steps
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17: readable by onnxruntime 1.10 and later

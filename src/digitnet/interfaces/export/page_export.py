@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 
 from digitnet.atomic import atomic_write
+from digitnet.interfaces.export.layout import ACTIVATION_KINDS
 from digitnet.model import Model, kept_dev_accuracy
 from digitnet.network.batchnorm import BatchNorm
 from digitnet.network.conv import Conv2D, MaxPool2D
 from digitnet.network.im2col import same_padding
 from digitnet.network.layers import Dense, Dropout, Flatten, LeakyReLU, ToImages
 from digitnet.network.spec import output_shape
-
-from .layout import ACTIVATION_KINDS
 
 PAGE_FILES = ("standalone.html", "standalone.css", "drawing.js", "forward.js", "standalone.js")
 

@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 
 from digitnet.atomic import atomic_write
+from digitnet.interfaces.export.layout import channels_first_steps
 from digitnet.model import Model
 from digitnet.network.network import Network
-
-from .layout import channels_first_steps
 
 FOLDER_FILES = ("model.py", "architecture.json", "state_dict.pt", "README.txt")
 
@@ -38,7 +37,7 @@ def to_torch(network: Network, divide_by: float | None = None, dtype: Any = None
     (inputs as the network reads them).  `dtype`: numpy's, default the network's."""
     import torch
 
-    from .torch_module import build_module
+    from digitnet.interfaces.export.torch_module import build_module
 
     dtype = np.dtype(dtype or network.dtype)
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
