@@ -8,6 +8,7 @@ From a notebook:
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
     model.predict(digitnet.read_digit_image("photo.jpg"))  # a photo or a drawing
+    digitnet.export_model(model, "model.onnx")          # or .pt2, a folder/, page.html
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from digitnet.data import Dataset, load_data, read_kaggle_csv, write_submission
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.classifier import DigitClassifier, _labels
+from digitnet.interfaces.export import export_model
 from digitnet.model import Model, pixel_rows
 from digitnet.model_file import load_model, save_model
 from digitnet.network import Network
@@ -66,6 +68,7 @@ __all__ = [
     "Network",
     "RECIPES",
     "Recipe",
+    "export_model",
     "load_data",
     "load_model",
     "read_digit_image",
