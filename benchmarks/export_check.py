@@ -87,7 +87,7 @@ def agreement(chosen: dict[str, Model], sample, folder: Path) -> None:
                   f"{probabilities_gap:.1e} | {same:.2%} |")  # fmt: skip
 
 
-def page_figures(chosen: dict[str, Model], folder: Path) -> None:
+def page_figures(chosen: dict[str, Model], folder: Path, sample) -> None:
     print("\nThe one-file page:\n")
     print("| network | page size | ONNX size |")
     print("| --- | --- | --- |")
@@ -106,6 +106,28 @@ def page_figures(chosen: dict[str, Model], folder: Path) -> None:
     ready, outside, readings = [], [], []
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto((folder / "page.html").as_uri())
+        page.wait_for_selector("body[data-ready=yes]")
+        answers = page.evaluate(
+            "(rows) => rows.map((row) => window.digitnet.classify(row))", sample.images.tolist()
+        )
+        page.close()
+        their_logits = np.array([answer["logits"] for answer in answers])
+        their_probabilities = np.array([answer["probabilities"] for answer in answers])
+        logits = shipped.network.logits(shipped.preprocessing.apply(sample.images, np.float32))
+        probabilities = shipped.predict_proba(sample.images)
+        same = np.mean(their_probabilities.argmax(1) == probabilities.argmax(1))
+        print(
+            f"\nThe page's JavaScript network against digitnet, shipped CNN, "
+            f"{len(answers)} sample digits:\n"
+        )
+        print("| max abs diff, logits | max abs diff, probabilities | same |")
+        print("| --- | --- | --- |")
+        print(
+            f"| {np.abs(their_logits - logits).max():.1e} | "
+            f"{np.abs(their_probabilities - probabilities).max():.1e} | {same:.2%} |"
+        )
         for _ in range(ROUNDS):
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             started = time.perf_counter()
@@ -155,7 +177,7 @@ def main() -> None:
     chosen = models(sample)
     with tempfile.TemporaryDirectory() as temporary:
         agreement(chosen, sample, Path(temporary))
-        page_figures(chosen, Path(temporary))
+        page_figures(chosen, Path(temporary), sample)
 
 
 if __name__ == "__main__":

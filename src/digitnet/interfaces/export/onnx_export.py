@@ -28,7 +28,7 @@ from digitnet.interfaces.export.layout import Step, channels_first_steps
 from digitnet.model import Model
 
 OPSET = 17
-IR_VERSION = 8  # the IR of opset 17: readable by onnxruntime 1.10 and later
+IR_VERSION = 8  # the IR version of opset 17, not the newest: older runtimes read it too
 
 
 def onnx_model(model: Model) -> Any:
