@@ -52,11 +52,11 @@ EVERY_LAYER = (
 )
 
 
-def trained_one_step(layers: str, sample) -> Model:
+def trained_one_step(layers: str, sample, dtype=np.float32) -> Model:
     """A network after one plain gradient step on 128 real digits: batch norm's running
     averages and every weight moved off their initial values."""
-    network = Network.build(layers, seed=0)
-    x = sample.images[:128].astype(np.float32) / 255
+    network = Network.build(layers, seed=0, dtype=dtype)
+    x = sample.images[:128].astype(dtype) / 255
     logits = network.forward(x, training=True)
     network.backward(SoftmaxCrossEntropy.delta(logits, sample.labels[:128]))
     for parameter, gradient in network.parameters():
@@ -84,7 +84,7 @@ def digits(sample):
 
 
 def expected(model: Model, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    inputs = model.preprocessing.apply(digits, np.float32)
+    inputs = model.preprocessing.apply(digits, model.network.dtype)
     return model.network.logits(inputs), model.predict_proba(digits)
 
 
@@ -132,6 +132,14 @@ class TestOnnx:
         logits, probabilities = session.run(
             ["logits", "probabilities"], {"pixels": digits.astype(np.float32)}
         )
+        assert_agrees(model, digits, logits, probabilities)
+
+    def test_a_float64_model_is_exported_in_float32(self, digits, tmp_path, sample):
+        model = trained_one_step("conv4k3same,bn,relu,pool2,dense10", sample, np.float64)
+        export_model(model, tmp_path / "net.onnx")
+        session = self.ort.InferenceSession(str(tmp_path / "net.onnx"),
+                                            providers=["CPUExecutionProvider"])  # fmt: skip
+        logits, probabilities = session.run(None, {"pixels": digits.astype(np.float32)})
         assert_agrees(model, digits, logits, probabilities)
 
     def test_the_graph_says_what_it_reads_and_gives(self, tmp_path):

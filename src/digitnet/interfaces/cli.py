@@ -307,7 +307,7 @@ def _add_export_command(commands: argparse._SubParsersAction) -> None:
         "export",
         help="write a model as ONNX, PyTorch, or a drawing page that needs no server",
         description="Write MODEL in a form that runs without digitnet (docs/export.md): "
-        "OUT.onnx (ONNX), OUT.pt (a torch.export program), FOLDER/ (a PyTorch module, "
+        "OUT.onnx (ONNX), OUT.pt2 or OUT.pt (a torch.export program), FOLDER/ (a PyTorch module, "
         "its architecture and state_dict), OUT.html (the drawing page as one file). "
         'ONNX and PyTorch need the extra: pip install "digitnet[export]".',
     )
