@@ -20,7 +20,7 @@ import time
 import digitnet
 from digitnet.data import load_data
 from digitnet.recipes import get_recipe, run
-from digitnet.threads import blas_threads
+from digitnet.speed import using_threads
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("recipe")
     parser.add_argument("--data", default="mnist")
     parser.add_argument("--test", action="store_true", help="report the official test split")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="default: every core")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("knobs", nargs="*", help="recipe overrides as name=value")
     args = parser.parse_intermixed_args()
@@ -47,7 +47,7 @@ def main() -> None:
     print(f"data: {dataset.source}\nrecipe: {recipe.name}: {recipe.settings()}")
     print(f"threads: {args.threads}, seed {args.seed}, digitnet {digitnet.__version__}")
     started = time.perf_counter()
-    with blas_threads(args.threads):
+    with using_threads(args.threads):
         model = run(recipe, dataset, args.seed, log=print, progress=False)
         history = model.history
         best = max(history["dev_accuracy"])

@@ -10,21 +10,24 @@ Networks (--shapes): a number H is the MLP 784-H-10 (ReLU); A and B are CNNs,
 
 (ReLU after each convolution and after dense128).  PyTorch's network is
 digitnet's own, rebuilt layer by layer with the same initial weights
-(torch_twin.py); scikit-learn runs the MLPs only.  Each epoch is timed including one pass over the
-validation set (the trainer's per-epoch measurement), for all three.  The
+(torch_twin.py); scikit-learn runs the MLPs only.  Two things are timed apart,
+for every library: a training epoch (the step alone: no measurement inside it),
+and one pass over the validation images after training (the measurement).  The
 per-epoch time printed is the median of epochs 2..N (epoch 1 includes warm-up)
 over all rounds.  Each round runs every library once, alternating which goes
 first; the ratio digitnet/PyTorch is taken within each round (two runs made one
-right after the other) and its median over the rounds is printed, with its range.
+right after the other) and its median over the rounds is printed, with its range,
+for training and for measuring.
 
-`digitnet-all` is digitnet built without its speed shortcuts
-(network/shortcuts.py): textbook Dense and Conv2D layers only, so its rows show
-what the shortcuts are worth.
+`digitnet-textbook` is digitnet without its speed step (the `textbook` knob:
+the layers of digitnet/network as written, no digitnet.speed), so its rows show
+what the speed step is worth.  Threads: digitnet's `using_threads(N)`, PyTorch's
+`set_num_threads(N)`, BLAS's limit for scikit-learn.
 
 PyTorch and scikit-learn are benchmark-only: `pip install torch==2.13.0 scikit-learn`.
 
 Usage: python benchmarks/compare.py [--data MNIST_FOLDER] [--epochs N] [--rounds R]
-           [--shapes 128,800,A,B] [--threads 1,2] [--skip digitnet-all,sklearn]
+           [--shapes 128,800,A,B] [--threads 1,2] [--skip digitnet-textbook,sklearn]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from digitnet.data import Preprocessing, load_data
 from digitnet.network import Network
+from digitnet.speed import accelerate, using_threads
 from digitnet.training import TrainingConfig, train
 
 BATCH, LEARNING_RATE, MOMENTUM = 128, 0.05, 0.9
@@ -56,14 +60,20 @@ def layers_of(shape: str) -> str:
     return CNNS[shape] if shape in CNNS else f"dense{int(shape)},relu,dense10"
 
 
-def run_digitnet(shape, data, epochs, threads, shortcuts=True):
+def run_digitnet(shape, data, epochs, threads, textbook=False):
     train_x, train_y, val_x, val_y = data
-    network = Network.build(layers_of(shape), init="he", seed=0, shortcuts=shortcuts)
-    config = TrainingConfig(LEARNING_RATE, epochs, BATCH, momentum=MOMENTUM, seed=0)
-    with threadpool_limits(threads):
-        result = train(network, train_x, train_y, val_x, val_y, config, log=None, progress=False)
+    network = Network.build(layers_of(shape), init="he", seed=0)
+    config = TrainingConfig(LEARNING_RATE, epochs, BATCH, momentum=MOMENTUM, seed=0,
+                            textbook=textbook)  # fmt: skip
+    no_dev = val_x[:0], val_y[:0]  # nothing measured inside the epochs
+    with using_threads(threads):
+        result = train(network, train_x, train_y, *no_dev, config, log=None, progress=False)
+        measured = network if textbook else accelerate(network)
+        started = time.perf_counter()
+        predicted = measured.logits(val_x).argmax(axis=1)
+        measuring = time.perf_counter() - started
     seconds = np.diff([0.0, *result.history["seconds"]])
-    return list(seconds), result.history["dev_accuracy"][-1]
+    return list(seconds), measuring, float(np.mean(predicted == val_y))
 
 
 def run_torch(shape, data, epochs, threads):
@@ -78,7 +88,7 @@ def run_torch(shape, data, epochs, threads):
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(0)
-    seconds, accuracy = [], 0.0
+    seconds = []
     for _ in range(epochs):
         started = time.perf_counter()
         model.train()
@@ -89,15 +99,15 @@ def run_torch(shape, data, epochs, threads):
             loss = loss_fn(model(train_x[rows]), train_y[rows])
             loss.backward()
             optimizer.step()
-        model.eval()
-        with torch.no_grad():  # in chunks, as digitnet measures (bounded memory for CNNs)
-            correct = sum(
-                (model(val_x[i : i + 1024]).argmax(dim=1) == val_y[i : i + 1024]).sum().item()
-                for i in range(0, len(val_x), 1024)
-            )
-            accuracy = correct / len(val_x)
         seconds.append(time.perf_counter() - started)
-    return seconds, accuracy
+    model.eval()
+    started = time.perf_counter()
+    with torch.no_grad():  # in chunks, as digitnet measures (bounded memory for CNNs)
+        correct = sum(
+            (model(val_x[i : i + 1024]).argmax(dim=1) == val_y[i : i + 1024]).sum().item()
+            for i in range(0, len(val_x), 1024)
+        )
+    return seconds, time.perf_counter() - started, correct / len(val_x)
 
 
 def run_sklearn(shape, data, epochs, threads):
@@ -110,37 +120,45 @@ def run_sklearn(shape, data, epochs, threads):
         momentum=MOMENTUM, nesterovs_momentum=False, batch_size=BATCH, max_iter=1,
         alpha=0.0, shuffle=True, random_state=0, warm_start=True,
     )  # fmt: skip
-    seconds, accuracy = [], 0.0
+    seconds = []
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(epochs):
             started = time.perf_counter()
             model.fit(train_x, train_y)  # warm_start + max_iter=1: one more epoch
-            accuracy = float((model.predict(val_x) == val_y).mean())
             seconds.append(time.perf_counter() - started)
-    return seconds, accuracy
+        started = time.perf_counter()
+        accuracy = float((model.predict(val_x) == val_y).mean())
+    return seconds, time.perf_counter() - started, accuracy
 
 
 def compare(runners, shape, data, epochs, threads, rounds):
     """Run every library `rounds` times, alternating who goes first.
 
     Returns each library's epoch times (epoch 1 of each run left out: warm-up),
-    its last accuracy, and the digitnet/pytorch ratio of each round: a ratio
-    from two runs made one right after the other is what this shared machine
-    measures best.
+    its measuring times, its last accuracy, and the digitnet/pytorch ratios of
+    each round (training, measuring): a ratio from two runs made one right after
+    the other is what this shared machine measures best.
     """
     times = {name: [] for name in runners}
+    measuring = {name: [] for name in runners}
     accuracies, ratios = {}, []
     for round_index in range(rounds):
         order = list(runners) if round_index % 2 == 0 else list(reversed(runners))
-        medians = {}
+        medians, measured = {}, {}
         for name in order:
-            seconds, accuracies[name] = runners[name](shape, data, epochs, threads)
+            seconds, measured[name], accuracies[name] = runners[name](shape, data, epochs, threads)
             times[name] += seconds[1:] or seconds
+            measuring[name].append(measured[name])
             medians[name] = statistics.median(seconds[1:] or seconds)
         if "digitnet" in medians and "pytorch" in medians:
-            ratios.append(medians["digitnet"] / medians["pytorch"])
-    return times, accuracies, ratios
+            ratios.append((medians["digitnet"] / medians["pytorch"],
+                           measured["digitnet"] / measured["pytorch"]))  # fmt: skip
+    return times, measuring, accuracies, ratios
+
+
+def _ratio(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
 
 
 def main() -> None:
@@ -151,7 +169,9 @@ def main() -> None:
     parser.add_argument("--shapes", default="128,800")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--train-size", type=int, default=50_000, help="(smaller: a quick try)")
-    parser.add_argument("--skip", default="", help="comma list of: digitnet-all, pytorch, sklearn")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: digitnet-textbook, pytorch, sklearn"
+    )
     args = parser.parse_args()
     dataset = load_data(args.data)
     inputs = Preprocessing().apply(dataset.images)
@@ -165,7 +185,7 @@ def main() -> None:
     )
     runners = {
         "digitnet": run_digitnet,
-        "digitnet-all": partial(run_digitnet, shortcuts=False),
+        "digitnet-textbook": partial(run_digitnet, textbook=True),
         "pytorch": run_torch,
         "sklearn": run_sklearn,
     }
@@ -174,8 +194,9 @@ def main() -> None:
     print(f"data: {dataset.source}: train {len(data[0])}, validate {len(data[2])}; batch {BATCH}, "
           f"SGD lr {LEARNING_RATE} momentum {MOMENTUM}; {args.rounds} rounds of "
           f"{args.epochs} epochs\n")  # fmt: skip
-    header = f"{'shape':12} {'threads':>7} {'library':12} {'s/epoch':>8} {'val acc':>8}"
-    print(header + "  digitnet/pytorch: median of rounds (range)")
+    header = (f"{'shape':12} {'threads':>7} {'library':17} {'s/epoch':>8} {'s/measure':>9} "
+              f"{'val acc':>8}")  # fmt: skip
+    print(header + "  digitnet/pytorch, median of rounds (range): training; measuring")
     for shape in args.shapes.split(","):
         label = f"CNN {shape}" if shape in CNNS else f"784-{shape}-10"
         for threads in map(int, args.threads.split(",")):
@@ -184,16 +205,16 @@ def main() -> None:
                 for name, runner in runners.items()
                 if name != "sklearn" or shape not in CNNS  # scikit-learn has no CNN
             }
-            times, accuracies, ratios = compare(
+            times, measuring, accuracies, ratios = compare(
                 chosen, shape, data, args.epochs, threads, args.rounds
             )
             for name in chosen:
                 ratio = ""
                 if name == "pytorch" and ratios:
-                    ratio = (f"  {statistics.median(ratios):.2f}x "
-                             f"({min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
-                print(f"{label:12} {threads:7} {name:12} "
-                      f"{statistics.median(times[name]):8.3f} {accuracies[name]:8.4f}{ratio}",
+                    ratio = (f"  {_ratio([r[0] for r in ratios])}; "
+                             f"{_ratio([r[1] for r in ratios])}")  # fmt: skip
+                print(f"{label:12} {threads:7} {name:17} {statistics.median(times[name]):8.3f} "
+                      f"{statistics.median(measuring[name]):9.3f} {accuracies[name]:8.4f}{ratio}",
                       flush=True)  # fmt: skip
 
 

@@ -17,22 +17,22 @@ from pathlib import Path
 
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.recipes import RECIPES, run
-from digitnet.threads import blas_threads
+from digitnet.speed import using_threads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("train_csv", nargs="?", default=Path(__file__).parent / "data/train.csv")
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="default: every core")
     parser.add_argument("--recipes", default="seed,fast", help="comma list (best-mlp: minutes)")
     args = parser.parse_args()
     dataset = read_kaggle_csv(args.train_csv, need_labels=True)
-    print(f"data: {dataset.source}; {args.threads} BLAS thread(s); seeds 0..{args.seeds - 1}\n")
+    print(f"data: {dataset.source}; threads {args.threads or 'all'}; seeds 0..{args.seeds - 1}\n")
 
     chosen = {name: RECIPES[name] for name in args.recipes.split(",")}
     results: dict[str, list] = {name: [] for name in chosen}
-    with blas_threads(args.threads):
+    with using_threads(args.threads):
         for seed in range(args.seeds):
             for name, recipe in chosen.items():
                 model = run(recipe, dataset, seed, log=None, progress=False)

@@ -25,7 +25,7 @@ import digitnet
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.network import Network
 from digitnet.recipes import SEED, run
-from digitnet.threads import blas_threads
+from digitnet.speed import using_threads
 from notebook_reference import (
     backward_prop,
     backward_prop_per_unit_bias,
@@ -50,7 +50,7 @@ def main() -> None:
     rows: dict[str, list] = {notebook: [], notebook_bias: [], ours: []}
     # The notebook's input is pandas' int64 array of the whole CSV.
     table = np.column_stack([dataset.labels, dataset.images]).astype(np.int64)
-    with blas_threads(1):
+    with using_threads(1):
         for seed in range(args.repeats):
             # The same draws as recipes.run(SEED, dataset, seed): shuffle, then init.
             rng = np.random.default_rng(seed)

@@ -102,9 +102,11 @@ for layer in network.layers:
     print(type(layer).__name__, {name: array.shape for name, array in layer.arrays().items()})
 
 # %% [markdown]
-# W1 is (784, 10): one column of 784 weights per hidden unit. The first layer is a
-# `BlankSkippingDense`: a Dense layer that leaves out the pixels that are blank in the
-# whole batch. It computes the same numbers, faster (`src/digitnet/network/shortcuts.py`).
+# W1 is (784, 10): one column of 784 weights per hidden unit. These are the textbook
+# layers of `src/digitnet/network/`, each forward beside its backward. Training makes
+# them fast in one explicit step, `digitnet.speed.accelerate(network)`: the same arrays
+# and the same numbers, with faster layers in their place (a first Dense layer that
+# skips the pixels no image inks, for one) and every core at work.
 #
 # Now the data, split as the notebook split it: shuffle, hold out the first 1,000 rows
 # as the dev set, and divide the pixels by 255 so the inputs lie in 0..1.

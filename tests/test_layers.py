@@ -1,4 +1,6 @@
-"""Convolution, pooling and batch norm against their definitions; layer specs."""
+"""Each layer's forward against its definition (convolution, pooling, batch norm,
+activations, dropout), initial weights, and layer specs.  Gradients: test_gradients.py;
+the speed step: test_speed.py; the layer protocol and random specs: test_layer_protocol.py."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from digitnet.network import (
     Network,
     format_layers,
     parse_layers,
-    shortcuts,
 )
 from digitnet.network.conv_naive import (
     conv_backward_naive,
@@ -21,6 +22,7 @@ from digitnet.network.conv_naive import (
     maxpool_backward_naive,
     maxpool_forward_naive,
 )
+from digitnet.network.layers import Dropout, Sigmoid
 from digitnet.network.spec import as_mlp, mlp_layers
 
 
@@ -163,30 +165,62 @@ def test_mlp_shorthand_reads_back():
     assert as_mlp("dense64,bn,relu,dense10") is None
 
 
-@pytest.mark.parametrize(("stride", "padding"), [(1, "valid"), (2, "same"), (3, "valid")])
-def test_chunked_conv_equals_conv(stride, padding, monkeypatch):
-    """The chunked shortcut gives Conv2D's numbers, also with a short last chunk."""
-    monkeypatch.setattr(shortcuts, "CHUNK_BYTES", 3000)  # a few images per chunk
-    rng = np.random.default_rng(stride)
-    x = rng.normal(size=(7, 9, 9, 3))
-    kernel, bias = rng.normal(size=(3, 3, 3, 4)), rng.normal(size=4)
-    plain = Conv2D(kernel.copy(), bias.copy(), stride, padding)
-    chunked = shortcuts.ChunkedConv2D(kernel.copy(), bias.copy(), stride, padding)
-    z = plain.forward(x)
-    np.testing.assert_allclose(chunked.forward(x), z, rtol=1e-12)
-    assert len(list(chunked._chunk_patches(chunked.padded))) > 2
-    z_grad = rng.normal(size=z.shape)
-    for input_grad in (True, False):
-        expected, got = plain.backward(z_grad, input_grad), chunked.backward(z_grad, input_grad)
-        if input_grad:
-            np.testing.assert_allclose(got, expected, rtol=1e-12)
-        else:
-            assert got is None and expected is None
-        np.testing.assert_allclose(chunked.kernel_grad, plain.kernel_grad, rtol=1e-12)
-        np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
+def test_sigmoid_is_stable_for_huge_inputs():
+    with np.errstate(over="raise", invalid="raise"):
+        out = Sigmoid().forward(np.array([[-1e4, 0.0, 1e4]]))
+    np.testing.assert_allclose(out, [[0.0, 0.5, 1.0]])
 
 
-def test_networks_use_the_shortcuts_unless_asked_not_to():
-    text = "conv4k3,relu,dense10"
-    assert isinstance(Network.build(text).layers[1], shortcuts.ChunkedConv2D)
-    assert type(Network.build(text, shortcuts=False).layers[1]) is Conv2D
+def test_dropout_is_off_at_evaluation_and_unbiased_in_training():
+    x = np.ones((2000, 50), dtype=np.float32)
+    layer = Dropout(0.3, seed=0)
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    dropped = layer.forward(x, training=True)
+    assert abs(np.mean(dropped == 0) - 0.3) < 0.01
+    assert abs(dropped.mean() - 1.0) < 0.01  # E[output] = input
+    grad = layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(grad == 0, dropped == 0)
+
+
+def test_network_with_dropout_predicts_as_if_dropout_were_not_there():
+    """At evaluation dropout passes everything: the same network without its dropout
+    layers (the same weights) gives the same probabilities, while training passes differ."""
+    network = Network.build([20, 16, 10], dropout=0.5, seed=0)
+    assert network.layer_spec == "dense16,relu,dropout0.5,dense10"
+    plain = Network.build([20, 16, 10], seed=0)
+    plain.set_arrays({name.replace("layer3_", "layer2_"): array
+                      for name, array in network.arrays().items()})  # fmt: skip
+    x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
+    np.testing.assert_array_equal(network.predict_proba(x), plain.predict_proba(x))
+    first, second = network.forward(x, training=True), network.forward(x, training=True)
+    assert not np.array_equal(first, second)  # fresh masks each training pass
+
+
+def test_float32_by_default_float64_on_request():
+    assert Network.build([4, 3, 10]).dtype == np.float32
+    assert Network.build([4, 3, 10], dtype=np.float64).dtype == np.float64
+
+
+def test_uniform_init_matches_the_notebook_range():
+    network = Network.build([784, 10, 10], init="uniform", seed=0)
+    for param, _ in network.parameters():
+        assert param.min() >= -0.5 and param.max() < 0.5
+        assert abs(param.mean()) < 0.1  # centred, not rand() in 0..1
+
+
+def test_he_init_scale():
+    weight = Network.build([784, 512, 10], init="he", seed=0).layers[0].weight
+    assert weight.std() == pytest.approx(np.sqrt(2 / 784), rel=0.02)
+
+
+def test_he_init_of_a_kernel_uses_its_fan_in():
+    """A 5x5 kernel over 32 channels has fan-in 5*5*32 = 800."""
+    kernel = Network.build("conv32k5,relu,conv64k5,relu,dense10", seed=0).layers[3].kernel
+    assert kernel.shape == (5, 5, 32, 64)
+    assert kernel.std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
+
+
+def test_glorot_init_range():
+    weight = Network.build([300, 200, 10], init="glorot").layers[0].weight
+    limit = np.sqrt(6 / 500)
+    assert weight.min() >= -limit and weight.max() <= limit and weight.std() > limit / 2

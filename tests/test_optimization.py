@@ -1,4 +1,4 @@
-"""Optimizers, schedules, regularisation, activations, augmentation, early stopping."""
+"""Optimizers, schedules, regularisation, augmentation, early stopping, resuming, knobs."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import pytest
 
 from digitnet.data import Dataset, Preprocessing
 from digitnet.network import Network
-from digitnet.network.layers import Dropout, LeakyReLU, Sigmoid, Tanh
 from digitnet.recipes import FAST, run
 from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import Augmentation
 from digitnet.training.optimizer import SGD, Adam, make_optimizer
 from digitnet.training.schedule import Schedule
-from test_gradients import numerical_gradient, relative_error
 
 
 def one_step(optimizer_class, param, grad, steps=1, **kwargs):
@@ -86,57 +84,6 @@ def test_schedules_by_formula():
     assert cosine.factor(10) == pytest.approx(0.0)
     warm = Schedule("cosine", 10, warmup=2)
     assert warm.factor(1) == pytest.approx(0.5 * (1 + np.cos(np.pi * 0.1)) / 2)
-
-
-@pytest.mark.parametrize(
-    "layer", [LeakyReLU(0.1), Tanh(), Sigmoid()], ids=lambda x: type(x).__name__
-)
-def test_activation_gradients(layer):
-    rng = np.random.default_rng(1)
-    z = rng.normal(size=(5, 4)) * 2
-    z[np.abs(z) < 1e-3] = 0.5
-    upstream = rng.normal(size=(5, 4))
-    layer.forward(z)
-    analytic = layer.backward(upstream)
-    numeric = numerical_gradient(lambda: float(np.sum(layer.forward(z) * upstream)), z)
-    assert relative_error(analytic, numeric) < 1e-6
-
-
-def test_sigmoid_is_stable_for_huge_inputs():
-    with np.errstate(over="raise", invalid="raise"):
-        out = Sigmoid().forward(np.array([[-1e4, 0.0, 1e4]]))
-    np.testing.assert_allclose(out, [[0.0, 0.5, 1.0]])
-
-
-def test_dropout_is_off_at_evaluation_and_unbiased_in_training():
-    x = np.ones((2000, 50), dtype=np.float32)
-    layer = Dropout(0.3, seed=0)
-    np.testing.assert_array_equal(layer.forward(x, training=False), x)
-    dropped = layer.forward(x, training=True)
-    assert abs(np.mean(dropped == 0) - 0.3) < 0.01
-    assert abs(dropped.mean() - 1.0) < 0.01  # E[output] = input
-    grad = layer.backward(np.ones_like(x))
-    np.testing.assert_array_equal(grad == 0, dropped == 0)
-
-
-def test_network_with_dropout_predicts_as_if_dropout_were_not_there():
-    """At evaluation dropout passes everything: the same network without its dropout
-    layers (the same weights) gives the same probabilities, while training passes differ."""
-    network = Network.build([20, 16, 10], dropout=0.5, seed=0)
-    assert network.layer_spec == "dense16,relu,dropout0.5,dense10"
-    plain = Network.build([20, 16, 10], seed=0)
-    plain.set_arrays({name.replace("layer3_", "layer2_"): array
-                      for name, array in network.arrays().items()})  # fmt: skip
-    x = np.random.default_rng(0).random((8, 20), dtype=np.float32)
-    np.testing.assert_array_equal(network.predict_proba(x), plain.predict_proba(x))
-    first, second = network.forward(x, training=True), network.forward(x, training=True)
-    assert not np.array_equal(first, second)  # fresh masks each training pass
-
-
-def test_glorot_init_range():
-    weight = Network.build([300, 200, 10], init="glorot").layers[0].weight
-    limit = np.sqrt(6 / 500)
-    assert weight.min() >= -limit and weight.max() <= limit and weight.std() > limit / 2
 
 
 def test_augmentation_keeps_range_labels_and_is_reproducible(sample):

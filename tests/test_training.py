@@ -11,7 +11,6 @@ from digitnet.data import Preprocessing
 from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.recipes import FAST, SEED, run
 from digitnet.training import TrainingConfig, evaluate, train
-from digitnet.training.full_batch import FullBatch
 from digitnet.training.optimizer import SGD
 
 
@@ -46,42 +45,12 @@ def test_fast_recipe_beats_seed_recipe(sample, seed_model):
     assert model.history["dev_accuracy"][-1] > seed_model.history["dev_accuracy"][-1] + 0.05
 
 
-def test_chunked_full_batch_gradient_equals_plain_gradient(sample):
-    """full_batch.py's label-sorted chunks give the same gradient as one pass over all rows."""
-    x = Preprocessing().apply(sample.images[:3000], np.float64)
-    labels = sample.labels[:3000]
-    network = Network.build([784, 16, 10], init="uniform", seed=0, dtype=np.float64)
-
-    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
-    plain = [grad.copy() for _, grad in network.parameters()]
-
-    loss_sum, correct = FullBatch(x, labels, chunk_rows=256).accumulate_gradient(network, True)
-    for (_, grad), expected in zip(network.parameters(), plain):
-        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
-    logits = network.forward(x)
-    assert loss_sum / len(x) == pytest.approx(SoftmaxCrossEntropy.fn(logits, labels))
-    assert correct == np.count_nonzero(logits.argmax(axis=1) == labels)
-
-
-def test_full_batch_gradient_of_a_cnn(sample):
-    """Nothing in the full-batch path assumes an MLP: a CNN's chunked gradient is its
-    gradient over all rows at once."""
-    x = Preprocessing().apply(sample.images[:300], np.float64)
-    labels = sample.labels[:300]
-    network = Network.build("conv4k5,relu,pool2,dense10", seed=0, dtype=np.float64)
-    network.backward(SoftmaxCrossEntropy.delta(network.forward(x, training=True), labels))
-    plain = [grad.copy() for _, grad in network.parameters()]
-    FullBatch(x, labels, chunk_rows=64).accumulate_gradient(network, False)
-    for (_, grad), expected in zip(network.parameters(), plain):
-        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
-
-
 def test_batched_measurement_equals_one_big_forward_pass(sample):
     """evaluate() and predict_proba go through Network.logits in batches: the same
     loss, accuracy and probabilities as one forward pass over all rows."""
     x = Preprocessing().apply(sample.images[:2000], np.float64)
     labels = sample.labels[:2000]
-    network = Network.build([784, 16, 10], seed=0, dtype=np.float64, shortcuts=False)
+    network = Network.build([784, 16, 10], seed=0, dtype=np.float64)
     logits = network.forward(x)
     np.testing.assert_allclose(network.logits(x, batch_size=300), logits, rtol=1e-13)
     loss, accuracy = evaluate(network, x, labels)
@@ -130,20 +99,3 @@ def test_ctrl_c_keeps_the_best_weights_so_far(sample):
     assert not all(
         np.array_equal(saved, latest) for saved, latest in zip(snapshots[best], snapshots[-1])
     )
-
-
-def test_full_batch_chunks_without_blank_columns_give_the_same_gradient(sample):
-    """Chunks stored as InkedColumns (the MLP shortcut) = plain chunks, to rounding."""
-    x = Preprocessing().apply(sample.images[:2000], np.float64)
-    labels = sample.labels[:2000]
-    network = Network.build([784, 16, 10], seed=0, dtype=np.float64)
-    assert network.takes_inked_columns
-    results = []
-    for inked in (False, True):
-        batch = FullBatch(x, labels, chunk_rows=256, inked_columns=inked)
-        loss_sum, correct = batch.accumulate_gradient(network, True)
-        results.append(([grad.copy() for _, grad in network.parameters()], loss_sum, correct))
-    (plain, plain_loss, plain_correct), (inked, inked_loss, inked_correct) = results
-    for got, expected in zip(inked, plain):
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
-    assert inked_loss == pytest.approx(plain_loss, rel=1e-12) and inked_correct == plain_correct

@@ -13,50 +13,48 @@ From a notebook:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import importlib
 from typing import Any
-
-from digitnet.data import Dataset, load_data, read_kaggle_csv, write_submission
-from digitnet.data.image_file import read_digit_image
-from digitnet.errors import DigitnetError
-from digitnet.interfaces.classifier import DigitClassifier, _labels
-from digitnet.interfaces.export import export_model
-from digitnet.model import Model, pixel_rows
-from digitnet.model_file import load_model, save_model
-from digitnet.network import Network
-from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
-from digitnet.threads import DEFAULT_THREADS, blas_threads
 
 __version__ = "0.1.0"
 
+# Imported on first use (PEP 562), so that `import digitnet.network` loads the
+# textbook network alone, without the data, training and interface packages.
+_HOMES = {
+    "DEFAULT_RECIPE": "digitnet.recipes",
+    "Dataset": "digitnet.data",
+    "DigitClassifier": "digitnet.interfaces.classifier",
+    "DigitnetError": "digitnet.errors",
+    "export_model": "digitnet.interfaces.export",
+    "Model": "digitnet.model",
+    "Network": "digitnet.network",
+    "RECIPES": "digitnet.recipes",
+    "Recipe": "digitnet.recipes",
+    "get_recipe": "digitnet.recipes",
+    "load_data": "digitnet.data",
+    "load_model": "digitnet.model_file",
+    "pixel_rows": "digitnet.model",
+    "read_digit_image": "digitnet.data.image_file",
+    "read_kaggle_csv": "digitnet.data",
+    "save_model": "digitnet.model_file",
+    "train": "digitnet.api",
+    "write_submission": "digitnet.data",
+}
 
-def train(
-    recipe: str | Recipe = DEFAULT_RECIPE,
-    data: str | os.PathLike[str] | Dataset | tuple[Any, Any] = "sample",
-    seed: int = 0,
-    *,
-    threads: int | None = DEFAULT_THREADS,
-    log: Callable[[str], None] | None = print,
-    progress: bool | None = None,
-    **overrides: Any,
-) -> Model:
-    """Train a model with a named recipe (or a Recipe) on `data`: a `--data` name
-    or path, a Dataset, or an (X, y) pair of arrays (images and labels).
 
-    `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
-    `layers="conv32k5,relu,pool2,dense10"`.
-    `threads` caps the BLAS threads (see digitnet.threads).
-    """
-    chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
-        images = pixel_rows(data[0])
-        labels = _labels(data[1], len(images))
-        dataset = Dataset(images, labels, f"arrays ({len(images)} images)")
-    else:
-        dataset = data if isinstance(data, Dataset) else load_data(data)
-    with blas_threads(threads):
-        return run(chosen.with_overrides(**overrides), dataset, seed, log=log, progress=progress)
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:  # a subpackage, as `digitnet.recipes.run`
+        try:
+            return importlib.import_module(f"digitnet.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'digitnet' has no attribute '{name}'") from None
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
 
 
 __all__ = [

@@ -23,14 +23,14 @@ from digitnet.data.dataset import CLASSES, Dataset
 from digitnet.errors import DigitnetError
 from digitnet.model import Model, pixel_rows
 from digitnet.recipes import DEFAULT_RECIPE, get_recipe, run
-from digitnet.threads import DEFAULT_THREADS, blas_threads
+from digitnet.speed import using_threads
 
 
 class DigitClassifier:
     """A digitnet recipe as a scikit-learn classifier.
 
     recipe: a recipe name ('fast', 'cnn', ...); seed: the split and initial
-    weights; threads: BLAS threads; verbose: print the training lines; any other
+    weights; threads: cores to train on (None: all); verbose: print the training lines; any other
     keyword overrides a knob of the recipe, e.g. `epochs=5`.  Unlike the recipes,
     `fit` trains on every row given (dev_size=0), as scikit-learn's estimators do;
     `dev_size=1000` holds rows out to follow training on (`model_.history`).
@@ -43,7 +43,7 @@ class DigitClassifier:
         recipe: str = DEFAULT_RECIPE,
         *,
         seed: int = 0,
-        threads: int = DEFAULT_THREADS,
+        threads: int | None = None,
         verbose: bool = False,
         **knobs: Any,
     ) -> None:
@@ -74,7 +74,7 @@ class DigitClassifier:
         recipe = get_recipe(self.recipe).with_overrides(**{"dev_size": 0, **self.knobs})
         dataset = Dataset(images, labels, f"arrays given to fit ({len(images)} images)")
         log = print if self.verbose else None
-        with blas_threads(self.threads):
+        with using_threads(self.threads):
             self.model_: Model = run(recipe, dataset, self.seed, log=log, progress=False)
         self.classes_ = np.arange(CLASSES)
         return self

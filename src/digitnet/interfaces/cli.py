@@ -35,7 +35,7 @@ from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
 from digitnet.recipes.knobs import add_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
-from digitnet.threads import DEFAULT_THREADS, blas_threads
+from digitnet.speed import using_threads
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
-        with blas_threads(args.threads):
+        with using_threads(args.threads, say=_note):
             return args.command(args)
     except DigitnetError as error:
         print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)
@@ -180,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     threads.add_argument(
         "--threads",
         type=_positive_int,
-        default=DEFAULT_THREADS,
-        help="BLAS threads for matrix products (see the README's Threads)",
+        default=None,
+        help="cores to compute on (default: every core this process may use; see the "
+        "README's Threads)",
     )
     data_help = (
         "'sample' (bundled), a dataset name (mnist, fashion-mnist, kmnist; add :test or "
@@ -605,6 +606,10 @@ def _port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port (1 to 65535)")
     return value
+
+
+def _note(line: str) -> None:
+    print(f"digitnet: note: {line}", file=sys.stderr)
 
 
 def _positive_int(text: str) -> int:

@@ -54,14 +54,10 @@ class BatchNorm:
         self.batch_statistics = training
         if training:
             count = len(features)
-            mean = _column_sums(features) / count
+            mean = self.column_sums(features) / count
             centered = features - mean
-            var = _column_sums(centered, centered) / count
-            momentum = self.momentum
-            self.running_mean *= 1 - momentum
-            self.running_mean += momentum * mean
-            self.running_var *= 1 - momentum
-            self.running_var += momentum * var * (count / max(count - 1, 1))
+            var = self.column_sums(centered, centered) / count
+            self._update_running(mean, var, count)
         else:
             centered = features - self.running_mean
             var = self.running_var
@@ -73,12 +69,14 @@ class BatchNorm:
         y += self.shift
         return y.reshape(x.shape)
 
-    def backward(self, y_grad: np.ndarray) -> np.ndarray:
+    def backward(self, y_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         assert self.normalized is not None and self.inv_std is not None, "backward() first"
         grad = y_grad.reshape(-1, y_grad.shape[-1])
         # dL/dbeta = sum of dL/dy;  dL/dgamma = sum of dL/dy * x_hat
-        self.shift_grad[...] = _column_sums(grad)
-        self.scale_grad[...] = _column_sums(grad, self.normalized)
+        self.shift_grad[...] = self.column_sums(grad)
+        self.scale_grad[...] = self.column_sums(grad, self.normalized)
+        if not input_grad:  # nothing below learns (a network that starts with bn)
+            return None
         if not self.batch_statistics:  # fixed mu and var: y is affine in x
             return (y_grad * (self.scale * self.inv_std)).astype(y_grad.dtype)
         # mu and var depend on every x in the batch too; with N rows (docs/math.md):
@@ -90,20 +88,21 @@ class BatchNorm:
         x_grad *= self.scale * self.inv_std
         return x_grad.reshape(y_grad.shape)
 
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        """running <- (1 - momentum) running + momentum * batch value (var unbiased)."""
+        momentum = self.momentum
+        self.running_mean *= 1 - momentum
+        self.running_mean += momentum * mean
+        self.running_var *= 1 - momentum
+        self.running_var += momentum * var * (count / max(count - 1, 1))
+
+    def column_sums(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        """One sum per feature (column) over the rows: of a, or of a * b."""
+        return a.sum(axis=0) if b is None else (a * b).sum(axis=0)
+
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(self.scale, self.scale_grad), (self.shift, self.shift_grad)]
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"scale": self.scale, "shift": self.shift,
                 "running_mean": self.running_mean, "running_var": self.running_var}  # fmt: skip
-
-
-def _column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """sum over rows of a (or of a * b, element by element), one sum per column.
-
-    Written as einsum for speed only: numpy's a.sum(axis=0) walks a tall array
-    of few columns one short row at a time, and (a * b).sum(axis=0) first
-    stores the product; einsum does either in one sweep (3-4x faster on a
-    128 x 26 x 26 x 32 feature map).
-    """
-    return np.einsum("ij->j", a) if b is None else np.einsum("ij,ij->j", a, b)

@@ -15,7 +15,7 @@ import numpy as np
 
 from digitnet.network.im2col import col2im, im2col, output_size, same_padding
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.layers import Stateless
+from digitnet.network.layer import Stateless
 
 PADDINGS = ("valid", "same")
 
@@ -129,7 +129,7 @@ class MaxPool2D(Stateless):
         self.inputs, self.outputs = x, a
         return a
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.inputs is not None and self.outputs is not None, "backward() before forward()"
         x_grad = np.zeros_like(self.inputs)
         unclaimed = np.ones(a_grad.shape, dtype=bool)  # windows whose maximum is not found yet

@@ -8,9 +8,10 @@ Conventions used throughout the network package (and in docs/math.md):
   contiguous layout and the equations are the same, transposed.)
 - `forward(x, training)` returns the layer's output and remembers what
   `backward` needs.  `training` matters to dropout and batch norm only.
-- `backward(dL/d_output)` returns dL/d_input, the gradient for the layer
-  below, and writes the gradients of the layer's own parameters into its
-  gradient buffers (allocated once, with the layer).
+- `backward(dL/d_output, input_grad=True)` returns dL/d_input, the gradient
+  for the layer below, and writes the gradients of the layer's own parameters
+  into its gradient buffers (allocated once, with the layer).  Every layer
+  meets this one protocol (layer.py); kinds.py declares how each is written.
 - L is the mean loss over the batch, so every gradient here is already divided
   by m (the loss's `delta` does that once, at the top).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.network.init import INITIALIZERS, initial_bias
+from digitnet.network.layer import Stateless
 
 
 class Dense:
@@ -65,16 +67,6 @@ class Dense:
         return {"weight": self.weight, "bias": self.bias}
 
 
-class Stateless:
-    """A layer with nothing to learn or save (activations, dropout, reshapes)."""
-
-    def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return []
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {}
-
-
 class ReLU(Stateless):
     """The rectified linear unit  a = max(z, 0), applied element by element."""
 
@@ -86,7 +78,7 @@ class ReLU(Stateless):
         self.active = z > 0
         return np.maximum(z, 0)
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.active is not None, "backward() called before forward()"
         # da/dz = 1 where z > 0, else 0   ->   dL/dz = dL/da * [z > 0]
         return a_grad * self.active
@@ -104,7 +96,7 @@ class LeakyReLU(Stateless):
         self.active = z > 0
         return np.where(self.active, z, self.slope * z)
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.active is not None, "backward() called before forward()"
         # da/dz = 1 where z > 0, else slope
         return np.where(self.active, a_grad, self.slope * a_grad)
@@ -121,7 +113,7 @@ class Tanh(Stateless):
         self.outputs = np.tanh(z)
         return self.outputs
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.outputs is not None, "backward() called before forward()"
         # da/dz = 1 - tanh(z)^2 = 1 - a^2
         return a_grad * (1 - self.outputs**2)
@@ -138,7 +130,7 @@ class Sigmoid(Stateless):
         self.outputs = 0.5 * (1 + np.tanh(0.5 * z))
         return self.outputs
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.outputs is not None, "backward() called before forward()"
         # da/dz = a (1 - a)
         return a_grad * self.outputs * (1 - self.outputs)
@@ -163,7 +155,7 @@ class Dropout(Stateless):
         self.mask = keep.astype(x.dtype) / (1 - self.rate)
         return x * self.mask
 
-    def backward(self, a_grad: np.ndarray) -> np.ndarray:
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         # da/dx = m: dropped inputs get no gradient, kept ones the same scale
         return a_grad if self.mask is None else a_grad * self.mask
 
@@ -177,7 +169,7 @@ class ToImages(Stateless):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return x.reshape(len(x), self.side, self.side, 1)
 
-    def backward(self, images_grad: np.ndarray) -> np.ndarray:
+    def backward(self, images_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         # A reshape moves no value: the gradient is reshaped back.
         return images_grad.reshape(len(images_grad), -1)
 
@@ -192,6 +184,6 @@ class Flatten(Stateless):
         self.shape = x.shape
         return x.reshape(len(x), -1)
 
-    def backward(self, rows_grad: np.ndarray) -> np.ndarray:
+    def backward(self, rows_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
         assert self.shape is not None, "backward() called before forward()"
         return rows_grad.reshape(self.shape)

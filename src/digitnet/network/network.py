@@ -10,40 +10,25 @@ line of text, a layer spec (spec.py), which is also what a model file stores.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from digitnet.errors import DigitnetError
-from digitnet.network.batchnorm import BatchNorm
-from digitnet.network.conv import Conv2D, MaxPool2D
 from digitnet.network.init import INITIALIZERS
-from digitnet.network.layers import (
-    Dense,
-    Dropout,
-    Flatten,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Tanh,
-    ToImages,
-)
-from digitnet.network.loss import softmax
-from digitnet.network.shortcuts import BlankSkippingDense, ChunkedConv2D, InkedColumns
+from digitnet.network.kinds import KINDS, LayerSpec
+from digitnet.network.layer import Init, Layer, Shape
+from digitnet.network.layers import Dropout
+from digitnet.network.loss import SoftmaxCrossEntropy, softmax
 from digitnet.network.spec import (
-    LayerSpec,
+    ACTIVATIONS,
     format_layers,
     mlp_layers,
     output_shape,
     parse_layers,
 )
 
-Layer = (
-    Dense | Conv2D | MaxPool2D | BatchNorm | ReLU | LeakyReLU | Tanh | Sigmoid | Dropout
-    | ToImages | Flatten
-)  # fmt: skip
-ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+Progress = Callable[[Iterable], Iterable]  # wraps the batches, e.g. in a progress bar
 
 
 class Network:
@@ -51,6 +36,7 @@ class Network:
 
     def __init__(self, layers: list[Layer], specs: list[LayerSpec], inputs: int) -> None:
         self.layers, self.specs, self.inputs = layers, specs, inputs
+        self.loss = SoftmaxCrossEntropy  # the cost on top of the logits (loss.py)
         # Below the first layer with parameters nothing learns: the backward pass
         # stops there and skips its dL/dinput (for 784 pixels, the costliest product).
         self.first_learning = next(
@@ -68,7 +54,6 @@ class Network:
         activation: str = "relu",
         dropout: float = 0.0,
         inputs: int = 784,
-        shortcuts: bool = True,
     ) -> Network:
         """A fresh network.
 
@@ -77,8 +62,11 @@ class Network:
         `activation` (then Dropout, if `dropout` > 0) between Dense layers.  The
         last layer outputs logits (softmax is applied by the loss and by
         `predict_proba`).  float32 is the default; ask for float64 for gradient
-        checks.  `inputs`: pixels per row, for a spec.  `shortcuts=False` builds
-        only textbook layers (shortcuts.py).
+        checks.  `inputs`: pixels per row, for a spec.
+
+        These are the textbook layers, each forward beside its backward;
+        `digitnet.speed.accelerate` turns the network into a faster one that
+        computes the same numbers.
         """
         if isinstance(layers, str):
             text = layers
@@ -91,27 +79,33 @@ class Network:
             raise DigitnetError(f"unknown init '{init}' (choose from {', '.join(INITIALIZERS)})")
         specs = parse_layers(text, pixels=inputs, classes=None)
         rng = np.random.default_rng(seed)
-        built = _create_layers(specs, inputs, init, rng, np.dtype(dtype), shortcuts)
+        built = _create_layers(specs, inputs, Init(init, rng, np.dtype(dtype)))
         return cls(built, specs, inputs)
 
-    def forward(self, x: np.ndarray | InkedColumns, training: bool = False) -> np.ndarray:
-        """The logits (m, classes) for a batch x (m, inputs).
-
-        x may also be InkedColumns (shortcuts.py): the batch without its blank columns.
-        """
-        if isinstance(x, InkedColumns) and not self.takes_inked_columns:
-            x = x.dense()
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The logits (m, classes) for a batch x (m, inputs)."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
     def backward(self, logits_grad: np.ndarray) -> None:
         """Backpropagate dL/dlogits, writing every parameter's gradient."""
-        grad = logits_grad
-        for layer in reversed(self.layers[self.first_learning + 1 :]):
-            grad = layer.backward(grad)
-        if self.first_learning < len(self.layers):
-            self.layers[self.first_learning].backward(grad, input_grad=False)  # type: ignore[call-arg]
+        grad: np.ndarray | None = logits_grad
+        for index in reversed(range(self.first_learning, len(self.layers))):
+            assert grad is not None  # only the first learning layer returns None
+            grad = self.layers[index].backward(grad, input_grad=index > self.first_learning)
+
+    def gradient(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One forward and one backward pass over the batch (x, labels): every
+        parameter's gradient of the batch's mean loss.  Returns the logits, from
+        which the trainer reads the batch's loss and accuracy.
+
+        The batch may be the whole training set (full-batch gradient descent):
+        batch norm then normalises with the statistics of every row.
+        """
+        logits = self.forward(x, training=True)
+        self.backward(self.loss.delta(logits, labels))
+        return logits
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, input side first."""
@@ -151,7 +145,7 @@ class Network:
         x: np.ndarray,
         batch_size: int = 1024,
         prepare: Callable[[np.ndarray], np.ndarray] | None = None,
-        progress: bool = False,
+        progress: Progress | None = None,
     ) -> np.ndarray:
         """The outputs (m, classes) for many rows, `batch_size` rows at a time.
 
@@ -159,7 +153,7 @@ class Network:
         batches, memory stays bounded (a CNN's im2col of 60,000 images at once
         would take gigabytes).  `prepare` turns each batch of stored rows into
         inputs first (a model's pixels to floats), so the whole set is never
-        converted at once either.
+        converted at once either.  `progress` wraps the batches (a progress bar).
         """
         return self._batches(x, batch_size, prepare, progress, then=None)
 
@@ -168,7 +162,7 @@ class Network:
         x: np.ndarray,
         batch_size: int = 1024,
         prepare: Callable[[np.ndarray], np.ndarray] | None = None,
-        progress: bool = False,
+        progress: Progress | None = None,
     ) -> np.ndarray:
         """Class probabilities (m, classes): the softmax of `logits`, batch by batch
         (so a model's probabilities do not depend on how many rows come with it)."""
@@ -179,14 +173,12 @@ class Network:
         x: np.ndarray,
         batch_size: int,
         prepare: Callable[[np.ndarray], np.ndarray] | None,
-        progress: bool,
+        progress: Progress | None,
         then: Callable[[np.ndarray], np.ndarray] | None,
     ) -> np.ndarray:
-        starts = range(0, len(x), batch_size)
+        starts: Iterable[int] = range(0, len(x), batch_size)
         outputs = []
-        for start in tqdm(
-            starts, desc="predicting", unit="batch", disable=None if progress else True
-        ):
+        for start in progress(starts) if progress else starts:
             rows = x[start : start + batch_size]
             output = self.forward(prepare(rows) if prepare else rows)
             outputs.append(then(output) if then else output)
@@ -206,48 +198,21 @@ class Network:
         return next(iter(self.arrays().values())).dtype
 
     @property
-    def takes_inked_columns(self) -> bool:
-        """Whether the first layer reads InkedColumns as they are (shortcuts.py)."""
-        return isinstance(self.layers[0], BlankSkippingDense)
-
-    @property
     def is_convolutional(self) -> bool:
         return any(spec.kind == "conv" for spec in self.specs)
 
 
-def _create_layers(specs: list[LayerSpec], inputs: int, init: str, rng: np.random.Generator,
-                   dtype: np.dtype, shortcuts: bool) -> list[Layer]:  # fmt: skip
-    """One fresh layer per spec; weights drawn in order, input side first."""
+def _create_layers(specs: list[LayerSpec], inputs: int, init: Init) -> list[Layer]:
+    """One fresh layer per spec, as kinds.py declares; weights drawn in order, input side first."""
     layers: list[Layer] = []
-    dropouts: list[int] = []
-    shape: tuple[int, ...] = (inputs,)
+    shape: Shape = (inputs,)
     for spec in specs:
-        if spec.kind == "dense":
-            # A first Dense layer reads pixels, many blank: the shortcut skips those.
-            on_pixels = shortcuts and not layers and shape == (inputs,)
-            kind = BlankSkippingDense if on_pixels else Dense
-            layers.append(kind.create(shape[0], spec.size, init, rng, dtype))
-        elif spec.kind == "conv":
-            kind = ChunkedConv2D if shortcuts else Conv2D
-            layers.append(kind.create(shape[2], spec.size, spec.kernel, spec.stride,
-                                        spec.padding, init, rng, dtype))  # fmt: skip
-        elif spec.kind == "pool":
-            layers.append(MaxPool2D(spec.kernel, spec.stride))
-        elif spec.kind == "bn":
-            layers.append(BatchNorm.create(shape[-1], dtype))
-        elif spec.kind == "image":
-            layers.append(ToImages(round(shape[0] ** 0.5)))
-        elif spec.kind == "flatten":
-            layers.append(Flatten())
-        elif spec.kind == "dropout":
-            dropouts.append(len(layers))
-            layers.append(Dropout(spec.rate))  # its random stream is set below
-        else:
-            layers.append(ACTIVATIONS[spec.kind]())
+        layers.append(KINDS[spec.kind].build(spec, shape, init))
         shape = output_shape(spec, shape)
+    dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
     if dropouts:
         # Drawn after every weight, so adding dropout does not change the initial weights.
-        stream = np.random.default_rng(int(rng.integers(2**31)))
-        for index in dropouts:
-            layers[index] = Dropout(specs[index].rate, stream)
+        stream = np.random.default_rng(int(init.rng.integers(2**31)))
+        for layer in dropouts:
+            layer.rng = stream
     return layers

@@ -109,6 +109,11 @@ class Recipe:
         default="float32",
         choices=("float32", "float64"),
     )
+    textbook: bool = knob(
+        "train the textbook layers as written, without the speed step (digitnet.speed)",
+        kind="switch",
+        default=False,
+    )
 
     def __post_init__(self) -> None:
         for name in ("name", "summary"):
@@ -279,6 +284,7 @@ def run(
         restore_best=recipe.restore_best,
         patience=recipe.patience,
         seed=int(rng.integers(2**31)),
+        textbook=recipe.textbook,
     )
     result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress)
     history, best_epoch = result.history, result.best_epoch

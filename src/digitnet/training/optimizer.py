@@ -16,9 +16,19 @@ between steps (by a schedule, see schedule.py).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 Parameters = list[tuple[np.ndarray, np.ndarray]]
+
+
+class Optimizer(Protocol):
+    """What the training loop needs of an optimizer: a step, and a rate to set."""
+
+    learning_rate: float
+
+    def step(self) -> None: ...
 
 
 class SGD:
@@ -38,6 +48,11 @@ class SGD:
         # A velocity and a scratch buffer per parameter, allocated once.
         self.velocities = [np.zeros_like(param) for param, _ in parameters]
         self.scratch = [np.empty_like(param) for param, _ in parameters]
+
+    def with_parameters(self, parameters: Parameters) -> SGD:
+        """A fresh optimizer of the same rule and settings, over other parameters."""
+        return SGD(parameters, self.learning_rate, self.momentum, self.nesterov,
+                   self.weight_decay)  # fmt: skip
 
     def step(self) -> None:
         """Move every parameter one step against its current gradient."""
@@ -72,6 +87,13 @@ class Adam:
         self.means = [np.zeros_like(param) for param, _ in parameters]
         self.squares = [np.zeros_like(param) for param, _ in parameters]
         self.steps = 0
+
+    def with_parameters(self, parameters: Parameters) -> Adam:
+        """A fresh optimizer of the same rule and settings, over other parameters."""
+        fresh = Adam(parameters, self.learning_rate, (self.beta1, self.beta2), self.eps,
+                     self.weight_decay, self.decoupled)  # fmt: skip
+        fresh.steps = self.steps
+        return fresh
 
     def step(self) -> None:
         self.steps += 1

@@ -10,7 +10,11 @@
         every `log_every` epochs: measure on the dev set, remember the best weights
 
 Full-batch gradient descent (batch_size=None, the notebook's) is the same with
-one batch of all rows; full_batch.py computes that gradient chunk by chunk.
+one batch of all rows.
+
+Before the loop the network is made fast (digitnet.speed.accelerate: the same
+numbers, faster, on every thread `using_threads` allows), unless the config
+asks for the textbook layers; the loop itself is the same either way.
 
 Ctrl-C stops training cleanly after the current step (stop.py): the network is
 left holding the best weights seen so far (by dev accuracy) and the result says
@@ -28,12 +32,12 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.metrics import accuracy
-from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.network import Network
+from digitnet.speed import accelerate, accelerate_optimizer
 from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.bookkeeping import Bookkeeper, TrainingResult
-from digitnet.training.full_batch import FullBatch
-from digitnet.training.optimizer import SGD, Adam, make_optimizer
+from digitnet.training.optimizer import Optimizer, make_optimizer
 from digitnet.training.schedule import Schedule
 from digitnet.training.stop import StopRequest, stop_on_ctrl_c
 
@@ -54,6 +58,7 @@ class TrainingConfig:
     restore_best: bool = False  # end with the best dev weights rather than the last
     patience: int | None = None  # stop after this many measurements without a better dev score
     seed: int = 0  # the order of mini-batches, and the augmentation
+    textbook: bool = False  # train the textbook layers as they are, without the speed step
 
 
 def train(
@@ -73,12 +78,15 @@ def train(
     set may be empty, in which case the last weights count as the best.
     `progress=None` shows a progress bar only on a terminal.
     """
-    optimizer = make_optimizer(config.optimizer, network.parameters(), config.learning_rate,
-                               config.momentum, config.weight_decay)  # fmt: skip
+    if not config.textbook:  # the same arrays, fast layers: `network` learns what this learns
+        network = accelerate(network)
+    optimizer: Optimizer = make_optimizer(config.optimizer, network.parameters(),
+                                          config.learning_rate, config.momentum,
+                                          config.weight_decay)  # fmt: skip
+    if not config.textbook:  # the same rule, its step shared among the threads
+        optimizer = accelerate_optimizer(optimizer)
     rng = np.random.default_rng(config.seed)
-    full_batch = None
-    if config.batch_size is None:  # the notebook's gradient descent: one batch of all rows
-        full_batch = FullBatch(train_x, train_y, inked_columns=network.takes_inked_columns)
+    full_batch = config.batch_size is None  # the notebook's gradient descent: all rows at once
     steps = config.epochs * (1 if full_batch else -(-len(train_x) // config.batch_size))
     bar = tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
                leave=False)  # fmt: skip
@@ -95,9 +103,9 @@ def train(
         try:
             for epoch in range(1, config.epochs + 1):
                 measuring = epoch % config.log_every == 0 or epoch == config.epochs
-                if full_batch is not None:
-                    loss_sum, correct = _full_batch_step(full_batch, network, optimizer, epoch,
-                                                         measuring, config, bar)  # fmt: skip
+                if full_batch:
+                    loss_sum, correct = _full_batch_step(network, optimizer, train_x, train_y,
+                                                         epoch, measuring, config, bar)  # fmt: skip
                 else:
                     loss_sum, correct = _minibatch_epoch(network, optimizer, train_x, train_y,
                                                          epoch, measuring, config, rng, stop,
@@ -117,9 +125,10 @@ def train(
 
 
 def _full_batch_step(
-    full_batch: FullBatch,
     network: Network,
-    optimizer: SGD | Adam,
+    optimizer: Optimizer,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
     epoch: int,
     measuring: bool,
     config: TrainingConfig,
@@ -127,15 +136,15 @@ def _full_batch_step(
 ) -> tuple[float, int]:
     """One step of gradient descent on the whole training set (an epoch of one batch)."""
     optimizer.learning_rate = config.learning_rate * config.schedule.factor(epoch - 1)
-    loss_sum, correct = full_batch.accumulate_gradient(network, measuring)
+    logits = network.gradient(train_x, train_y)
     optimizer.step()
     bar.update()
-    return loss_sum, correct
+    return _score(network, logits, train_y) if measuring else (0.0, 0)
 
 
 def _minibatch_epoch(
     network: Network,
-    optimizer: SGD | Adam,
+    optimizer: Optimizer,
     train_x: np.ndarray,
     train_y: np.ndarray,
     epoch: int,
@@ -149,7 +158,6 @@ def _minibatch_epoch(
 
     Returns the summed loss and the count of correct predictions if `measuring`.
     """
-    loss = SoftmaxCrossEntropy
     loss_sum, correct = 0.0, 0
     batches_per_epoch = -(-len(train_x) // config.batch_size)
     order = rng.permutation(len(train_x))
@@ -162,14 +170,19 @@ def _minibatch_epoch(
             # The schedule sees fractional epochs, so the rate changes batch by batch.
             factor = config.schedule.factor(epoch - 1 + step / batches_per_epoch)
             optimizer.learning_rate = config.learning_rate * factor
-            logits = network.forward(x, training=True)
-            network.backward(loss.delta(logits, y))
+            logits = network.gradient(x, y)  # forward, loss gradient, backward
             optimizer.step()
             if measuring:  # from the logits this step computed anyway
-                loss_sum += loss.fn(logits, y) * len(y)
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == y))
+                batch_loss, batch_correct = _score(network, logits, y)
+                loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
             bar.update()
     return loss_sum, correct
+
+
+def _score(network: Network, logits: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+    """The summed loss of a batch and its count of correct predictions."""
+    loss_sum = network.loss.fn(logits, labels) * len(labels)
+    return loss_sum, int(np.count_nonzero(logits.argmax(axis=1) == labels))
 
 
 def _describe(row: tuple, config: TrainingConfig, has_dev: bool) -> str:
@@ -188,4 +201,4 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
     if len(y) == 0:
         return float("nan"), float("nan")
     logits = network.logits(x)
-    return SoftmaxCrossEntropy.fn(logits, y), accuracy(logits.argmax(axis=1), y)
+    return network.loss.fn(logits, y), accuracy(logits.argmax(axis=1), y)

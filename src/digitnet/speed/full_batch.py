@@ -1,5 +1,8 @@
 """The full-batch gradient (the notebook's), computed over the training set in chunks.
 
+Part of the speed step (speed/__init__.py); the textbook computes the same
+gradient as one forward and one backward pass over all rows (Network.gradient).
+
 The gradient of the mean loss is a sum over the m training examples:
 
     dL/dW = (1/m) sum_i  dloss_i/dW
@@ -12,7 +15,7 @@ gradient as one big pass over all rows, with two savings:
    memory once per iteration instead of twice, and nothing of size m x width
    is ever allocated.
 2. A pixel that is blank in every image of a chunk adds nothing to an MLP's
-   first product x W1 and gets a zero gradient (network/shortcuts.py).  The
+   first product x W1 and gets a zero gradient (blank_pixels.py).  The
    rows are grouped by label before they are cut into chunks, since a chunk of
    one digit has more blank pixels than a mixed one (a "1" inks a narrow
    band), and each chunk is stored once without its blank columns
@@ -20,14 +23,19 @@ gradient as one big pass over all rows, with two savings:
 
 Every chunk goes through the network's own forward and backward passes.
 The data set does not change, so the chunks are built once.
+
+The sum is the one big gradient only when each example's loss depends on that
+example alone.  Batch norm breaks that (each chunk would be normalised with its
+own statistics, and label-sorted chunks are one digit each), so a network with
+batch norm is never chunked: it takes the textbook's one pass (AcceleratedNetwork).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from digitnet.network import Network, SoftmaxCrossEntropy
-from digitnet.network.shortcuts import InkedColumns
+from digitnet.network import Network
+from digitnet.speed.blank_pixels import InkedColumns
 
 CHUNK_ROWS = 1024  # 1024 rows x 784 pixels x 4 bytes = 3 MB: stays in cache
 
@@ -44,44 +52,35 @@ class FullBatch:
         inked_columns: bool = False,
     ) -> None:
         """`inked_columns`: store each chunk without its blank columns, for a
-        network that takes them so (Network.takes_inked_columns)."""
+        network whose first layer takes them so (BlankSkippingDense)."""
         self.count = len(labels)
         by_label = np.argsort(labels, kind="stable")
         self.chunks: list[tuple[np.ndarray | InkedColumns, np.ndarray]] = []
+        self.rows: list[np.ndarray] = []  # where each chunk's rows were in x
         for start in range(0, self.count, chunk_rows):
             rows = by_label[start : start + chunk_rows]
+            self.rows.append(rows)
             chunk = np.ascontiguousarray(x[rows])
             self.chunks.append((InkedColumns.of(chunk) if inked_columns else chunk, labels[rows]))
         self.sums: list[np.ndarray] = []  # gradient sums, allocated on first use
 
-    def accumulate_gradient(self, network: Network, measure: bool) -> tuple[float, int]:
-        """Write dL/dparameter over the whole set into the network's gradients.
-
-        With `measure`, also return the summed loss and the count of correct
-        predictions, read off the logits computed on the way; else (0.0, 0).
-        """
+    def accumulate_gradient(self, network: Network) -> np.ndarray:
+        """Write dL/dparameter over the whole set into the network's gradients;
+        return the logits of every row, in the order the rows were given."""
         parameters = network.parameters()
         if len(self.sums) != len(parameters):
             self.sums = [np.zeros_like(grad) for _, grad in parameters]
-        loss_sum, correct = 0.0, 0
-        for index, (x, labels) in enumerate(self.chunks):
-            logits = network.forward(x, training=True)
+        logits = np.empty((self.count, network.classes), dtype=network.dtype)
+        for index, ((x, labels), rows) in enumerate(zip(self.chunks, self.rows)):
+            chunk_logits = network.forward(x, training=True)
             # delta() averages over the chunk; rescale so the sum is a mean over all m.
-            network.backward(SoftmaxCrossEntropy.delta(logits, labels) * (len(x) / self.count))
+            network.backward(network.loss.delta(chunk_logits, labels) * (len(x) / self.count))
             for total, (_, grad) in zip(self.sums, parameters):
                 if index == 0:
                     total[...] = grad
                 else:
                     total += grad
-            if measure:
-                chunk_loss, chunk_correct = _score(logits, labels)
-                loss_sum, correct = loss_sum + chunk_loss, correct + chunk_correct
+            logits[rows] = chunk_logits
         for total, (_, grad) in zip(self.sums, parameters):
             grad[...] = total
-        return loss_sum, correct
-
-
-def _score(logits: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
-    """A chunk's summed loss and its count of correct predictions."""
-    loss_sum = SoftmaxCrossEntropy.fn(logits, labels) * len(labels)
-    return loss_sum, int(np.count_nonzero(logits.argmax(axis=1) == labels))
+        return logits

@@ -1,0 +1,47 @@
+"""The Python API behind `import digitnet` (digitnet/__init__.py re-exports it)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from digitnet.data import Dataset, load_data
+from digitnet.interfaces.classifier import _labels
+from digitnet.model import Model, pixel_rows
+from digitnet.recipes import DEFAULT_RECIPE, Recipe, get_recipe, run
+from digitnet.speed import using_threads
+
+
+def train(
+    recipe: str | Recipe = DEFAULT_RECIPE,
+    data: str | os.PathLike[str] | Dataset | tuple[Any, Any] = "sample",
+    seed: int = 0,
+    *,
+    threads: int | None = None,
+    log: Callable[[str], None] | None = print,
+    progress: bool | None = None,
+    **overrides: Any,
+) -> Model:
+    """Train a model with a named recipe (or a Recipe) on `data`: a `--data` name
+    or path, a Dataset, or an (X, y) pair of arrays (images and labels).
+
+    `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
+    `layers="conv32k5,relu,pool2,dense10"`.
+    `threads`: how many cores training uses (None: every core this process may
+    use; see digitnet.speed.workers); a count above that is lowered, with a warning.
+    """
+    chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
+        images = pixel_rows(data[0])
+        labels = _labels(data[1], len(images))
+        dataset = Dataset(images, labels, f"arrays ({len(images)} images)")
+    else:
+        dataset = data if isinstance(data, Dataset) else load_data(data)
+    with using_threads(threads, say=_warn):
+        return run(chosen.with_overrides(**overrides), dataset, seed, log=log, progress=progress)
+
+
+def _warn(note: str) -> None:
+    warnings.warn(note, stacklevel=3)

@@ -1,0 +1,65 @@
+"""Layers whose examples do not meet: computed piece by piece of the batch, on the workers.
+
+Part of the speed step (speed/__init__.py).  ReLU, max pooling and the other
+activations treat each example on its own, so the batch can be cut into
+pieces of rows and each piece computed apart: the same numbers exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from digitnet.network.layer import Layer, Stateless
+from digitnet.network.layers import ReLU
+from digitnet.speed.workers import WORKERS, split
+
+PARTS = 16
+SMALLEST = 8  # examples
+
+
+class PiecewiseReLU(ReLU):
+    """ReLU, piece by piece, writing into arrays allocated once per batch."""
+
+    def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        a, active = np.empty_like(z), np.empty(z.shape, dtype=bool)
+
+        def piece(rows: slice) -> None:  # a = max(z, 0); remember where z > 0
+            np.greater(z[rows], 0, out=active[rows])
+            np.maximum(z[rows], 0, out=a[rows])
+
+        WORKERS.map(piece, split(len(z), PARTS, SMALLEST))
+        self.active = active
+        return a
+
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        assert self.active is not None, "backward() called before forward()"
+        active = self.active
+        z_grad = np.empty_like(a_grad)
+        WORKERS.map(lambda rows: np.multiply(a_grad[rows], active[rows], out=z_grad[rows]),
+                    split(len(a_grad), PARTS, SMALLEST))  # fmt: skip
+        return z_grad
+
+
+class Piecewise(Stateless):
+    """Any layer without parameters that treats each example on its own (max
+    pooling, tanh, sigmoid, leaky ReLU), run as one copy of it per piece of the batch."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer  # the textbook layer it stands for
+        self.copies: list[Layer] = []
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        rows = split(len(x), PARTS, SMALLEST)
+        while len(self.copies) < len(rows):
+            self.copies.append(copy.deepcopy(self.layer))
+        self.rows = rows
+        outputs = WORKERS.map(lambda i: self.copies[i].forward(x[rows[i]], training),
+                              range(len(rows)))  # fmt: skip
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        rows = self.rows
+        grads = WORKERS.map(lambda i: self.copies[i].backward(grad[rows[i]]), range(len(rows)))
+        return grads[0] if len(grads) == 1 else np.concatenate(grads)

@@ -1,0 +1,122 @@
+"""Threads: the pieces of each batch, shared out among N worker threads.
+
+Every fast layer cuts its work into pieces, and the workers take the pieces
+from one queue, so a worker that its core lends to another program takes fewer
+of them (nothing waits for it, nothing spins).  numpy lets go of Python's lock
+inside its copies, ufuncs and matrix products, so the pieces really run at once.
+BLAS itself is held to one thread: the pieces are the parallelism.
+
+The pieces depend on the shapes only, never on the thread count, and partial
+sums (a kernel's gradient over chunks of images, batch norm's statistics) are
+added in the pieces' order.  So a seed trains bit for bit the same network at
+1, 2 or 16 threads: the threads change when each piece is computed, not what.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from threadpoolctl import threadpool_limits
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class Workers:
+    """A pool of threads that run the pieces of a batch; one thread runs them in order."""
+
+    def __init__(self) -> None:
+        self.threads = 1
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def set_threads(self, threads: int) -> None:
+        with self._lock:
+            if threads == self.threads:
+                return
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self.threads = threads
+            self._pool = (
+                ThreadPoolExecutor(threads, thread_name_prefix="digitnet") if threads > 1 else None
+            )
+
+    def map(self, task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        """task(item) for every item, the results in the items' order."""
+        pool = self._pool
+        if pool is None or len(items) < 2 or threading.current_thread().name.startswith("digitnet"):
+            return [task(item) for item in items]
+        return list(pool.map(task, items))
+
+
+WORKERS = Workers()
+
+
+def default_threads() -> int:
+    """Every core this process may use, less those other programs keep busy.
+
+    Each fast layer waits for all of its pieces, so a worker whose core is taken
+    by another program holds everyone up: on a busy machine fewer threads are
+    faster (benchmarks/README.md measures both).  The load average says how many
+    programs were running lately, so the default leaves their cores to them.
+    """
+    cores = available_cores()
+    try:
+        busy = round(os.getloadavg()[0])
+    except (AttributeError, OSError):  # no load average on this system
+        busy = 0
+    return max(1, min(cores, cores - busy))
+
+
+def capped(threads: int | None) -> tuple[int, str | None]:
+    """The thread count to use for `threads` (None: `default_threads()`), and a
+    note when the request was more than the cores this process may use."""
+    cores = available_cores()
+    if threads is None:
+        return default_threads(), None
+    if threads > cores:
+        return cores, (
+            f"--threads {threads}: this process may use {cores} core(s); using {cores} "
+            "(more threads than cores only take turns)"
+        )
+    return threads, None
+
+
+@contextmanager
+def using_threads(threads: int | None, say: Callable[[str], None] | None = None) -> Iterator[int]:
+    """A context in which the fast layers use `threads` workers (capped to the cores,
+    with `say` told why) and BLAS one thread each; the previous settings come back after."""
+    count, note = capped(threads)
+    if note and say is not None:
+        say(note)
+    previous = WORKERS.threads
+    WORKERS.set_threads(count)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield count
+    finally:
+        WORKERS.set_threads(previous)
+
+
+def pieces(count: int, size: int) -> list[slice]:
+    """range(count) cut into consecutive slices of `size` (the last may be shorter)."""
+    size = max(1, size)
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def split(count: int, parts: int = 8, smallest: int = 1) -> list[slice]:
+    """range(count) cut into about `parts` slices, none under `smallest` items:
+    a split fixed by the sizes alone, the same at every thread count."""
+    return pieces(count, max(smallest, -(-count // parts)))

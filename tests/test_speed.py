@@ -1,0 +1,275 @@
+"""The speed step (digitnet.speed): every fast twin computes what its textbook layer
+computes, gradients included; the threads change nothing that is learned."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from digitnet.data import Preprocessing
+from digitnet.network import BatchNorm, Conv2D, Dense, MaxPool2D, Network, ReLU
+from digitnet.network.layers import LeakyReLU, Sigmoid, Tanh
+from digitnet.speed import accelerate, chunked_conv, fast_twin, using_threads
+from digitnet.speed.blank_pixels import BlankSkippingDense, InkedColumns
+from digitnet.speed.full_batch import FullBatch
+from digitnet.speed.workers import available_cores, capped, split
+from digitnet.training import TrainingConfig, train
+
+SPECS = [
+    "dense16,relu,dense10",
+    "dense12,bn,tanh,dropout0.3,dense10",
+    "conv3k3same,bn,relu,pool2,conv4k3,leaky_relu,flatten,dense5,bn,sigmoid,dense10",
+    "conv4k3s2same,relu,pool3s2,dense10",
+    "bn,dense10",
+]
+
+
+def _images_with_blank_border(rng, rows: int, side: int = 8) -> np.ndarray:
+    """Square 'images' inked only inside a blank border, as MNIST digits are."""
+    x = np.zeros((rows, side, side))
+    inner = rng.uniform(0, 1, size=(rows, side - 2, side - 2))
+    x[:, 1:-1, 1:-1] = inner * (rng.random(inner.shape) < 0.7)
+    return x.reshape(rows, side * side)
+
+
+def _pass(network: Network, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, list]:
+    logits = network.gradient(x, labels)
+    return logits.copy(), [grad.copy() for _, grad in network.parameters()]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("text", SPECS)
+def test_the_fast_network_computes_the_textbook_numbers(text, threads):
+    """Logits and every gradient of a training step, fast against textbook (float64)."""
+    rng = np.random.default_rng(0)
+    x, labels = _images_with_blank_border(rng, 40), rng.integers(0, 10, size=40)
+    textbook = Network.build(text, inputs=64, seed=1, dtype=np.float64)
+    twin = Network.build(text, inputs=64, seed=1, dtype=np.float64)
+    with using_threads(threads):
+        fast = accelerate(twin)
+        for layer in fast.layers:
+            if hasattr(layer, "rng"):  # dropout: the same mask in both
+                layer.rng = np.random.default_rng(5)
+        for layer in textbook.layers:
+            if hasattr(layer, "rng"):
+                layer.rng = np.random.default_rng(5)
+        expected_logits, expected = _pass(textbook, x, labels)
+        got_logits, got = _pass(fast, x, labels)
+        evaluation = fast.forward(x), textbook.forward(x)
+    np.testing.assert_allclose(got_logits, expected_logits, rtol=1e-10, atol=1e-12)
+    for fast_grad, textbook_grad in zip(got, expected):
+        np.testing.assert_allclose(fast_grad, textbook_grad, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(*evaluation, rtol=1e-10, atol=1e-12)
+    # the fast network holds the textbook network's arrays, not copies
+    for (fast_param, _), (param, _) in zip(fast.parameters(), twin.parameters()):
+        assert fast_param is param
+
+
+def test_every_layer_with_a_twin_gets_one():
+    network = Network.build("conv3k3,bn,relu,pool2,tanh,sigmoid,leaky_relu,dense8,relu,dense10")
+    fast = accelerate(network)
+    replaced = [type(t) is not type(s) for s, t in zip(network.layers, fast.layers)]
+    kinds = (Dense, Conv2D, BatchNorm, ReLU, MaxPool2D, Tanh, Sigmoid, LeakyReLU)
+    for layer, was_replaced in zip(network.layers, replaced):
+        assert was_replaced == isinstance(layer, kinds), type(layer).__name__
+    assert isinstance(fast_twin(Dense(np.ones((4, 3)), np.zeros(3)), on_pixels=True),
+                      BlankSkippingDense)  # fmt: skip
+
+
+def test_blank_pixels_are_skipped_and_change_nothing():
+    rng = np.random.default_rng(2)
+    x = _images_with_blank_border(rng, 10, side=6)
+    x[5:, 1:5] = 0  # the second half leaves more inputs blank than the first
+    labels = rng.integers(0, 10, size=10)
+    textbook = Network.build([36, 7, 10], seed=2, dtype=np.float64)
+    fast = accelerate(Network.build([36, 7, 10], seed=2, dtype=np.float64))
+    for half in (slice(0, 5), slice(5, 10)):
+        expected_logits, expected = _pass(textbook, x[half], labels[half])
+        got_logits, got = _pass(fast, x[half], labels[half])
+        assert fast.layers[0].columns is not None  # the shortcut was taken
+        np.testing.assert_allclose(got_logits, expected_logits, rtol=1e-12)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, "valid"), (2, "same"), (3, "valid")])
+def test_chunked_conv_equals_conv(stride, padding, monkeypatch):
+    """The chunked convolution gives Conv2D's numbers, also with a short last chunk."""
+    monkeypatch.setattr(chunked_conv, "CHUNK_BYTES", 3000)  # a few images per chunk
+    rng = np.random.default_rng(stride)
+    x = rng.normal(size=(7, 9, 9, 3))
+    kernel, bias = rng.normal(size=(3, 3, 3, 4)), rng.normal(size=4)
+    plain = Conv2D(kernel.copy(), bias.copy(), stride, padding)
+    chunked = chunked_conv.ChunkedConv2D(kernel.copy(), bias.copy(), stride, padding)
+    z = plain.forward(x)
+    np.testing.assert_allclose(chunked.forward(x), z, rtol=1e-12)
+    assert len(chunked._chunks(chunked.padded)) > 2
+    z_grad = rng.normal(size=z.shape)
+    for input_grad in (True, False):
+        expected, got = plain.backward(z_grad, input_grad), chunked.backward(z_grad, input_grad)
+        if input_grad:
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+        else:
+            assert got is None and expected is None
+        np.testing.assert_allclose(chunked.kernel_grad, plain.kernel_grad, rtol=1e-12)
+        np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["dense16,relu,dense10", "conv4k5,relu,pool2,dense10"])
+def test_chunked_full_batch_gradient_equals_one_pass(text, sample):
+    """full_batch.py's label-sorted chunks give the gradient of one pass over all rows."""
+    x = Preprocessing().apply(sample.images[:2500], np.float64)
+    labels = sample.labels[:2500]
+    textbook = Network.build(text, init="he", seed=0, dtype=np.float64)
+    fast = accelerate(Network.build(text, init="he", seed=0, dtype=np.float64))
+    expected_logits, expected = _pass(textbook, x, labels)
+    got_logits, got = _pass(fast, x, labels)
+    assert fast.full_batch is not None  # it went through the chunks
+    np.testing.assert_allclose(got_logits, expected_logits, rtol=1e-10, atol=1e-12)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+
+
+def test_full_batch_chunks_without_blank_columns_give_the_same_gradient(sample):
+    x = Preprocessing().apply(sample.images[:2000], np.float64)
+    labels = sample.labels[:2000]
+    network = accelerate(Network.build([784, 16, 10], seed=0, dtype=np.float64))
+    results = []
+    for inked in (False, True):
+        logits = FullBatch(x, labels, chunk_rows=256, inked_columns=inked).accumulate_gradient(
+            network
+        )
+        results.append((logits, [grad.copy() for _, grad in network.parameters()]))
+    (plain_logits, plain), (inked_logits, inked) = results
+    np.testing.assert_allclose(inked_logits, plain_logits, rtol=1e-12)
+    for got, expected in zip(inked, plain):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_full_batch_with_batch_norm_uses_the_whole_batch(sample):
+    """With bn, the fast network does not chunk: its statistics are all rows'."""
+    x = Preprocessing().apply(sample.images[:2500], np.float64)
+    labels = sample.labels[:2500]
+    text = "dense16,bn,relu,dense10"
+    textbook = Network.build(text, seed=0, dtype=np.float64)
+    fast = accelerate(Network.build(text, seed=0, dtype=np.float64))
+    _, expected = _pass(textbook, x, labels)
+    _, got = _pass(fast, x, labels)
+    assert fast.full_batch is None
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text", ["dense64,relu,dense10", "conv8k3same,bn,relu,pool2,dense32,bn,relu,dropout0.2,dense10"]
+)
+def test_a_seed_trains_bit_for_bit_the_same_network_at_any_thread_count(text, sample):
+    """The pieces are fixed by the shapes and partial sums added in order, so one and
+    two threads learn exactly the same weights (batch norm, dropout and augmentation too)."""
+    prep = Preprocessing()
+    x, y = prep.apply(sample.images[:600]), sample.labels[:600]
+    from digitnet.training.augment import augmentation_for
+
+    weights = []
+    for threads in (1, 2):
+        network = Network.build(text, seed=3)
+        config = TrainingConfig(0.05, 2, 64, momentum=0.9, seed=4,
+                                augmentation=augmentation_for("digits", 0.0))  # fmt: skip
+        with using_threads(threads):
+            train(network, x, y, x[:100], y[:100], config, log=None, progress=False)
+        weights.append(network.arrays())
+    for name, array in weights[0].items():
+        np.testing.assert_array_equal(weights[1][name], array, err_msg=name)
+
+
+def test_a_thread_count_above_the_cores_is_capped_with_a_note():
+    cores = available_cores()
+    assert 1 <= capped(None)[0] <= cores and capped(None)[1] is None
+    assert capped(1) == (1, None)
+    count, note = capped(cores + 5)
+    assert count == cores and note is not None and str(cores + 5) in note
+    said = []
+    with using_threads(cores + 5, say=said.append) as used:
+        assert used == cores
+    assert len(said) == 1
+
+
+def test_the_split_depends_on_sizes_only():
+    assert split(128, 8, 8) == [slice(i, i + 16) for i in range(0, 128, 16)]
+    assert split(10, 8, 8) == [slice(0, 8), slice(8, 10)]
+    assert split(3, 8, 1) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+def test_inked_columns_round_trip():
+    x = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])
+    inked = InkedColumns.of(x)
+    assert list(inked.columns) == [1, 2]
+    np.testing.assert_array_equal(inked.dense(), x)
+
+
+BLOCKED = [
+    *("tqdm", "threadpoolctl", "matplotlib", "PIL", "pooch"),
+    *("digitnet.data", "digitnet.training", "digitnet.recipes", "digitnet.interfaces"),
+    "digitnet.speed",
+]
+
+
+def test_the_textbook_network_imports_with_numpy_alone(tmp_path):
+    """The network core trains a step in a process where nothing else can be imported."""
+    script = f"""
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in {BLOCKED!r}):
+            raise ImportError("blocked: " + name)
+        return None
+sys.meta_path.insert(0, Blocker())
+import numpy as np
+from digitnet.network import Network
+network = Network.build("conv2k3,bn,relu,pool2,dense10", seed=0)
+x = np.random.default_rng(0).random((4, 784), dtype=np.float32)
+network.gradient(x, np.arange(4))
+loaded = sorted(m for m in sys.modules if m.startswith("digitnet"))
+print(" ".join(loaded))
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.split()
+    assert "digitnet.network" in loaded
+    assert all(m.startswith(("digitnet.network", "digitnet.errors")) or m == "digitnet"
+               for m in loaded), loaded  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adamw"])
+def test_the_optimizer_step_in_pieces_is_the_textbook_step(name):
+    """Cut into pieces of rows (each with its own state), the step is exactly the same."""
+    from digitnet.speed import accelerate_optimizer
+    from digitnet.training.optimizer import make_optimizer
+
+    rng = np.random.default_rng(0)
+    shapes = [(300, 200), (200,), (3, 3, 16, 64), (64,)]
+    runs = []
+    for piecewise in (False, True):
+        params = [rng.normal(size=shape).astype(np.float32) for shape in shapes]
+        grads = [np.zeros_like(p) for p in params]
+        optimizer = make_optimizer(name, list(zip(params, grads)), 0.01, 0.9, 5e-4)
+        if piecewise:
+            optimizer = accelerate_optimizer(optimizer)
+            assert len(optimizer.copies) > 1
+        steps = np.random.default_rng(1)
+        for step in range(3):
+            for grad in grads:
+                grad[...] = steps.normal(size=grad.shape)
+            optimizer.learning_rate = 0.01 / (step + 1)
+            with using_threads(2):
+                optimizer.step()
+        runs.append(params)
+        rng = np.random.default_rng(0)
+    for got, expected in zip(runs[1], runs[0]):
+        np.testing.assert_array_equal(got, expected)
