@@ -10,6 +10,7 @@ Skipped where no chromium is installed, unless DIGITNET_REQUIRE_BROWSER=1 (.ci/r
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 
@@ -121,11 +122,34 @@ def test_its_network_gives_digitnets_probabilities_for_real_digits(page, shipped
     assert np.array_equal(theirs.argmax(axis=1), ours.argmax(axis=1))
 
 
+def _prepared_by_the_page(page, drawing: np.ndarray) -> np.ndarray:
+    """drawing.js's 28x28 for a drawing (sent as base64 bytes: a list of 78,400 numbers
+    takes the driver a second to pass)."""
+    text = base64.b64encode(drawing.astype(np.uint8).tobytes()).decode("ascii")
+    return np.array(
+        page.evaluate(
+            f"""(text) => window.digitnet.prepareDrawing(
+        Uint8Array.from(atob(text), (c) => c.charCodeAt(0)), {SIDE}, {SIDE})""",
+            text,
+        )
+    )
+
+
+def _canvas(page) -> np.ndarray:
+    """The page's canvas as the gray levels it reads (canvasGray), SIDE x SIDE."""
+    text = page.evaluate("""() => {
+        const bytes = Uint8Array.from(window.digitnet.canvasGray());
+        let text = "";
+        for (let i = 0; i < bytes.length; i += 8192)  // in pieces: arguments are limited
+            text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+        return btoa(text); }""")
+    return np.frombuffer(base64.b64decode(text), np.uint8).reshape(SIDE, SIDE).astype(float)
+
+
 def test_its_preprocessing_equals_the_python_drawing_path(page, sample):
     for label, drawing in sample_drawings(sample):
-        theirs = np.array(page.evaluate(
-            f"(gray) => window.digitnet.prepareDrawing(gray, {SIDE}, {SIDE})",
-            drawing.ravel().tolist()))  # fmt: skip
+        assert np.array_equal(drawing, np.rint(drawing))  # whole grey levels, as a canvas
+        theirs = _prepared_by_the_page(page, drawing)
         ours = prepare_drawing(drawing).astype(int)
         difference = np.abs(theirs - ours)
         assert difference.max() <= 1, label  # a rounding of x.5 the other way, at most
@@ -157,7 +181,7 @@ def test_a_digit_drawn_with_the_mouse_is_read_as_digitnet_reads_it(page, shipped
     _guess_becomes(page, digit)
     page.wait_for_timeout(200)  # the reading after the pen's lift
     answer = page.evaluate("window.digitnet.answer")
-    canvas = np.array(page.evaluate("Array.from(window.digitnet.canvasGray())")).reshape(SIDE, SIDE)
+    canvas = _canvas(page)
     # What the network read is what the Python drawing path makes of the canvas...
     expected_input = prepare_drawing(canvas).astype(int)
     assert np.abs(np.array(answer["input"]) - expected_input).max() <= 1
