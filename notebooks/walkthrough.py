@@ -440,3 +440,29 @@ classifier = digitnet.DigitClassifier("fast", epochs=5, dev_size=0)  # every row
 classifier.fit(data.images[train_rows], data.labels[train_rows])
 score = classifier.score(data.images[dev_rows], data.labels[dev_rows])
 print(f"DigitClassifier, 5 epochs, on the loop's dev rows: {score:.3f}")
+
+# %% [markdown]
+# ## Running the CNN without digitnet: ONNX
+#
+# `digitnet.export_model` writes a model in a form other runtimes read (docs/export.md):
+# an ONNX file, a PyTorch program or folder, or the drawing page as one HTML file. The
+# ONNX graph takes stored pixels (0..255, rows of 784) and divides by 255 itself; it
+# gives `logits` and `probabilities`. onnxruntime runs it: the probabilities are
+# digitnet's to float32's precision. (ONNX needs the extra `pip install
+# "digitnet[export]"`; without it the cell says so and the notebook carries on.)
+
+# %%
+try:
+    import onnx  # noqa: F401  (export_model needs it)
+    import onnxruntime
+except ImportError:
+    print('onnx or onnxruntime is not installed: pip install "digitnet[export]" to run this cell')
+else:
+    digitnet.export_model(cnn, folder / "cnn.onnx")
+    session = onnxruntime.InferenceSession(
+        str(folder / "cnn.onnx"), providers=["CPUExecutionProvider"]
+    )
+    digits = data.images[dev_rows][:1000].astype(np.float32)
+    logits, probabilities = session.run(None, {"pixels": digits})
+    largest = np.abs(probabilities - cnn.predict_proba(digits)).max()
+    print(f"onnxruntime against digitnet on 1,000 digits: largest difference {largest:.1e}")

@@ -338,6 +338,24 @@ case("escape codes in a file name", "no such file")(
 )
 
 
+# --- digitnet export ------------------------------------------------------------------------
+case("export not a digitnet model", "not a digitnet model file")(
+    lambda f, m: ["export", str(_save(f / "other.npz", weights=np.ones(3))), str(f / "p.html")]
+)
+case("export truncated model", "corrupt/truncated")(
+    lambda f, m: ["export", _write(f / "cut.npz", m.read_bytes()[:300]), str(f / "p.html")]
+)
+case("export unknown format", "cannot tell the format from its name ('.tflite')")(
+    lambda f, m: ["export", str(m), str(f / "net.tflite")]
+)
+case("export onto its input", "is also an input")(
+    lambda f, m: ["export", str(m), str(m), "--to", "html"]
+)
+case("export a file format onto a folder", "is a folder")(
+    lambda f, m: ["export", str(m), _mkdir(f / "out"), "--to", "html"]
+)
+
+
 def _write(path: Path, data: bytes) -> str:
     path.write_bytes(data)
     return str(path)

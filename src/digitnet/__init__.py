@@ -8,6 +8,7 @@ From a notebook:
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
     model.predict(digitnet.read_digit_image("photo.jpg"))  # a photo or a drawing
+    digitnet.export_model(model, "model.onnx")          # or .pt2, a folder/, page.html
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _HOMES = {
     "Dataset": "digitnet.data",
     "DigitClassifier": "digitnet.interfaces.classifier",
     "DigitnetError": "digitnet.errors",
+    "export_model": "digitnet.interfaces.export",
     "Model": "digitnet.model",
     "Network": "digitnet.network",
     "RECIPES": "digitnet.recipes",
@@ -64,6 +66,7 @@ __all__ = [
     "Network",
     "RECIPES",
     "Recipe",
+    "export_model",
     "load_data",
     "load_model",
     "read_digit_image",

@@ -294,9 +294,45 @@ def build_parser() -> argparse.ArgumentParser:
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
     )
     recipes.set_defaults(command=command_recipes, threads=None)
+    _add_export_command(commands)
     for command in commands.choices.values():  # so that errors speak of the command used
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _add_export_command(commands: argparse._SubParsersAction) -> None:
+    """`digitnet export MODEL OUT`: ONNX, PyTorch, or the drawing page as one file."""
+    from digitnet.interfaces.export import FORMATS
+
+    export = commands.add_parser(
+        "export",
+        help="write a model as ONNX, PyTorch, or a drawing page that needs no server",
+        description="Write MODEL in a form that runs without digitnet (docs/export.md): "
+        "OUT.onnx (ONNX), OUT.pt2 or OUT.pt (a torch.export program), FOLDER/ (a PyTorch module, "
+        "its architecture and state_dict), OUT.html (the drawing page as one file). "
+        'ONNX and PyTorch need the extra: pip install "digitnet[export]".',
+    )
+    export.add_argument("model", metavar="MODEL", help="a digitnet model file (.npz)")
+    export.add_argument("out", metavar="OUT", help="the file (or folder) to write")
+    export.add_argument("--to", choices=list(FORMATS), help="the format (default: OUT's name says)")
+    export.set_defaults(command=command_export, threads=None)
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from digitnet.interfaces.export import (
+        check_destination,
+        export_format,
+        export_model,
+        require_extra,
+    )
+
+    fmt = export_format(args.out, args.to)
+    require_extra(fmt)
+    check_destination(args.out, fmt, [args.model])  # before reading the model: nothing written
+    model = load_model(args.model)
+    export_model(model, args.out, fmt, inputs=[args.model])
+    print(f"wrote {args.out} ({fmt}: {model.network.layer_spec})")
+    return 0
 
 
 def command_train(args: argparse.Namespace) -> int:
