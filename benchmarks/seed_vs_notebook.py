@@ -1,13 +1,14 @@
 """The seed recipe against the notebook's own algorithm, side by side in one run.
 
 Both train on the same Kaggle-format train.csv, in the same shuffled order
-(so the same 1,000 dev rows), from the same initial weights: 500 iterations of
-full-batch gradient descent at learning rate 0.1, one BLAS thread.  Timing
+(so the same 1,000 dev rows), from the same initial weights: the seed recipe's
+iterations of full-batch gradient descent at its learning rate (the notebook's
+last cell: 400 at 0.1), one BLAS thread unless --threads says otherwise.  Timing
 covers training only (the CSV is read once, before all runs).  A third row runs
 the notebook's code with only its bias gradient fixed, to show how much of any
 accuracy difference that one fix explains.
 
-Usage: python benchmarks/seed_vs_notebook.py [TRAIN_CSV] [--repeats N]
+Usage: python benchmarks/seed_vs_notebook.py [TRAIN_CSV] [--repeats N] [--threads N]
        (TRAIN_CSV defaults to benchmarks/data/train.csv; make it with
         benchmarks/make_kaggle_csv.py)
 """
@@ -40,9 +41,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("train_csv", nargs="?", default=Path(__file__).parent / "data/train.csv")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, seeds 0..N-1")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads for both sides")
     args = parser.parse_args()
     dataset = read_kaggle_csv(args.train_csv, need_labels=True)
-    print(f"data: {dataset.source}; 1 BLAS thread; {args.repeats} seeds each\n")
+    print(
+        f"data: {dataset.source}; {args.threads} BLAS thread(s); {args.repeats} seeds each; "
+        f"{SEED.epochs} iterations at learning rate {SEED.learning_rate:g}\n"
+    )
 
     notebook = "notebook (float64, as written)"
     notebook_bias = "notebook + per-unit bias grad"
@@ -50,7 +55,7 @@ def main() -> None:
     rows: dict[str, list] = {notebook: [], notebook_bias: [], ours: []}
     # The notebook's input is pandas' int64 array of the whole CSV.
     table = np.column_stack([dataset.labels, dataset.images]).astype(np.int64)
-    with blas_threads(1):
+    with blas_threads(args.threads):
         for seed in range(args.repeats):
             # The same draws as recipes.run(SEED, dataset, seed): shuffle, then init.
             rng = np.random.default_rng(seed)
@@ -63,7 +68,9 @@ def main() -> None:
                 (notebook_bias, backward_prop_per_unit_bias),
             ):
                 started = time.perf_counter()
-                params, _ = gradient_descent(x_train, y_train, 500, 0.10, backward, initial)
+                params, _ = gradient_descent(
+                    x_train, y_train, SEED.epochs, SEED.learning_rate, backward, initial
+                )
                 seconds = time.perf_counter() - started
                 train_acc = float(
                     np.mean(np.argmax(forward_prop(*params, x_train)[-1], 0) == y_train)

@@ -117,8 +117,10 @@ class Recipe:
         for each in RECIPE_KNOBS:  # widened or refused, one DigitnetError naming the flag
             object.__setattr__(self, each.name, each.check(getattr(self, each.name)))
         # One text for one network: the complete form that parse_layers reads back.
-        complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
-        object.__setattr__(self, "layers", complete)
+        specs = parse_layers(self.layers, PIXELS, CLASSES)
+        object.__setattr__(self, "layers", format_layers(specs))
+        if self.batch_size is None and any(spec.kind == "bn" for spec in specs):
+            raise DigitnetError(FULL_BATCH_WITH_BN)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with some knobs changed (checked); None values are ignored.
@@ -230,6 +232,15 @@ FULL_BATCH = Knob(
     default=False, negatable=False,
 )  # fmt: skip
 KNOBS = RECIPE_KNOBS + MLP_SHORTHAND + (FULL_BATCH,)  # every name --flags and keywords accept
+# The full-batch gradient is summed over chunks of rows (training/full_batch.py), which is
+# exact only when each example's loss depends on that example alone (docs/math.md).  Batch
+# norm makes every example's output depend on its batch's mean and variance: in chunks,
+# each chunk's statistics would stand in for the whole batch's.
+FULL_BATCH_WITH_BN = (
+    "--full-batch (batch size none) cannot train a network with batch norm ('bn'): the "
+    "full-batch gradient is summed over chunks, and batch norm would normalise each chunk "
+    "by its own statistics; give --batch-size, or leave out bn"
+)
 
 
 def run(

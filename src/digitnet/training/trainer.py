@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from digitnet.errors import DigitnetError
 from digitnet.metrics import accuracy
-from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.network import BatchNorm, Network, SoftmaxCrossEntropy
 from digitnet.training.augment import Augmentation
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.bookkeeping import Bookkeeper, TrainingResult
@@ -73,6 +74,11 @@ def train(
     set may be empty, in which case the last weights count as the best.
     `progress=None` shows a progress bar only on a terminal.
     """
+    if config.batch_size is None and any(isinstance(layer, BatchNorm) for layer in network.layers):
+        # The chunked full-batch gradient assumes each example's loss depends on it alone.
+        raise DigitnetError("batch_size=None (full batch) cannot train a network with batch "
+                            "norm: each chunk would be normalised by its own statistics; "
+                            "give a batch size")  # fmt: skip
     optimizer = make_optimizer(config.optimizer, network.parameters(), config.learning_rate,
                                config.momentum, config.weight_decay)  # fmt: skip
     rng = np.random.default_rng(config.seed)
