@@ -86,8 +86,8 @@ def main() -> None:
     parameter(g2, y1, "b1", matrix(page["b1"]), matrix(n["db1"]))
     arrow((g2 + 0.6, y1), (g3 - 0.85, y1))
     values((g2 + g3) / 2, y1, f"z1 =\n{matrix(n['z1'])}", f"dz1 =\n{matrix(n['dz1'])}")
-    gate(g3, y1, "max(z1, 0)", "max: routes",
-         "dz1 = da1 where z1 > 0, else 0:\nda1[0, 1] = -0.714 stops at\nz1[0, 1] = -0.5", half=0.8)  # fmt: skip
+    routes = "dz1 = da1 where z1 > 0, else 0:\nda1[0, 1] = -0.714 stops at\nz1[0, 1] = -0.5"
+    gate(g3, y1, "max(z1, 0)", "max: routes", routes, half=0.8)
 
     # a1 leaves row 1 on the right and enters row 2 on the left.
     y2 = 2.3
