@@ -4,7 +4,7 @@ matrix, so a convolution is one matrix product; col2im adds the gradients back.
 Every number in the picture is computed by digitnet's own im2col and col2im
 (src/digitnet/network/im2col.py) on a 4x4 one-channel image and a 3x3 kernel, stride 1.
 
-    PYTHONPATH=src python docs/pictures/make_im2col.py
+    PYTHONPATH=src python docs/pictures/make_im2col.py [OUT.png]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ OUT = Path(__file__).resolve().parent / "im2col.png"
 SIZE, KERNEL = 4, 3
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     image = np.arange(1, SIZE * SIZE + 1, dtype=np.float64).reshape(1, SIZE, SIZE, 1)
     patches = im2col(image, (KERNEL, KERNEL), stride=1)  # (4 windows, 9)
     kernel = np.array([[1, 0, 0], [0, 2, 0], [0, 0, -1]], dtype=np.float64)
@@ -120,9 +120,9 @@ def main() -> None:
             "(docs/math.md).",
             fontsize=10.5, va="top")  # fmt: skip
 
-    fig.savefig(OUT, dpi=100)
-    print(f"wrote {OUT}")
+    fig.savefig(out, dpi=100)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

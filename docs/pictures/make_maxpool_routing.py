@@ -3,7 +3,7 @@ the input that held its maximum; where windows overlap, a pixel sums what it rec
 
 Every number is computed by digitnet's own MaxPool2D (src/digitnet/network/conv.py).
 
-    PYTHONPATH=src python docs/pictures/make_maxpool_routing.py
+    PYTHONPATH=src python docs/pictures/make_maxpool_routing.py [OUT.png]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _panel(ax, bottom: float, x: np.ndarray, size: int, stride: int, a_grad: np.
     ax.text(left_g + x.shape[1] + 0.4, top - 0.2, note, fontsize=10.5, va="top")
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     fig = Figure(figsize=(15, 8.2))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 30)
@@ -76,9 +76,9 @@ def main() -> None:
            "Overlapping windows, 2x2, stride 1: a pixel sums what it receives",
            "9 is the maximum of all four\nwindows, so it receives all four\ngradients: "
            "0.1 - 0.2 + 0.3 + 0.4\n= 0.6 (the code's +=).")  # fmt: skip
-    fig.savefig(OUT, dpi=100)
-    print(f"wrote {OUT}")
+    fig.savefig(out, dpi=100)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

@@ -5,7 +5,7 @@ The numbers are read from docs/worked_example.md and computed by digitnet's own 
 written on the arrows in green, gradients beneath them in red; each gate is named by
 how it passes gradients back (add distributes, max routes, multiply swaps).
 
-    PYTHONPATH=src python docs/pictures/make_worked_example_graph.py
+    PYTHONPATH=src python docs/pictures/make_worked_example_graph.py [OUT.png]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def matrix(values: np.ndarray) -> str:
     return "\n".join("[" + "  ".join(f"{v:6.3f}" for v in row) + "]" for row in rows)
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     page = read_page()
     n = forward_backward(page)
     fig = Figure(figsize=(15, 9.6))
@@ -121,9 +121,9 @@ def main() -> None:
     values((g6 + x_loss) / 2 + 0.1, y2, f"L = {float(n['L']):.4f}", "dL/dL = 1")
     ax.text(x_loss, y2, "L", fontsize=14, weight="bold", va="center")
 
-    fig.savefig(OUT, dpi=110)
-    print(f"wrote {OUT}")
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
