@@ -439,6 +439,9 @@ print("\n".join((folder / "submission.csv").read_text().splitlines()[:6]))
 #
 # - [docs/math.md](../docs/math.md): every backward pass derived, equation by equation,
 #   with the matching line of code named.
+# - [docs/worked_example.md](../docs/worked_example.md): the notebook's network shrunk to
+#   3-2-2, one forward and one backward pass with every number written out, to check by
+#   hand, and drawn as a computational graph.
 # - [docs/layers.md](../docs/layers.md): the layer language (`conv32k3same`, `bn`,
 #   `dropout0.4`...) and how layouts compare with PyTorch's.
 # - [docs/training.md](../docs/training.md): every knob of a recipe (optimizers,

@@ -48,6 +48,17 @@ def test_page_number_equals_digitnet(page, name):
                                err_msg=f"{name} on docs/worked_example.md")  # fmt: skip
 
 
+def test_every_worked_step_on_the_page_equals_digitnet(page):
+    """The hand computations (`z1[0, 1] = 1(-1) + ... = -0.5`) end at digitnet's numbers."""
+    steps = numbers.read_steps(numbers.PAGE.read_text(encoding="utf-8"))
+    computed = numbers.forward_backward(page)
+    assert len(steps) >= 25 and {name for name, _, _ in steps} >= {"z1", "z2", "dW1", "dW2"}
+    for name, index, value in steps:
+        where = f"{name}{list(index)} on docs/worked_example.md"
+        np.testing.assert_allclose(value, computed[name][index], rtol=0,
+                                   atol=HALF_OF_LAST_DIGIT, err_msg=where)  # fmt: skip
+
+
 def test_a_wrong_digit_on_the_page_is_caught():
     """The check can fail: change one digit of dW1 and the numbers no longer agree."""
     text = numbers.PAGE.read_text(encoding="utf-8")

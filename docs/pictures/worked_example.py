@@ -40,6 +40,22 @@ def read_arrays(text: str) -> dict[str, np.ndarray]:
     return found
 
 
+_STEP = re.compile(r"^ {4}(?P<name>[A-Za-z]\w*)\[(?P<index>[\d, ]+)\] = .*= *(?P<value>[^=]+)$")
+
+
+def read_steps(text: str) -> list[tuple[str, tuple[int, ...], np.ndarray]]:
+    """The worked steps of the page, such as `    dW2[0, 0] = 2(0.476287) + ... = 0.857751`:
+    (name, index, the value after the last '=') for each indented line of that form."""
+    steps = []
+    for line in text.splitlines():
+        match = _STEP.match(line)
+        if match:
+            index = tuple(int(part) for part in match.group("index").split(","))
+            value = np.array(ast.literal_eval(match.group("value").strip()), dtype=np.float64)
+            steps.append((match.group("name"), index, value))
+    return steps
+
+
 def read_page(path: Path = PAGE) -> dict[str, np.ndarray]:
     return read_arrays(path.read_text(encoding="utf-8"))
 
