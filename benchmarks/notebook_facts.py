@@ -9,8 +9,9 @@ how often its one-hot width breaks a mini-batch.
    them the wrong way), and how large the scalar is against each unit's own gradient.
 2. The one-hot width.  `one_hot` sizes itself by `Y.max() + 1`, so a batch without a 9
    gets 9 columns (or fewer) and `A2 - one_hot_Y` fails.  This counts the batches of 64
-   that have no 9 when the training rows are shuffled into batches, epoch after epoch,
-   and gives the chance (1 - share of 9s)^64 for batches drawn at random.
+   that have no 9 when the training rows are shuffled into batches, epoch after epoch
+   (and the epochs that have at least one), and gives the chance (1 - share of 9s)^64
+   for batches drawn at random.  --seeds 0 measures only this.
 
 Usage: python benchmarks/notebook_facts.py [TRAIN_CSV] [--seeds N] [--epochs N]
        (TRAIN_CSV defaults to benchmarks/data/train.csv; make it with
@@ -56,15 +57,19 @@ def main() -> None:
     rng = np.random.default_rng(0)
     train_labels = dataset.labels[SEED.dev_size :]  # the notebook trains on the rest
     share_of_nines = np.mean(train_labels == 9)
-    without_nine = total = 0
+    without_nine = total = epochs_hit = 0
     for _ in range(args.epochs):
         order = rng.permutation(len(train_labels))
+        before = without_nine
         for start in range(0, len(order) - BATCH + 1, BATCH):  # full batches only
             total += 1
             without_nine += not np.any(train_labels[order[start : start + BATCH]] == 9)
+        epochs_hit += without_nine > before
     print(f"\n2. Batches of {BATCH} without a 9 ({len(train_labels)} training rows, "
           f"{share_of_nines:.2%} of them 9s)")  # fmt: skip
     print(f"   shuffled epochs: {without_nine} of {total} batches ({without_nine / total:.3%})")
+    share_hit = epochs_hit / args.epochs
+    print(f"   epochs with at least one: {epochs_hit} of {args.epochs} ({share_hit:.0%})")
     print(f"   random draws, (1 - {share_of_nines:.4f})^{BATCH}: "
           f"{(1 - share_of_nines) ** BATCH:.3%}")  # fmt: skip
 
