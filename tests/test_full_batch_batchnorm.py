@@ -16,8 +16,10 @@ import digitnet
 from digitnet.data import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.cli import main
+from digitnet.model import Model
+from digitnet.model_file import load_model, save_model
 from digitnet.network import Network, SoftmaxCrossEntropy
-from digitnet.recipes import SEED
+from digitnet.recipes import FAST, SEED, Recipe, run
 from digitnet.training import TrainingConfig, train
 from digitnet.training.full_batch import FullBatch
 
@@ -84,6 +86,23 @@ def test_api_refuses_full_batch_with_batch_norm(sample):
         digitnet.train("fast", data=sample, layers=BN_NETWORK, full_batch=True, log=None)
     with pytest.raises(DigitnetError, match="batch norm"):
         SEED.with_overrides(layers=BN_NETWORK)
+
+
+def test_run_refuses_a_recipe_built_with_full_batch_and_batch_norm(sample):
+    """A Recipe made directly (not through with_overrides) is checked before training."""
+    recipe = Recipe(**dict(FAST.to_dict(), layers=BN_NETWORK, batch_size=None, epochs=1))
+    with pytest.raises(DigitnetError, match="batch norm"):
+        run(recipe, sample, log=None, progress=False)
+
+
+def test_a_model_file_from_such_a_recipe_still_loads(tmp_path):
+    """Refusing to train is not refusing to read: a model an older digitnet trained with
+    full batch and batch norm still loads, to predict with or evaluate."""
+    network = Network.build(BN_NETWORK, init="he", seed=0)
+    recipe = dict(FAST.to_dict(), layers=network.layer_spec, batch_size=None)
+    save_model(Model(network=network, recipe=recipe), tmp_path / "old.npz")
+    loaded = load_model(tmp_path / "old.npz")
+    assert loaded.recipe["batch_size"] is None and loaded.network.layer_spec == BN_NETWORK
 
 
 def test_trainer_refuses_full_batch_with_batch_norm(sample):

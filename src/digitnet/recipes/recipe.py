@@ -117,10 +117,8 @@ class Recipe:
         for each in RECIPE_KNOBS:  # widened or refused, one DigitnetError naming the flag
             object.__setattr__(self, each.name, each.check(getattr(self, each.name)))
         # One text for one network: the complete form that parse_layers reads back.
-        specs = parse_layers(self.layers, PIXELS, CLASSES)
-        object.__setattr__(self, "layers", format_layers(specs))
-        if self.batch_size is None and any(spec.kind == "bn" for spec in specs):
-            raise DigitnetError(FULL_BATCH_WITH_BN)
+        complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
+        object.__setattr__(self, "layers", complete)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with some knobs changed (checked); None values are ignored.
@@ -150,7 +148,19 @@ class Recipe:
             if "layers" in changes:
                 raise DigitnetError("give the layers whole, or hidden/activation/dropout, not both")
             changes["layers"] = self._mlp_with(**shorthand)
-        return replace(self, **changes)
+        changed = replace(self, **changes)
+        changed.check_batching()
+        return changed
+
+    def check_batching(self) -> None:
+        """Refuse full batch (batch_size None) for a network with batch norm.
+
+        Checked where settings are chosen (`with_overrides`) and before training
+        (`run`), not when a recipe is read back from a model file: a model trained
+        so by an older digitnet still loads."""
+        specs = parse_layers(self.layers, PIXELS, CLASSES)
+        if self.batch_size is None and any(spec.kind == "bn" for spec in specs):
+            raise DigitnetError(FULL_BATCH_WITH_BN)
 
     def _mlp_with(self, hidden: Any = None, activation: Any = None, dropout: Any = None) -> str:
         mlp = as_mlp(self.layers)
@@ -354,6 +364,7 @@ def _continue_from(model: Model, fresh: Network) -> Network:
 
 
 def _check(recipe: Recipe, dataset: Dataset) -> None:
+    recipe.check_batching()
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; training needs labelled data")
     splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows
