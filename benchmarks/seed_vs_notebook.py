@@ -1,13 +1,15 @@
 """The seed recipe against the notebook's own algorithm, side by side in one run.
 
 Both train on the same Kaggle-format train.csv, in the same shuffled order
-(so the same 1,000 dev rows), from the same initial weights: 500 iterations of
-full-batch gradient descent at learning rate 0.1, one BLAS thread.  Timing
+(so the same 1,000 dev rows), from the same initial weights: the seed recipe's
+iterations of full-batch gradient descent at its learning rate (the notebook's
+last cell: 400 at 0.1), one thread unless --threads says otherwise (the
+notebook's numpy: BLAS's threads; digitnet: its own, BLAS at one each).  Timing
 covers training only (the CSV is read once, before all runs).  A third row runs
 the notebook's code with only its bias gradient fixed, to show how much of any
 accuracy difference that one fix explains.
 
-Usage: python benchmarks/seed_vs_notebook.py [TRAIN_CSV] [--repeats N]
+Usage: python benchmarks/seed_vs_notebook.py [TRAIN_CSV] [--repeats N] [--threads N]
        (TRAIN_CSV defaults to benchmarks/data/train.csv; make it with
         benchmarks/make_kaggle_csv.py)
 """
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import digitnet
 from digitnet.data.kaggle_csv import read_kaggle_csv
@@ -40,9 +43,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("train_csv", nargs="?", default=Path(__file__).parent / "data/train.csv")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, seeds 0..N-1")
+    parser.add_argument("--threads", type=int, default=1, help="threads, the same for both sides")
     args = parser.parse_args()
     dataset = read_kaggle_csv(args.train_csv, need_labels=True)
-    print(f"data: {dataset.source}; 1 BLAS thread; {args.repeats} seeds each\n")
+    print(
+        f"data: {dataset.source}; {args.threads} thread(s) each; {args.repeats} seeds each; "
+        f"{SEED.epochs} iterations at learning rate {SEED.learning_rate:g}\n"
+    )
 
     notebook = "notebook (float64, as written)"
     notebook_bias = "notebook + per-unit bias grad"
@@ -50,34 +57,35 @@ def main() -> None:
     rows: dict[str, list] = {notebook: [], notebook_bias: [], ours: []}
     # The notebook's input is pandas' int64 array of the whole CSV.
     table = np.column_stack([dataset.labels, dataset.images]).astype(np.int64)
-    with using_threads(1):
-        for seed in range(args.repeats):
-            # The same draws as recipes.run(SEED, dataset, seed): shuffle, then init.
-            rng = np.random.default_rng(seed)
-            order = rng.permutation(len(table))
-            start = Network.build([784, 10, 10], init="uniform", seed=rng)
-            initial = _notebook_layout(start.parameters())
-            x_train, y_train, x_dev, y_dev = prepare(table[order])
-            for name, backward in (
-                (notebook, backward_prop),
-                (notebook_bias, backward_prop_per_unit_bias),
-            ):
-                started = time.perf_counter()
-                params, _ = gradient_descent(x_train, y_train, 500, 0.10, backward, initial)
-                seconds = time.perf_counter() - started
-                train_acc = float(
-                    np.mean(np.argmax(forward_prop(*params, x_train)[-1], 0) == y_train)
+    for seed in range(args.repeats):
+        # The same draws as recipes.run(SEED, dataset, seed): shuffle, then init.
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(table))
+        start = Network.build([784, 10, 10], init="uniform", seed=rng)
+        initial = _notebook_layout(start.parameters())
+        x_train, y_train, x_dev, y_dev = prepare(table[order])
+        for name, backward in (
+            (notebook, backward_prop),
+            (notebook_bias, backward_prop_per_unit_bias),
+        ):
+            started = time.perf_counter()
+            with threadpool_limits(args.threads):  # the notebook's numpy: BLAS's threads
+                params, _ = gradient_descent(
+                    x_train, y_train, SEED.epochs, SEED.learning_rate, backward, initial
                 )
-                rows[name].append((seconds, train_acc, dev_accuracy(params, x_dev, y_dev)))
+            seconds = time.perf_counter() - started
+            train_acc = float(np.mean(np.argmax(forward_prop(*params, x_train)[-1], 0) == y_train))
+            rows[name].append((seconds, train_acc, dev_accuracy(params, x_dev, y_dev)))
 
+        with using_threads(args.threads):  # digitnet: its own threads, BLAS at one each
             model = run(SEED, dataset, seed, log=None, progress=False)
-            train_rows = order[SEED.dev_size :]
-            train_acc = float(
-                np.mean(model.predict(dataset.images[train_rows]) == dataset.labels[train_rows])
-            )
-            rows[ours].append(
-                (model.info["training_seconds"], train_acc, model.history["dev_accuracy"][-1])
-            )
+        train_rows = order[SEED.dev_size :]
+        train_acc = float(
+            np.mean(model.predict(dataset.images[train_rows]) == dataset.labels[train_rows])
+        )
+        rows[ours].append(
+            (model.info["training_seconds"], train_acc, model.history["dev_accuracy"][-1])
+        )
 
     print(f"{'implementation':32} {'train s (median)':>16} {'train acc':>10} {'dev acc':>8}")
     medians = {}

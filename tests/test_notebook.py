@@ -100,7 +100,7 @@ def test_the_notebook_runs_in_a_fresh_kernel(tmp_path):
         assert found, f"no line 'dev accuracy of {name}: ...' in the outputs"
         return float(found.group(1))
 
-    assert accuracy("the loop") >= 0.80  # the notebook reported ~83% on Kaggle's data
+    assert accuracy("the loop") >= 0.79  # the seed recipe's loop: about 80% on the sample
     assert accuracy("fast") >= 0.93
     assert accuracy("cnn") >= 0.95
     assert "the notebook's softmax: [[nan" in text

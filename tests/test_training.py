@@ -20,11 +20,12 @@ def seed_model(sample):
 
 
 def test_seed_recipe_reaches_stated_dev_accuracy(seed_model):
-    # The notebook reports ~83% dev accuracy on Kaggle's 42,000 rows; on the
-    # 5,000-image sample (4,000 to train on) the same recipe reaches about 82%.
+    # The notebook holds no outputs, so these bounds come from digitnet's own
+    # measurements: the recipe's 400 iterations reach about 81% dev on the 5,000-image
+    # sample (4,000 to train on), about 83% on Kaggle-format rows (benchmarks/README.md).
     assert seed_model.history["dev_accuracy"][-1] >= 0.80
     assert seed_model.history["train_accuracy"][-1] >= 0.83
-    assert seed_model.history["epoch"] == list(range(50, 501, 50))  # a line every 50
+    assert seed_model.history["epoch"] == list(range(50, 401, 50))  # a line every 50
 
 
 def test_seed_recipe_same_seed_same_result(sample, seed_model):
