@@ -128,6 +128,7 @@ def ask(port: int, method: str, path: str, body: bytes | None = None, kind: str 
     return reply.status, reply.headers, json.loads(answer) if "json" in kind else answer, elapsed
 
 
+PIXELS = json.dumps({"pixels": [0] * 300 + [200] * 184 + [0] * 300}).encode()
 SLOW_HEAD = b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 SLOW_BODY = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
              b"Content-Length: 5000\r\n\r\n\x89PNG")  # fmt: skip
@@ -190,21 +191,45 @@ def test_idle_connections_make_room_for_new_ones(shipped):
             idle.stop()
 
 
-def test_when_every_connection_is_working_a_new_one_gets_503_and_retry_after(shipped):
-    """Connections whose request is being answered are never closed to make room: a new
-    one is answered 503 with Retry-After at once, and the server recovers after."""
-    limits = ServeLimits(max_connections=20, body_grace_seconds=1.0)
+def test_slow_bodies_make_room_too_when_no_connection_is_idle(shipped):
+    """With no idle connection, a new one closes the one receiving its body longest,
+    with a 408 that says why; the new request is answered."""
+    limits = ServeLimits(max_connections=20, body_grace_seconds=5)
     with running(shipped, limits) as port:
-        working = SlowClients(port, 20, SLOW_BODY, b"\0", every=0.2)
+        bodies = SlowClients(port, 20, SLOW_BODY, b"\0", every=0.1)
+        time.sleep(0.3)  # all 20 are receiving their bodies
+        newer = SlowClients(port, 10, SLOW_BODY, b"\0", every=0.1)
         try:
             time.sleep(0.3)
+            status, _, _, elapsed = ask(port, "GET", "/api/models")
+            assert status == 200 and elapsed < QUICK
+            time.sleep(0.3)
+            closed = [after is not None for after in bodies.closed_after + newer.closed_after]
+            assert closed[:11] == [True] * 11 and not any(closed[11:]), closed
+            for answer in bodies.answers[:11]:
+                assert answer.startswith(b"HTTP/1.1 408 ") and b"needed the connection" in answer
+        finally:
+            bodies.stop()
+            newer.stop()
+
+
+def test_when_every_connection_is_working_a_new_one_gets_503_and_retry_after(shipped, monkeypatch):
+    """Connections whose request is being answered are never closed to make room: a new
+    one is answered 503 with Retry-After at once, and the server recovers after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    limits = ServeLimits(max_connections=6, workers=2, queued=10)
+    with running(shipped, limits) as port, ThreadPoolExecutor(6) as pool:
+        with blocked_pictures(monkeypatch) as release:
+            working = [pool.submit(ask, port, "POST", "/api/predict", PIXELS,
+                                   "application/json") for _ in range(6)]  # fmt: skip
+            time.sleep(0.5)
             status, headers, answer, elapsed = ask(port, "GET", "/api/models")
             assert status == 503 and headers["Retry-After"] == "1" and elapsed < QUICK
-            assert "busy" in answer["error"] and "all 20 connections" in answer["error"]
-            working.wait_closed(limits.body_grace_seconds + 2)
-            assert ask(port, "GET", "/api/models")[0] == 200
-        finally:
-            working.stop()
+            assert "busy" in answer["error"] and "all 6 connections" in answer["error"]
+            release.set()
+            assert [request.result(timeout=10)[0] for request in working] == [200] * 6
+        assert ask(port, "GET", "/api/models")[0] == 200
 
 
 def test_bodies_in_memory_are_capped(shipped):
@@ -249,7 +274,7 @@ def test_the_picture_queue_is_bounded_in_length_and_in_time(shipped, monkeypatch
     from concurrent.futures import ThreadPoolExecutor
 
     limits = ServeLimits(workers=1, queued=1, queue_seconds=1.5)
-    pixels = json.dumps({"pixels": [0] * 300 + [200] * 184 + [0] * 300}).encode()
+    pixels = PIXELS
     with running(shipped, limits) as port, ThreadPoolExecutor(3) as pool:
         with blocked_pictures(monkeypatch) as release:
             first = pool.submit(ask, port, "POST", "/api/predict", pixels, "application/json")

@@ -5,21 +5,23 @@ uvicorn has no deadline for a request's headers, and its `limit_concurrency` cou
 every open connection, whether its headers have arrived or not.  So 64 clients that send
 their headers a byte every few seconds (a bad mobile link, a half-open socket, or
 someone doing it on purpose) once had every other request answered 503 (issue 23).
-Here each connection is in one of two states:
+Here each connection is, at any moment, in one of three states:
 
 - **idle**: no request of it is being answered.  Its client must send a whole request
   head within `header_seconds`, counted from the moment it connected or its previous
   answer was sent; sending a byte now and then does not extend it.  Past the deadline
-  the connection is closed, after a 408 if the client had begun a request.  Idle
-  connections are also the ones that make room: when `max_connections` are open, a
-  new connection closes the one that has been idle longest.
-- **working**: its request's head has arrived and the application is answering it.
-  The application keeps its own limits (serve_limits.py): the body's deadline, the
-  picture queue, the memory for bodies.  Only when every open connection is working is
-  a new one answered 503 with Retry-After, and closed.
+  the connection is closed, after a 408 if the client had begun a request.
+- **receiving**: its request's head has arrived, its body is still arriving, and no
+  answer has begun.  The application gives the body its own deadline (serve.py).
+- **working**: the application is answering its request; it keeps its own limits on
+  that work (serve_limits.py: the picture queue, the memory for bodies).
 
-So slow clients cost a file descriptor and a few kilobytes for a few seconds each, and
-count against nothing that normal requests need.
+When `max_connections` are open, a new connection makes room: it closes the connection
+that has waited longest for its client (idle or receiving, counted from the moment it
+connected, its answer was sent or its head arrived), with a 408 that says why.  Only
+when every connection is working is the newcomer answered 503 with Retry-After, and
+closed.  So slow clients cost a file descriptor and a few kilobytes for a few seconds
+each, and no request that has arrived waits for them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import h11
 from uvicorn import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -39,7 +42,7 @@ FILES_KEPT_FREE = 64  # descriptors left for everything but connections: models,
 
 def error_bytes(status: int, reason: str, error: str, *headers: str) -> bytes:
     """A whole HTTP/1.1 answer with the JSON error every other 4xx/5xx also has, that
-    closes the connection: written as is when no request is being answered."""
+    closes the connection: written as is, when the application is not answering."""
     body = json.dumps({"error": error}).encode()
     head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json",
             f"content-length: {len(body)}", "connection: close", *headers]  # fmt: skip
@@ -48,33 +51,39 @@ def error_bytes(status: int, reason: str, error: str, *headers: str) -> bytes:
 
 def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
     """uvicorn's h11 protocol with the header deadline and the connection cap of `limits`.
-    Each call makes a new class: its idle connections belong to one server."""
-    idle: dict[Any, None] = {}  # connections idle now, longest idle first (dicts keep order)
-    too_slow = error_bytes(408, "Request Timeout",
-                           f"the request's headers did not arrive within "
-                           f"{limits.header_seconds:g} s")  # fmt: skip
+    Each call makes a new class: its connections' states belong to one server."""
+    # Connections idle or receiving: waiting for their client, longest first (dicts keep
+    # the order things were put in).
+    waiting: dict[Any, None] = {}
+    headers_too_slow = error_bytes(408, "Request Timeout",
+                                   f"the request's headers did not arrive within "
+                                   f"{limits.header_seconds:g} s")  # fmt: skip
+    body_too_slow = error_bytes(408, "Request Timeout",
+                                "the body was still arriving when the server needed the "
+                                "connection for others: send it faster")  # fmt: skip
     full = error_bytes(503, "Service Unavailable",
                        f"the server is busy (all {limits.max_connections} connections are "
                        "answering requests): try again in a moment",
                        f"retry-after: {limits.retry_after_seconds}")  # fmt: skip
 
     class GuardedH11Protocol(H11Protocol):
+        state: str = "new"  # then idle, receiving, working, idle...
         deadline: asyncio.TimerHandle | None = None
         heard: bool = False  # bytes of a next request arrived while idle
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limits.max_connections:
-                longest_idle = next(iter(idle), None)
-                if longest_idle is None:  # every other connection is answering a request
+                longest_waiting = next(iter(waiting), None)
+                if longest_waiting is None:  # every other connection is answering a request
                     self.transport.write(full)
                     self.transport.close()
                     return
-                longest_idle.cut_off()
+                longest_waiting.cut_off()
             self.follow()
 
         def data_received(self, data: bytes) -> None:
-            self.heard = self.heard or self in idle
+            self.heard = self.heard or self.state == "idle"
             super().data_received(data)
             self.follow()
 
@@ -83,31 +92,47 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
             self.follow()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self.stop_waiting()
+            self.enter("closed")
             super().connection_lost(exc)
 
         def follow(self) -> None:
-            """Start or stop the header deadline as the connection turns idle or working."""
-            answering = self.cycle is not None and not self.cycle.response_complete
-            if self.transport.is_closing() or answering:
-                self.stop_waiting()
-            elif self not in idle:
-                idle[self] = None
-                self.heard = False
-                self.deadline = self.loop.call_later(limits.header_seconds, self.cut_off)
+            """Note the connection's state as it changes; an idle one has a deadline."""
+            cycle = self.cycle
+            if self.transport.is_closing():
+                self.enter("closed")
+            elif cycle is None or cycle.response_complete:
+                if self.state != "idle":
+                    self.enter("idle")
+                    self.heard = False
+                    self.deadline = self.loop.call_later(limits.header_seconds, self.cut_off)
+            elif self.conn.their_state is h11.SEND_BODY and not cycle.response_started:
+                self.enter("receiving")
+            else:
+                self.enter("working")
 
-        def stop_waiting(self) -> None:
-            idle.pop(self, None)
+        def enter(self, state: str) -> None:
+            if state == self.state:
+                return
+            self.state = state
+            waiting.pop(self, None)
+            if state in ("idle", "receiving"):
+                waiting[self] = None  # at the end: it has waited least
             if self.deadline is not None:
                 self.deadline.cancel()
                 self.deadline = None
 
         def cut_off(self) -> None:
-            """Close an idle connection: its deadline passed, or a new one needs the room."""
-            self.stop_waiting()
+            """Close a connection waiting for its client: it is too slow, or the longest
+            waiting when a new one needs room.  A receiving one's request sees the
+            client disconnect."""
+            answer = b""
+            if self.state == "idle" and self.heard:
+                answer = headers_too_slow
+            elif self.state == "receiving":
+                answer = body_too_slow
+            self.enter("closed")
             if not self.transport.is_closing():
-                if self.heard:
-                    self.transport.write(too_slow)
+                self.transport.write(answer)
                 self.transport.close()
 
     return GuardedH11Protocol
