@@ -291,3 +291,53 @@ def test_the_picture_queue_is_bounded_in_length_and_in_time(shipped, monkeypatch
             release.set()
             assert first.result(timeout=10)[0] == 200
         assert ask(port, "POST", "/api/predict", pixels, "application/json")[0] == 200
+
+
+def test_the_command_stays_open_to_normal_requests_and_ctrl_c_still_stops_it():
+    """`digitnet serve` itself, its own limits: 150 clients in their headers and 30 in
+    their bodies (the old limit was 64) leave the page answered at once, and Ctrl-C
+    stops the server at once ('stopped', exit 0): it does not wait for slow bodies."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "digitnet.interfaces.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    heads = bodies = None
+    try:
+        first = server.stdout.readline()
+        assert f"at http://127.0.0.1:{port}/" in first, first + server.stderr.read()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert ask(port, "GET", "/api/models")[0] == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+        heads = SlowClients(port, 150, SLOW_HEAD, b"abc", every=0.5)
+        bodies = SlowClients(port, 30, SLOW_BODY, b"\0", every=0.5)
+        time.sleep(0.5)
+        for _ in range(3):
+            status, _, models, elapsed = ask(port, "GET", "/api/models")
+            assert status == 200 and elapsed < QUICK, (status, elapsed)
+        assert None in heads.closed_after and None in bodies.closed_after  # still there
+        stopping = time.monotonic()
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=20)
+        assert time.monotonic() - stopping < 3, "Ctrl-C waited for the slow clients"
+    finally:
+        for clients in (heads, bodies):
+            if clients is not None:
+                clients.stop()
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0 and out.strip().endswith("stopped")
+    assert "Traceback" not in err and "ERROR" not in err, err

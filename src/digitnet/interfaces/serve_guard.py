@@ -61,6 +61,8 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
     body_too_slow = error_bytes(408, "Request Timeout",
                                 "the body was still arriving when the server needed the "
                                 "connection for others: send it faster")  # fmt: skip
+    stopping = error_bytes(503, "Service Unavailable", "the server is stopping",
+                           f"retry-after: {limits.retry_after_seconds}")  # fmt: skip
     full = error_bytes(503, "Service Unavailable",
                        f"the server is busy (all {limits.max_connections} connections are "
                        "answering requests): try again in a moment",
@@ -94,6 +96,16 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
         def connection_lost(self, exc: Exception | None) -> None:
             self.enter("closed")
             super().connection_lost(exc)
+
+        def shutdown(self) -> None:
+            """Ctrl-C: answers being made are finished, bodies still arriving are not
+            waited for (a slow upload would hold the stop for minutes)."""
+            if self.state == "receiving":
+                self.enter("closed")
+                self.transport.write(stopping)
+                self.transport.close()
+            else:
+                super().shutdown()
 
         def follow(self) -> None:
             """Note the connection's state as it changes; an idle one has a deadline."""
