@@ -233,19 +233,25 @@ def test_when_every_connection_is_working_a_new_one_gets_503_and_retry_after(shi
 
 
 def test_bodies_in_memory_are_capped(shipped):
-    """A body that would take the memory for bodies past its cap is 503, not queued."""
-    limits = ServeLimits(bodies_in_memory=8000, body_grace_seconds=1.0)
-    with running(shipped, limits, max_body_bytes=6000) as port:
-        holder = SlowClients(port, 1, SLOW_BODY, b"\0", every=0.2)  # holds 5000 bytes
+    """Bodies are counted as they arrive, beyond the first bytes of each (a drawing is
+    never refused for big uploads): one that would pass the cap is 503, not queued."""
+    limits = ServeLimits(bodies_in_memory=8000, body_bytes_uncounted=1000,
+                         body_grace_seconds=1.0)  # fmt: skip
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 10000\r\n\r\n")  # fmt: skip
+    with running(shipped, limits, max_body_bytes=12000) as port:
+        holder = SlowClients(
+            port, 1, head + b"\0" * 6000, b"\0", every=0.2
+        )  # 5000 counted, growing
         try:
             time.sleep(0.2)
-            status, headers, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 4000,
+            status, headers, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 5000,
                                              "image/png")  # fmt: skip
             assert status == 503 and headers["Retry-After"] == "1"
             assert "too many bodies" in answer["error"]
-            status, _, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 2000, "image/png")
+            status, _, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 3500, "image/png")
             assert status == 422 and "not a picture" in answer["error"]  # it fitted
-            status, _, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 7000, "image/png")
+            status, _, answer, _ = ask(port, "POST", "/api/predict", b"\0" * 13000, "image/png")
             assert status == 413  # the cap on one body still comes first
         finally:
             holder.stop()

@@ -206,7 +206,6 @@ async def _read_body(request: Request, limit: int, limits: ServeLimits, share: B
             raise HTTPException(400, "Content-Length is not a number")
         if int(declared) > limit:
             raise HTTPException(413, f"the body is over {limit:,} bytes")
-        share.grow_to(int(declared))
     chunks, size = [], 0
     started = anyio.current_time()
     more = True

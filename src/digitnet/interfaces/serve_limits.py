@@ -9,7 +9,7 @@ the connection-level ones are kept by `serve_guard.py`, the work-level ones here
 - `PictureQueue`: at most `workers` pictures are worked on at once, at most `queued`
   more wait for a worker, and none waits longer than `queue_seconds`.
 - `BodyBudget`: the request bodies held in memory at once add up to at most
-  `bodies_in_memory` bytes.
+  `bodies_in_memory` bytes (beyond the first `body_bytes_uncounted` of each).
 
 Past a limit a request gets 503 with `Retry-After` at once, never a hang.
 """
@@ -46,9 +46,12 @@ class ServeLimits:
     # is well under a second of work on two cores; more would only make answers late.
     queued: int = 32
     queue_seconds: float = 10.0
-    # Bytes of request bodies in memory at once: eight 10 MB photos, or thousands of the
-    # page's drawings (a few kilobytes each).
+    # Bytes of request bodies in memory at once, counted as they arrive: eight 10 MB
+    # photos.  The first 64 KB of each body are not counted, so that the page's drawings
+    # and any JSON (a few kilobytes) are never refused for big uploads; the connection
+    # cap bounds those (1000 x 64 KB).
     bodies_in_memory: int = 80 * 1024 * 1024
+    body_bytes_uncounted: int = 64 * 1024
     retry_after_seconds: int = 1
 
     def busy(self, why: str) -> HTTPException:
@@ -107,11 +110,12 @@ class BodyShare:
         self.held = 0
 
     def grow_to(self, size: int) -> None:
-        """Hold `size` bytes, or refuse with 503 if the budget has not that much left."""
-        extra = size - self.held
+        """Hold a body of `size` bytes so far, or refuse with 503 if the budget has not
+        that much left."""
+        extra = size - self.budget.limits.body_bytes_uncounted - self.held
         if extra <= 0:
             return
         if self.budget.used + extra > self.budget.limits.bodies_in_memory:
             raise self.budget.limits.busy("too many bodies are being received at once")
         self.budget.used += extra
-        self.held = size
+        self.held += extra
