@@ -25,7 +25,9 @@ Servers (the application is today's in all of them; only the HTTP server differs
   granian    granian, --http1-header-read-timeout 5000 ms          (if importable)
 
 Usage: python benchmarks/serve_soak.py [--servers before,guarded] [--slow 300]
-       [--every 2] [--seconds 40] [--steady 2] [--rate 5]
+       [--every 2] [--seconds 40] [--steady 2] [--rate 5] [--server-files 1024]
+--server-files sets the server's limit on open files (soft and hard), as on a machine
+whose limit is that low (1024 is a common default).
 hypercorn and granian are not dependencies: `pip install --target DIR hypercorn granian`
 and pass `--alt-path DIR` to measure them too.
 """
@@ -101,7 +103,7 @@ def launch(name: str, port: int) -> None:
         raise SystemExit(f"unknown server {name}")
 
 
-def start(name: str, port: int, alt_path: str) -> subprocess.Popen:
+def start(name: str, port: int, alt_path: str, files: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(HERE.parent / "src"), str(HERE), *([alt_path] if alt_path else []),
          os.environ.get("PYTHONPATH", "")])}  # fmt: skip
@@ -117,8 +119,14 @@ def start(name: str, port: int, alt_path: str) -> subprocess.Popen:
     else:
         command = [str(HERE / "serve_soak.py"), "--launch", name, "--port", str(port)]
     quiet = subprocess.DEVNULL if name == "before" else None  # a warning for each 503
+
+    def limit_files() -> None:  # as on a machine whose hard limit is that low
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
     return subprocess.Popen([sys.executable, *command], env=env, stdout=subprocess.DEVNULL,
-                            stderr=quiet)  # fmt: skip
+                            stderr=quiet, preexec_fn=limit_files if files else None)  # fmt: skip
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -234,7 +242,7 @@ def soak(name: str, args: argparse.Namespace) -> list[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = start(name, port, args.alt_path)
+    server = start(name, port, args.alt_path, args.server_files)
     try:
         for _ in range(150):
             try:
@@ -293,6 +301,8 @@ def main() -> None:
     parser.add_argument("--steady", type=int, default=2, help="normal clients")
     parser.add_argument("--rate", type=float, default=5.0, help="requests a second each")
     parser.add_argument("--alt-path", default="", help="a folder holding hypercorn, granian")
+    parser.add_argument("--server-files", type=int, default=0,
+                        help="the server's limit on open files (0: as it is)")  # fmt: skip
     parser.add_argument("--launch", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -315,9 +325,10 @@ def main() -> None:
                 print(f"  {name}: not importable, skipped (see --alt-path)", file=sys.stderr)
                 continue
         names.append(name)
+    files = f", the server limited to {args.server_files} open files" if args.server_files else ""
     print(f"{args.slow} slow clients (a byte every {args.every:g} s; half in the head, half "
           f"in the body) and {args.steady} normal clients at {args.rate:g} requests/s each, "
-          f"for {args.seconds:g} s, on 127.0.0.1")  # fmt: skip
+          f"for {args.seconds:g} s, on 127.0.0.1{files}")  # fmt: skip
     columns = ["server", "200", "503", "other", "p50 ms", "p99 ms", "max ms", "slow conns",
                "cut off", "cut at s", "MB before", "MB end", "MB after"]  # fmt: skip
     widths = [max(9, len(column)) for column in columns]

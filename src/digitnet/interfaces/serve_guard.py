@@ -38,6 +38,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from digitnet.interfaces.serve_limits import ServeLimits
 
 FILES_KEPT_FREE = 64  # descriptors left for everything but connections: models, threads
+ACCEPT_BACKLOG = 256  # connections the kernel holds until accepted (uvicorn's default: 2048)
+ACCEPT_BURSTS = 4  # descriptors kept free for this many backlogs beyond the cap
 
 
 def error_bytes(status: int, reason: str, error: str, *headers: str) -> bytes:
@@ -150,15 +152,22 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
     return GuardedH11Protocol
 
 
-def connection_cap(wanted: int) -> int:
-    """How many connections this process can hold: `wanted`, if the limit on open files
-    allows (its soft limit is raised up to the hard one if need be), else fewer."""
+def connection_room(wanted: int) -> tuple[int, int]:
+    """(connections, backlog): how many connections this process can hold, `wanted` if
+    its limit on open files allows (the soft limit is raised toward the hard one if need
+    be), and the listening socket's backlog.
+
+    asyncio accepts up to `backlog` waiting connections at once, each with a descriptor,
+    before any of them reaches the guard, and a connection closed to make room gives its
+    descriptor back a loop turn later.  So descriptors are kept free for a few backlogs'
+    worth of connections beyond the cap: without them a burst of slow clients ran the
+    process out of descriptors, and asyncio stopped accepting for a second at a time."""
     try:
         import resource
     except ImportError:  # Windows: no such limit on sockets
-        return wanted
+        return wanted, ACCEPT_BACKLOG
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = wanted + FILES_KEPT_FREE
+    needed = wanted + FILES_KEPT_FREE + ACCEPT_BURSTS * ACCEPT_BACKLOG
     if soft != resource.RLIM_INFINITY and soft < needed:
         raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
         try:
@@ -166,14 +175,16 @@ def connection_cap(wanted: int) -> int:
             soft = raised
         except (ValueError, OSError):
             pass
-    if soft == resource.RLIM_INFINITY:
-        return wanted
-    return max(1, min(wanted, soft - FILES_KEPT_FREE))
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return wanted, ACCEPT_BACKLOG
+    spare = soft - FILES_KEPT_FREE
+    backlog = max(16, min(ACCEPT_BACKLOG, spare // (2 * ACCEPT_BURSTS)))
+    return max(1, min(wanted, spare - ACCEPT_BURSTS * backlog)), backlog
 
 
 def server_config(app: Any, limits: ServeLimits) -> Config:
     """uvicorn's configuration for `app` under `limits` (the command's and the tests')."""
-    cap = connection_cap(limits.max_connections)
+    cap, backlog = connection_room(limits.max_connections)
     if cap != limits.max_connections:
         limits = replace(limits, max_connections=cap)
     return Config(
@@ -181,6 +192,7 @@ def server_config(app: Any, limits: ServeLimits) -> Config:
         http=guarded_protocol(limits),
         ws="none",  # no route speaks WebSocket: an upgrade is a plain request
         limit_concurrency=None,  # it counted idle connections too: the guard replaces it
+        backlog=backlog,
         log_level="warning",
         access_log=False,
     )
