@@ -173,22 +173,26 @@ def test_hundreds_of_slow_clients_do_not_lock_out_the_page(shipped):
 
 
 def test_idle_connections_make_room_for_new_ones(shipped):
-    """At the connection cap, a new connection closes the longest-idle one: 40 silent
-    connections on a server of 25 leave the 25 newest open, and a normal request in."""
+    """At the connection cap, a new connection closes the longest-idle one: 40 idle
+    connections on a server of 25 leave the 24 newest open, and a normal request in."""
     limits = ServeLimits(max_connections=25, header_seconds=5)
     with running(shipped, limits) as port:
-        idle = SlowClients(port, 40, b"", b"", every=0.1)  # they never send a byte
+        begun = SlowClients(port, 10, b"GET / HTTP/1.1\r\n", b"", every=0.1)
+        time.sleep(0.2)
+        silent = SlowClients(port, 30, b"", b"", every=0.1)  # they never send a byte
         try:
             time.sleep(0.3)
             status, _, _, elapsed = ask(port, "GET", "/api/models")
             assert status == 200 and elapsed < QUICK
             time.sleep(0.3)
-            closed = [after is not None for after in idle.closed_after]
-            assert closed[:16] == [True] * 16, closed  # the oldest made room for the rest
-            assert not any(closed[20:]), closed  # the newest are still open
-            assert idle.answers == [b""] * 40  # a silent client gets no 408: just closed
+            closed = [after is not None for after in begun.closed_after + silent.closed_after]
+            assert closed == [True] * 16 + [False] * 24, closed  # the oldest made room
+            for answer in begun.answers:  # a client that had begun is told why
+                assert answer.startswith(b"HTTP/1.1 408 ") and b"needed the connection" in answer
+            assert silent.answers == [b""] * 30  # a silent one is just closed
         finally:
-            idle.stop()
+            begun.stop()
+            silent.stop()
 
 
 def test_slow_bodies_make_room_too_when_no_connection_is_idle(shipped):

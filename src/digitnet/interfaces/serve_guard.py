@@ -60,6 +60,9 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
     headers_too_slow = error_bytes(408, "Request Timeout",
                                    f"the request's headers did not arrive within "
                                    f"{limits.header_seconds:g} s")  # fmt: skip
+    headers_make_room = error_bytes(408, "Request Timeout",
+                                    "the request's headers were still arriving when the "
+                                    "server needed the connection for others")  # fmt: skip
     body_too_slow = error_bytes(408, "Request Timeout",
                                 "the body was still arriving when the server needed the "
                                 "connection for others: send it faster")  # fmt: skip
@@ -83,7 +86,7 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
                     self.transport.write(full)
                     self.transport.close()
                     return
-                longest_waiting.cut_off()
+                longest_waiting.cut_off(to_make_room=True)
             self.follow()
 
         def data_received(self, data: bytes) -> None:
@@ -135,13 +138,13 @@ def guarded_protocol(limits: ServeLimits) -> type[H11Protocol]:
                 self.deadline.cancel()
                 self.deadline = None
 
-        def cut_off(self) -> None:
-            """Close a connection waiting for its client: it is too slow, or the longest
-            waiting when a new one needs room.  A receiving one's request sees the
-            client disconnect."""
+        def cut_off(self, to_make_room: bool = False) -> None:
+            """Close a connection waiting for its client: its head deadline passed, or
+            it waited longest when a new one needs room.  A receiving one's request sees
+            the client disconnect."""
             answer = b""
             if self.state == "idle" and self.heard:
-                answer = headers_too_slow
+                answer = headers_make_room if to_make_room else headers_too_slow
             elif self.state == "receiving":
                 answer = body_too_slow
             self.enter("closed")
