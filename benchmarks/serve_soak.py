@@ -3,10 +3,10 @@
 For each server (--servers) on 127.0.0.1 at a free port, with the shipped model and one
 BLAS thread, this runs for `--seconds`, all at once:
 
-- `--slow` slow clients.  Half send a request head one byte every `--every` seconds;
-  half send a whole head for `POST /api/predict` and then its body one byte every
-  `--every` seconds.  One the server cuts off comes back `--every` seconds later, so
-  the pressure stays.
+- `--slow` slow clients.  Half (or all but the share `--in-body`) send a request head
+  one byte every `--every` seconds; the others send a whole head for
+  `POST /api/predict` and then its body one byte every `--every` seconds.  One the
+  server cuts off comes back `--every` seconds later, so the pressure stays.
 - `--steady` normal clients: each, in turn, posts a drawing (the page's request: a
   280x280 PNG) and asks for `/api/models`, each on a new connection (a new visitor), at
   most `--rate` requests a second.  Every answer must be a 200 (with the right digit);
@@ -229,9 +229,12 @@ async def slow_client(port: int, head: bytes, every: float, delay: float, until:
             tally.slow_statuses[status] = tally.slow_statuses.get(status, 0) + 1
 
 
-def run_slow_clients(port: int, count: int, every: float, until: float, tally: Tally) -> None:
+def run_slow_clients(port: int, count: int, in_body: float, every: float, until: float,
+                     tally: Tally) -> None:  # fmt: skip
     async def all_of_them() -> None:
-        heads = [SLOW_HEAD if index % 2 == 0 else SLOW_BODY for index in range(count)]
+        bodies = round(count * in_body)
+        heads = [SLOW_BODY if index * bodies // count < (index + 1) * bodies // count
+                 else SLOW_HEAD for index in range(count)]  # fmt: skip
         await asyncio.gather(*(slow_client(port, head, every, every * index / count, until,
                                            tally) for index, head in enumerate(heads)))  # fmt: skip
 
@@ -258,7 +261,8 @@ def soak(name: str, args: argparse.Namespace) -> list[str]:
         tally = Tally()
         until = time.perf_counter() + args.seconds
         slow = threading.Thread(target=run_slow_clients,
-                                args=(port, args.slow, args.every, until, tally))  # fmt: skip
+                                args=(port, args.slow, args.in_body, args.every, until,
+                                      tally))  # fmt: skip
         slow.start()
         time.sleep(min(args.every, 2.0))  # the slow clients are all connected first
         steady = [threading.Thread(target=steady_client,
@@ -296,6 +300,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default="before,uvicorn,guarded,hypercorn,granian")
     parser.add_argument("--slow", type=int, default=300, help="slow clients at once")
+    parser.add_argument("--in-body", type=float, default=0.5,
+                        help="share of slow clients that dribble a body, not a head")  # fmt: skip
     parser.add_argument("--every", type=float, default=2.0, help="seconds between their bytes")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--steady", type=int, default=2, help="normal clients")
@@ -326,9 +332,10 @@ def main() -> None:
                 continue
         names.append(name)
     files = f", the server limited to {args.server_files} open files" if args.server_files else ""
-    print(f"{args.slow} slow clients (a byte every {args.every:g} s; half in the head, half "
-          f"in the body) and {args.steady} normal clients at {args.rate:g} requests/s each, "
-          f"for {args.seconds:g} s, on 127.0.0.1{files}")  # fmt: skip
+    print(f"{args.slow} slow clients (a byte every {args.every:g} s; {1 - args.in_body:.0%} "
+          f"in the head, {args.in_body:.0%} in the body) and {args.steady} normal clients "
+          f"at {args.rate:g} requests/s each, for {args.seconds:g} s, on 127.0.0.1"
+          f"{files}")  # fmt: skip
     columns = ["server", "200", "503", "other", "p50 ms", "p99 ms", "max ms", "slow conns",
                "cut off", "cut at s", "MB before", "MB end", "MB after"]  # fmt: skip
     widths = [max(9, len(column)) for column in columns]
