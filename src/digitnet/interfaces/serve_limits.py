@@ -36,8 +36,8 @@ class ServeLimits:
     # (128 kbit/s, a poor mobile uplink: a 5 MB photo gets 5 min 25 s).
     body_grace_seconds: float = 5.0
     body_bytes_per_second: int = 16 * 1024
-    # Open connections, slow ones included.  Each costs a file descriptor and a few
-    # kilobytes; when the cap is reached the longest-waiting idle connection makes room.
+    # Open connections, slow ones included.  Each costs a file descriptor and 13 to 18 KB;
+    # at the cap, the connection waiting longest for its client makes room (serve_guard).
     max_connections: int = 1000
     # Pictures worked on at once: one per core (the work is CPU-bound, and each holds a
     # decoded picture in memory).
