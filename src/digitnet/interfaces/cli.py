@@ -473,6 +473,8 @@ def command_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from digitnet.interfaces.serve import ServedModel, create_app
+        from digitnet.interfaces.serve_guard import server_config
+        from digitnet.interfaces.serve_limits import ServeLimits
     except ImportError as error:
         raise DigitnetError(
             f"digitnet serve needs its extra ({error.name or 'a package'} is missing): "
@@ -492,8 +494,8 @@ def command_serve(args: argparse.Namespace) -> int:
     shown = f"[{shown}]" if ":" in shown else shown
     names = ", ".join(model.name for model in served)
     print(f"serving {names} at http://{shown}:{args.port}/ (Ctrl-C stops)", flush=True)
-    config = uvicorn.Config(create_app(served), log_level="warning", access_log=False,
-                            limit_concurrency=64)  # fmt: skip
+    limits = ServeLimits()  # deadlines for slow clients, caps on work: docs/serve.md
+    config = server_config(create_app(served, limits=limits), limits)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn shut down gracefully, then passes the Ctrl-C on

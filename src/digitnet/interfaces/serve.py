@@ -12,15 +12,17 @@ documents the API:
                               network saw, and what its hidden layers computed
 
 A picture goes through the same preprocessing as `digitnet show --image`
-(data/digit_photo.py).  Every error is JSON {"error": "..."} with a 4xx status; the
-numpy work runs in a worker thread, so a slow request does not hold up the others.
+(data/digit_photo.py).  Every error is JSON {"error": "..."} with a 4xx status (503
+with Retry-After when the server is busy); the numpy work runs in a worker thread, so a
+slow request does not hold up the others.  What the server holds at once and how long
+it waits for a slow client: serve_limits.py (the application's share) and serve_guard.py
+(the connections').
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -38,6 +40,7 @@ from starlette.routing import Route
 from digitnet.data.dataset import PIXELS
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
+from digitnet.interfaces.serve_limits import BodyBudget, BodyShare, PictureQueue, ServeLimits
 from digitnet.model import Model, kept_dev_accuracy, pixel_rows
 from digitnet.network.loss import softmax
 from digitnet.network.spec import ACTIVATIONS
@@ -72,12 +75,19 @@ class ServedModel:
         }
 
 
-def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
-    """The web application serving `models` (the first is the default)."""
+def create_app(
+    models: list[ServedModel],
+    max_body_bytes: int = MAX_BODY_BYTES,
+    limits: ServeLimits | None = None,
+) -> Starlette:
+    """The web application serving `models` (the first is the default), keeping the
+    body deadline, the picture queue and the body budget of `limits`."""
     if not models:
         raise DigitnetError("serve: no model to serve")
+    limits = limits or ServeLimits()
     by_name = {served.name: served for served in models}
-    working = anyio.Semaphore(os.cpu_count() or 2)
+    pictures = PictureQueue(limits)
+    bodies = BodyBudget(limits)
 
     async def page(request: Request) -> Response:
         return Response(_page_file("index.html"), media_type="text/html; charset=utf-8")
@@ -92,14 +102,18 @@ def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) 
         return JSONResponse({"models": [served.describe() for served in models]})
 
     async def predict(request: Request) -> JSONResponse:
+        with bodies.share() as share:  # the body stays in memory until the answer is made
+            return await answer(request, share)
+
+    async def answer(request: Request, share: BodyShare) -> JSONResponse:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         name = request.query_params.get("model")
         if kind == "application/json":  # 784 numbers: a few kilobytes, never megabytes
-            fields = _json_object(await _read_body(request, MAX_JSON_BYTES))
+            fields = _json_object(await _read_body(request, MAX_JSON_BYTES, limits, share))
             name = fields.get("model", name)
             pixels, preprocess = _json_pixels(fields), False
         elif kind.startswith("image/") or kind == "application/octet-stream":
-            pixels, preprocess = await _read_body(request, max_body_bytes), True
+            pixels, preprocess = await _read_body(request, max_body_bytes, limits, share), True
         else:  # refused before reading what may be megabytes of body
             raise HTTPException(415, "send the picture's own bytes as the body, with "
                                 "Content-Type image/png, image/jpeg...; or JSON pixels "
@@ -107,12 +121,13 @@ def create_app(models: list[ServedModel], max_body_bytes: int = MAX_BODY_BYTES) 
         if name is not None and name not in by_name:
             raise HTTPException(404, f"no model '{name}' (serving: {', '.join(by_name)})")
         served = by_name[name] if name is not None else models[0]
-        async with working:  # a few at once: each holds a decoded picture in memory
+        async with pictures.turn():  # a few at once: each holds a decoded picture in memory
             return JSONResponse(await run_in_threadpool(_answer, served, pixels, preprocess))
 
     async def error(request: Request, exception: Exception) -> JSONResponse:
         if isinstance(exception, HTTPException):
-            return JSONResponse({"error": exception.detail}, status_code=exception.status_code)
+            return JSONResponse({"error": exception.detail}, status_code=exception.status_code,
+                                headers=exception.headers)  # fmt: skip
         return JSONResponse({"error": "internal error"}, status_code=500)  # never a traceback
 
     return Starlette(
@@ -178,8 +193,13 @@ def _inside(model: Model, outputs: list[np.ndarray]) -> list[dict[str, Any]]:
     return shown
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused with 413 as soon as it is known to exceed `limit`."""
+async def _read_body(request: Request, limit: int, limits: ServeLimits, share: BodyShare) -> bytes:
+    """The request's body, refused with 413 as soon as it is known to exceed `limit`,
+    with 408 if it arrives too slowly, with 503 if the memory for bodies is taken.
+
+    Its deadline: `body_grace_seconds`, plus a second for every `body_bytes_per_second`
+    bytes received, counted from now.  A slow but real upload keeps extending it; a client
+    that sends a byte now and then is cut off after the grace."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -187,10 +207,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise HTTPException(413, f"the body is over {limit:,} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    started = anyio.current_time()
+    more = True
+    while more:
+        deadline = started + limits.body_grace_seconds + size / limits.body_bytes_per_second
+        with anyio.move_on_after(deadline - anyio.current_time()) as wait:
+            message = await request.receive()
+        if wait.cancelled_caught:
+            raise HTTPException(408, f"the body did not arrive in time (after "
+                                f"{limits.body_grace_seconds:g} s it must come at "
+                                f"{limits.body_bytes_per_second // 1024} KB/s or more)",
+                                headers={"Connection": "close"})  # fmt: skip
+        if message["type"] == "http.disconnect":
+            raise HTTPException(400, "the connection closed before the whole body arrived")
+        chunk, more = message.get("body", b""), message.get("more_body", False)
         size += len(chunk)
         if size > limit:  # chunked uploads declare no length: count as they arrive
             raise HTTPException(413, f"the body is over {limit:,} bytes")
+        share.grow_to(size)
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body:
