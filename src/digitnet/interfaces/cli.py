@@ -24,15 +24,22 @@ import numpy as np
 
 from digitnet.atomic import check_output, output_folder
 from digitnet.data import load_data, write_submission
-from digitnet.data.dataset import PIXELS
+from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
+from digitnet.interfaces.training_data import (
+    class_mismatch,
+    find_training_data,
+    held_out_dataset,
+    is_training_data,
+    scored_overlap,
+)
 from digitnet.metrics import confusion_matrix
 from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
-from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.recipes.knobs import add_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 from digitnet.threads import DEFAULT_THREADS, blas_threads
@@ -194,11 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model and save it",
         description="Train a network with a recipe; every recipe knob can be overridden.",
     )
-    train.add_argument("--data", default="sample", help=data_help)
+    train.add_argument(
+        "--data",
+        help=f"{data_help} (default: sample; with --resume, the data the model was trained on)",
+    )
     train.add_argument("--recipe", default=DEFAULT_RECIPE, help=", ".join(RECIPES))
     train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
     train.add_argument(
-        "--resume", metavar="MODEL", help="continue training this model (its recipe, + overrides)"
+        "--resume",
+        metavar="MODEL",
+        help="continue training this model: its recipe (+ overrides), data and split; "
+        "--epochs N: N more epochs (default: the rest of its run)",
     )
     train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
     knobs = train.add_argument_group(
@@ -262,7 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
         "report", parents=[threads], help="every picture plus one self-contained index.html"
     )
     report.add_argument("model", help="a model file written by 'digitnet train'")
-    report.add_argument("--data", default="sample", help=f"labelled {data_help}")
+    report.add_argument(
+        "--data",
+        help=f"labelled {data_help} (default: the rows the model held out of its own "
+        "training data, its dev set)",
+    )
+    report.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the rows of --data that the model held out in training (the same data)",
+    )
     report.add_argument("--out", default="report", help="folder to write")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(command=command_report)
@@ -299,28 +321,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_train(args: argparse.Namespace) -> int:
-    check_output(args.out, [args.data, args.resume])  # before an hour of training, not after
+    # Before an hour of training, not after.  Writing over the model being resumed is
+    # allowed (`--resume model.npz` with the default --out): the write is atomic.
+    check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
     if args.plots:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
     base = _saved_recipe(start, args.resume) if start is not None else get_recipe(args.recipe)
-    recipe = base.with_overrides(**{each.name: getattr(args, each.name) for each in KNOBS})
+    overrides = {each.name: getattr(args, each.name) for each in KNOBS}
+    if start is not None:
+        overrides["epochs"] = _resumed_epochs(start, args.resume, base, args.epochs)
+    recipe = base.with_overrides(**overrides)
     say = (lambda _line: None) if args.quiet else print
+    progress = False if args.quiet else None
     try:
-        dataset = load_data(
-            args.data, data_dir=args.data_dir, progress=False if args.quiet else None
-        )
+        if start is not None and args.data is None:  # the model's own data, found again
+            dataset = find_training_data(start, args.resume, data_dir=args.data_dir,
+                                         progress=progress)  # fmt: skip
+        else:
+            data = "sample" if args.data is None else args.data
+            dataset = load_data(data, data_dir=args.data_dir, progress=progress)
     except DownloadError as error:  # no silent stand-in: a script must be able to tell
         raise DownloadError(f"{error}; or train on the bundled sample: --data sample") from None
-    say(f"data: {dataset.source}")
+    if start is None:
+        say(f"data: {dataset.source}")
+    elif args.data is None:
+        say(f"data: {dataset.source} (what {args.resume} was trained on; its split again)")
+    else:
+        trained_on = start.info.get("data", "other data")
+        same = is_training_data(start, dataset)
+        origin = f"what {args.resume} was trained on" if same else (
+            f"{args.resume} was trained on {trained_on}")  # fmt: skip
+        say(f"data: {dataset.source} (from --data; {origin})")
+        mismatch = class_mismatch(start, args.resume, dataset)
+        if mismatch:
+            _warn(f"{mismatch}; training on, the model will predict {dataset.noun}s")
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
-        say(f"resuming: {args.resume} (after epoch {start.history['epoch'][-1]}; the "
-            "optimizer's momentum starts afresh)")  # fmt: skip
+        done = start.history["epoch"][-1]
+        span = f"epoch {recipe.epochs}" if recipe.epochs == done + 1 else (
+            f"epochs {done + 1} to {recipe.epochs}")  # fmt: skip
+        say(f"resuming: {args.resume} after epoch {done}: {span}, the schedule going on "
+            "where it stopped (the optimizer's momentum starts afresh)")  # fmt: skip
     seed = start.info.get("seed", args.seed) if start is not None else args.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DigitnetError(f"{args.resume}: its seed {seed!r} is not a whole number >= 0")
-    progress = None if not args.quiet else False
     model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))
@@ -334,34 +379,57 @@ def command_train(args: argparse.Namespace) -> int:
     return EXIT_TERMINATED if model.info.get("stop_signal") == signal.SIGTERM else EXIT_INTERRUPTED
 
 
+def _resumed_epochs(model: Model, path: str, recipe: Recipe, more: int | None) -> int:
+    """The length of a resumed run: `more` epochs after those done, or without
+    --epochs, the rest of the run the model's recipe planned (after a Ctrl-C)."""
+    epochs = model.history.get("epoch") or []
+    if not epochs:
+        raise DigitnetError(f"{path}: cannot resume: it records no finished epoch")
+    done = epochs[-1]
+    if more is not None:
+        return done + more
+    if recipe.epochs > done:
+        return recipe.epochs
+    raise DigitnetError(f"{path}: has trained all {done} epochs of its recipe; "
+                        "--epochs N trains N more")  # fmt: skip
+
+
+def _warn(line: str) -> None:
+    print(f"digitnet: warning: {printable(line)}", file=sys.stderr)
+
+
 def command_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     _check_inputs(model, args.model)
-    held_out = args.held_out or args.data is None
-    if args.data is None and not isinstance(model.info.get("data_spec"), str):
-        raise DigitnetError(
-            f"{args.model}: does not record the data it was trained on; give --data"
-        )
-    spec = args.data if args.data is not None else model.info["data_spec"]
-    # Held-out rows come from the training split; otherwise a name means its test split.
-    dataset = load_data(spec, split="train" if held_out else "test", data_dir=args.data_dir)
-    assert dataset.labels is not None
-    images, labels = dataset.images, dataset.labels
-    if held_out:
-        rows = held_out_rows(model, dataset)
-        if len(rows) == 0:
-            raise DigitnetError(f"{args.model}: held out no rows (dev size 0); give --data")
-        images, labels = images[rows], labels[rows]
-        print(f"data: {dataset.source}: the {len(rows)} rows the model held out (its dev set)")
-    else:
-        print(f"data: {dataset.source}")
+    dataset, _ = _scored_data(model, args)
     print(f"model: {args.model} ({_describe(model)})")
-    if not held_out and model.info.get("data_fingerprint") == dataset.fingerprint():
-        print("note: the model was trained on this data; these figures are optimistic "
-              "(--held-out: only the rows it did not train on)")  # fmt: skip
-    predicted = model.predict(images, progress=None)
-    print(evaluation_report(confusion_matrix(predicted, labels)))
+    assert dataset.labels is not None
+    predicted = model.predict(dataset.images, progress=None)
+    print(evaluation_report(confusion_matrix(predicted, dataset.labels)))
     return 0
+
+
+def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
+    """What `evaluate` and `report` score: the rows the model held out of its own
+    training data (by default, or of --data with --held-out), or all of --data.
+    Says which on stdout; warns when the images include ones the model trained on
+    (the warning is returned too, '' if none); refuses data whose classes are not
+    the model's."""
+    if args.held_out or args.data is None:
+        training = find_training_data(model, args.model, args.data, data_dir=args.data_dir)
+        dataset = held_out_dataset(model, args.model, training)
+    else:  # a dataset name means its test split here: the images no model trained on
+        dataset = load_data(args.data, split="test", data_dir=args.data_dir)
+    mismatch = class_mismatch(model, args.model, dataset)
+    if mismatch:
+        raise DigitnetError(f"{mismatch}: scores would mean nothing; give data of its classes")
+    print(f"data: {dataset.source}")
+    overlap = ""
+    if not (args.held_out or args.data is None):
+        overlap = scored_overlap(model, args.model, dataset, args.data_dir)
+        if overlap:
+            print(overlap)
+    return dataset, overlap
 
 
 def command_predict(args: argparse.Namespace) -> int:
@@ -424,9 +492,9 @@ def command_report(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     _check_inputs(model, args.model)
-    dataset = load_data(args.data, split="test", data_dir=args.data_dir)
-    print(f"data: {dataset.source}")
-    paths = build_report(model, dataset, args.out, progress=False if args.quiet else None)
+    dataset, overlap = _scored_data(model, args)
+    paths = build_report(model, dataset, args.out, progress=False if args.quiet else None,
+                         warning=overlap)  # fmt: skip
     print(f"wrote {len(paths) - 1} pictures and {paths[-1]} (open it in a browser)")
     return 0
 

@@ -9,6 +9,7 @@ run(recipe, dataset, seed):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 from digitnet.data import splits
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.preprocess import Preprocessing
+from digitnet.data.recorded import data_checksum, recorded_name, shareable_source
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
@@ -243,8 +245,11 @@ def run(
 ) -> Model:
     """Train a fresh network on `dataset` as `recipe` says; returns the Model.
 
-    With `start_from`, training continues from that model's weights instead, and
-    its history is extended (the optimizer's state, e.g. momentum, starts afresh).
+    With `start_from`, training continues from that model's weights instead:
+    `recipe.epochs` is then the length of the whole run, the epochs already done
+    included; the epochs after them are trained, numbered on, and the learning-rate
+    schedule goes on from where they left it (as if the run had been asked for
+    `recipe.epochs` from the start; the optimizer's momentum starts afresh).
     If training is interrupted (Ctrl-C), the model holds the best weights so far
     and `model.info["interrupted"]` is True.
     """
@@ -259,20 +264,31 @@ def run(
     train_y, dev_y = dataset.labels[train_rows], dataset.labels[dev_rows]
 
     network = Network.build(recipe.layers, init=recipe.init, seed=rng, dtype=dtype)
+    done = 0
     if start_from is not None:
         network = _continue_from(start_from, network)
+        done = (start_from.history.get("epoch") or [0])[-1]
+        if recipe.epochs <= done:
+            raise DigitnetError(f"cannot resume: the model has trained {done} epochs already, "
+                                f"and the run is to be {recipe.epochs} epochs long")  # fmt: skip
+        log = _numbered_on(log, done, recipe.epochs)
     augmentation = augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None
     if augmentation is not None and log is not None:
         log(f"augmentation for {dataset.kind}: {augmentation.describe()}")
     config = TrainingConfig(
         learning_rate=recipe.learning_rate,
-        epochs=recipe.epochs,
+        epochs=recipe.epochs - done,
         batch_size=recipe.batch_size,
         optimizer=recipe.optimizer,
         momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,
-        schedule=Schedule(
-            recipe.schedule, recipe.epochs, recipe.warmup, recipe.step_every, recipe.step_gamma
+        schedule=_ResumedSchedule(
+            recipe.schedule,
+            recipe.epochs,
+            recipe.warmup,
+            recipe.step_every,
+            recipe.step_gamma,
+            done,
         ),  # fmt: skip
         augmentation=augmentation,
         log_every=recipe.log_every,
@@ -294,8 +310,11 @@ def run(
         recipe=recipe.to_dict(),
         history=history,
         info={
-            "data": dataset.source,
-            "data_spec": dataset.spec,  # to find it again: `digitnet evaluate MODEL`
+            # By name and checksum, never by where it lies (the file may be shared):
+            # enough for `evaluate`, `report` and `--resume` to find it again.
+            "data": shareable_source(dataset.source),
+            "data_spec": recorded_name(dataset),
+            "data_checksum": data_checksum(dataset),
             "data_fingerprint": dataset.fingerprint(),
             "classes": list(dataset.class_names),  # so pictures name what it predicts
             "seed": seed,
@@ -308,6 +327,36 @@ def run(
             "stopped_early": result.stopped_early,
         },
     )
+
+
+@dataclass(frozen=True)
+class _ResumedSchedule(Schedule):
+    """The run's schedule, picked up `done` epochs in: a resumed run goes on at the
+    learning rate where it stopped (no second warm-up, no cosine from the top)."""
+
+    done: float = 0.0
+
+    def factor(self, epoch: float) -> float:
+        return super().factor(epoch + self.done)
+
+
+def _numbered_on(
+    log: Callable[[str], None] | None, done: int, total: int
+) -> Callable[[str], None] | None:
+    """`log`, with the trainer's 'epoch 3/10' lines numbered as the whole run's
+    ('epoch 23/30' for a model resumed after 20)."""
+    if log is None:
+        return None
+    pattern = re.compile(r"^(epoch|iteration) +(\d+)/\d+")  # as training/trainer.py writes
+
+    def numbered(line: str) -> None:
+        found = pattern.match(line)
+        if found:
+            unit, epoch = found.group(1), int(found.group(2)) + done
+            line = f"{unit} {epoch:>4}/{total}" + line[found.end() :]
+        log(line)
+
+    return numbered
 
 
 def held_out_rows(model: Model, dataset: Dataset) -> np.ndarray:
