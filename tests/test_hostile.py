@@ -93,10 +93,13 @@ case("csv line of 100 KB", "longer than 16384 characters")(
 case("csv is /dev/zero", "/dev/zero: line 1 is longer than")(
     lambda f, m: _predict(f, m, "/dev/zero")
 )
-case("csv is a folder", "has no train-images-idx3-ubyte")(
+case("csv is a folder", "a folder with no pictures (PNG, JPG...) nor IDX files")(
     lambda f, m: _predict(f, m, _mkdir(f / "folder.csv"))
 )
 case("csv missing", "no such file")(lambda f, m: _predict(f, m, str(f / "missing.csv")))
+case("picture to predict is not one", "p.png")(
+    lambda f, m: _predict(f, m, _write(f / "p.png", b"\x89PNG\r\n\x1a\n truncated"))
+)
 
 
 # --- IDX folders -------------------------------------------------------------------------

@@ -23,12 +23,20 @@ from typing import IO
 import numpy as np
 
 from digitnet.atomic import check_output, output_folder
-from digitnet.data import load_data, write_submission
+from digitnet.data import load_data
 from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present
+from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
+from digitnet.interfaces.predictions import (
+    ACCEPTED,
+    image_inputs,
+    is_stdout,
+    prediction_table,
+    write_table,
+)
 from digitnet.interfaces.training_data import (
     class_mismatch,
     find_training_data,
@@ -239,10 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(command=command_evaluate)
 
-    predict = commands.add_parser("predict", parents=[threads], help="write a Kaggle submission")
+    predict = commands.add_parser(
+        "predict",
+        parents=[threads],
+        help="label images: a Kaggle submission, or your own pictures",
+        description="Label images: Kaggle's test.csv (or any data) into a submission "
+        "(ImageId,Label), or pictures of digits, files or folders of PNG/JPG (file,label), "
+        "each prepared as show --image prepares one.",
+    )
     predict.add_argument("model", help="a model file written by 'digitnet train'")
-    predict.add_argument("data", help=f"images to label: Kaggle test.csv, or {data_help}")
-    predict.add_argument("--out", default="submission.csv", help="CSV to write")
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IMAGES",
+        help=f"pictures (PNG, JPG...) or folders of them; or one Kaggle test.csv, or {data_help}",
+    )
+    predict.add_argument(
+        "--out",
+        help="CSV to write; - for stdout (default: submission.csv for data, "
+        "predictions.csv for pictures)",
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="add each class's probability (columns p_0...)"
+    )
     predict.set_defaults(command=command_predict)
 
     explore = commands.add_parser("explore", help="pictures of the data: examples, counts...")
@@ -433,13 +460,40 @@ def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    check_output(args.out, [args.model, args.data])
+    from digitnet.data.image_file import read_digit_image
+
+    pictures = image_inputs(args.inputs)
+    to_stdout = is_stdout(args.out or "")
+    out = args.out or ("submission.csv" if pictures is None else "predictions.csv")
+    if not to_stdout:
+        check_output(out, [args.model, *args.inputs])
+    tell = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)  # not in the CSV
     model = load_model(args.model)
-    dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
     _check_inputs(model, args.model)
-    print(f"data: {dataset.source}")
-    write_submission(args.out, model.predict(dataset.images, progress=None))
-    print(f"wrote {len(dataset)} predictions to {args.out} (Kaggle format: ImageId,Label)")
+    if pictures is None:
+        try:
+            dataset = load_data(args.inputs[0], need_labels=False, split="test",
+                                data_dir=args.data_dir)  # fmt: skip
+        except DigitnetError as error:  # not a CSV after all? say what else predict takes
+            named = args.inputs[0].lower().endswith(".csv") or is_named(args.inputs[0])
+            raise DigitnetError(str(error) if named else f"{error}; {ACCEPTED}") from None
+        tell(f"data: {dataset.source}")
+        mismatch = class_mismatch(model, args.model, dataset)
+        if mismatch:
+            _warn(f"{mismatch}: its predictions name its own classes")
+        images, names = dataset.images, [str(row) for row in range(1, len(dataset) + 1)]
+    else:
+        images = np.stack([read_digit_image(path) for path in pictures]).reshape(-1, PIXELS)
+        names = [str(path) for path in pictures]
+        tell(f"images: {len(pictures)} pictures (each prepared as show --image prepares one)")
+    probabilities = model.predict_proba(images, progress=None)
+    kaggle = pictures is None
+    table = prediction_table(names, probabilities, model.class_names, kaggle=kaggle,
+                             proba=args.proba)  # fmt: skip
+    write_table(out, table)
+    form = ("Kaggle format: ImageId,Label" if kaggle else "file,label") + (
+        ", then each class's probability" if args.proba else "")  # fmt: skip
+    tell(f"wrote {len(images)} predictions to {'stdout' if to_stdout else out} ({form})")
     return 0
 
 
@@ -479,6 +533,12 @@ def command_show(args: argparse.Namespace) -> int:
         pixels = dataset.images[index]
         label = None if dataset.labels is None else int(dataset.labels[index])
         print(f"data: {dataset.source}, row {index}")
+        mismatch = class_mismatch(model, args.model, dataset)
+        if mismatch:  # still worth a look: what does a clothes model make of a digit?
+            _warn(f"{mismatch}: its guesses cannot be right or wrong")
+            if label is not None:
+                print(f"true {dataset.noun}: {dataset.class_names[label]}")
+            label = None
     probabilities = model.predict_proba(pixels.reshape(1, -1))[0]
     print(terminal_prediction(pixels, probabilities, label, model.class_names))
     if args.out:
