@@ -48,7 +48,7 @@ from digitnet.metrics import confusion_matrix
 from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
-from digitnet.recipes.knobs import add_flags, knob_table
+from digitnet.recipes.knobs import add_flags, as_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 from digitnet.threads import DEFAULT_THREADS, blas_threads
 
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
-        with blas_threads(args.threads):
+        with blas_threads(args.threads), as_flags():  # errors name --flags, not keywords
             return args.command(args)
     except DigitnetError as error:
         print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)

@@ -25,7 +25,7 @@ from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.init import INITIALIZERS
 from digitnet.network.spec import ACTIVATIONS, as_mlp, format_layers, mlp_layers, parse_layers
-from digitnet.recipes.knobs import Knob, knob
+from digitnet.recipes.knobs import Knob, knob, speaks_flags
 from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
@@ -142,7 +142,9 @@ class Recipe:
         }
         if changes.pop("full_batch", False):
             if "batch_size" in changes:
-                raise DigitnetError("give --batch-size or --full-batch, not both")
+                both = "--batch-size or --full-batch" if speaks_flags() else (
+                    "batch_size or full_batch=True")  # fmt: skip
+                raise DigitnetError(f"give {both}, not both")
             changes["batch_size"] = None
         shorthand = {each.name: changes.pop(each.name) for each in MLP_SHORTHAND
                      if each.name in changes}  # fmt: skip
@@ -156,10 +158,12 @@ class Recipe:
         mlp = as_mlp(self.layers)
         if mlp is None:
             given = (hidden, activation, dropout)
-            names = ", ".join(k.name for k, v in zip(MLP_SHORTHAND, given) if v is not None)
+            names = ", ".join(k.flag if speaks_flags() else k.name
+                              for k, v in zip(MLP_SHORTHAND, given) if v is not None)  # fmt: skip
             raise DigitnetError(
                 f"{names}: recipe '{self.name}' is not a plain MLP ({self.layers}); "
-                "change its layers by giving them whole (--layers)"
+                "change its layers by giving them whole "
+                + ("(--layers)" if speaks_flags() else "(layers='dense128,relu,dense10')")
             )
         return mlp_layers(
             tuple(int(units) for units in hidden) if hidden is not None else mlp.hidden,
