@@ -386,8 +386,8 @@ def command_train(args: argparse.Namespace) -> int:
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
         done = start.history["epoch"][-1]
-        span = f"epoch {recipe.epochs}" if recipe.epochs == done + 1 else (
-            f"epochs {done + 1} to {recipe.epochs}")  # fmt: skip
+        last = done + recipe.epochs
+        span = f"epoch {last}" if recipe.epochs == 1 else f"epochs {done + 1} to {last}"
         say(f"resuming: {args.resume} after epoch {done}: {span}, the schedule going on "
             "where it stopped (the optimizer's momentum starts afresh)")  # fmt: skip
     seed = start.info.get("seed", args.seed) if start is not None else args.seed
@@ -407,16 +407,16 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def _resumed_epochs(model: Model, path: str, recipe: Recipe, more: int | None) -> int:
-    """The length of a resumed run: `more` epochs after those done, or without
-    --epochs, the rest of the run the model's recipe planned (after a Ctrl-C)."""
+    """The epochs a resumed run trains: `more` (--epochs), or without it, the rest
+    of the run the model's recipe planned (after a Ctrl-C)."""
     epochs = model.history.get("epoch") or []
     if not epochs:
         raise DigitnetError(f"{path}: cannot resume: it records no finished epoch")
     done = epochs[-1]
     if more is not None:
-        return done + more
+        return more
     if recipe.epochs > done:
-        return recipe.epochs
+        return recipe.epochs - done
     raise DigitnetError(f"{path}: has trained all {done} epochs of its recipe; "
                         "--epochs N trains N more")  # fmt: skip
 

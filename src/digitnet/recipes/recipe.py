@@ -249,11 +249,12 @@ def run(
 ) -> Model:
     """Train a fresh network on `dataset` as `recipe` says; returns the Model.
 
-    With `start_from`, training continues from that model's weights instead:
-    `recipe.epochs` is then the length of the whole run, the epochs already done
-    included; the epochs after them are trained, numbered on, and the learning-rate
-    schedule goes on from where they left it (as if the run had been asked for
-    `recipe.epochs` from the start; the optimizer's momentum starts afresh).
+    With `start_from`, training continues from that model's weights instead, for
+    `recipe.epochs` more epochs, numbered on from the model's; the learning-rate
+    schedule spans the whole run (the epochs done and these) and goes on from where
+    they left it, as if the run had been that long from the start.  The model
+    records the whole run's length as its recipe's epochs.  The optimizer's state
+    (momentum) starts afresh.
     If training is interrupted (Ctrl-C), the model holds the best weights so far
     and `model.info["interrupted"]` is True.
     """
@@ -272,16 +273,13 @@ def run(
     if start_from is not None:
         network = _continue_from(start_from, network)
         done = (start_from.history.get("epoch") or [0])[-1]
-        if recipe.epochs <= done:
-            raise DigitnetError(f"cannot resume: the model has trained {done} epochs already, "
-                                f"and the run is to be {recipe.epochs} epochs long")  # fmt: skip
-        log = _numbered_on(log, done, recipe.epochs)
+        log = _numbered_on(log, done, done + recipe.epochs)
     augmentation = augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None
     if augmentation is not None and log is not None:
         log(f"augmentation for {dataset.kind}: {augmentation.describe()}")
     config = TrainingConfig(
         learning_rate=recipe.learning_rate,
-        epochs=recipe.epochs - done,
+        epochs=recipe.epochs,
         batch_size=recipe.batch_size,
         optimizer=recipe.optimizer,
         momentum=recipe.momentum,
@@ -311,7 +309,7 @@ def run(
     return Model(
         network=network,
         preprocessing=preprocessing,
-        recipe=recipe.to_dict(),
+        recipe=replace(recipe, epochs=done + recipe.epochs).to_dict(),  # the whole run
         history=history,
         info={
             # By name and checksum, never by where it lies (the file may be shared):
