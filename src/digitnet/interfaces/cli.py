@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[threads],
         help="a web page to draw digits on, read live by the network, and a JSON API",
         description="Serve the drawing page and its JSON API (docs/serve.md). Needs the extra: "
-        'pip install "digitnet[serve]" (".[serve]" in a checkout).',
+        f"{_serve_extra()}.",
     )
     serve.add_argument(
         "models",
@@ -342,9 +342,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
     )
     recipes.set_defaults(command=command_recipes, threads=None)
-    for command in commands.choices.values():  # so that errors speak of the command used
-        command.set_defaults(command_parser=command)
+    for name, command in commands.choices.items():
+        command.set_defaults(command_parser=command)  # so that errors speak of the command used
+        command.description = command.description or _DESCRIPTIONS[name]
+        command.epilog = f"example: {_EXAMPLES[name]}"
     return parser
+
+
+# What `digitnet COMMAND --help` says first, where the command's parser says nothing more.
+_DESCRIPTIONS = {
+    "evaluate": "Accuracy, accuracy per class and the confusion matrix of a model: by default "
+    "on the rows it held out of its own training data (its dev set).",
+    "explore": "Pictures of a dataset before any training: examples of each class, how many "
+    "images each class has, the average image of each, and the pixel values, as PNG files.",
+    "download": "Download a dataset into the cache folder, keeping a file only when its "
+    "SHA-256 checksum matches; without a name (or with --list), list the datasets and "
+    "whether each is present.",
+    "show": "One prediction, drawn in the terminal with the top three guesses: a row of "
+    "--data, or your own picture of a digit (--image); --out also draws it as a PNG.",
+    "report": "Every picture of a model in one folder (curves, confusion matrix, mistakes, "
+    "calibration, weights, hidden layers) plus a self-contained index.html: by default on "
+    "the rows it held out.",
+    "recipes": "List the named training recipes, each with the network it trains; --knobs "
+    "lists every knob that train can override, as a Markdown table.",
+}
+# One example a command, shown at the end of its --help.
+_EXAMPLES = {
+    "train": "digitnet train --data train.csv --recipe cnn --out cnn.npz",
+    "evaluate": "digitnet evaluate model.npz --data mnist:test",
+    "predict": "digitnet predict model.npz test.csv --out submission.csv",
+    "explore": "digitnet explore --data fashion-mnist --out explore/",
+    "download": "digitnet download mnist",
+    "show": "digitnet show model.npz --image my_digit.jpg --out guess.png",
+    "report": "digitnet report model.npz --out report/",
+    "serve": "digitnet serve model.npz cnn.npz --port 8000",
+    "recipes": "digitnet recipes --knobs",
+}
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -567,7 +600,7 @@ def command_serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise DigitnetError(
             f"digitnet serve needs its extra ({error.name or 'a package'} is missing): "
-            'pip install "digitnet[serve]", or ".[serve]" in a checkout'
+            f"{_serve_extra()}"
         ) from None
     served = [ServedModel(name, model) for name, model in _models_to_serve(args.models)]
     listener = _listen(args.host, args.port)
@@ -591,6 +624,38 @@ def command_serve(args: argparse.Namespace) -> int:
         pass
     print("stopped")
     return 0
+
+
+def _serve_extra() -> str:
+    """The command that installs serve's extra, one that works here: from the checkout
+    this digitnet runs from or was installed from (pip records it), if there is one;
+    `pip install "digitnet[serve]"` works only once digitnet is on an index."""
+    checkout = _checkout()
+    if checkout is not None:
+        here = f'python -m pip install "{checkout}[serve]" (this checkout)'
+    else:
+        here = 'python -m pip install ".[serve]" in a checkout of digitnet'
+    return here + ', or pip install "digitnet[serve]" once digitnet is on an index'
+
+
+def _checkout() -> str | None:
+    """The folder of the digitnet checkout in use: the source tree this file lies in
+    (src/digitnet/interfaces/cli.py), or the folder `pip install .` was run on."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    places = [os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))]
+    try:
+        origin = json.loads(metadata.distribution("digitnet").read_text("direct_url.json") or "")
+        if isinstance(origin, dict) and str(origin.get("url", "")).startswith("file://"):
+            places.append(unquote(urlparse(origin["url"]).path))
+    except (metadata.PackageNotFoundError, ValueError, OSError):
+        pass  # not installed by pip, or it recorded nothing: the source tree alone
+    for place in places:
+        if os.path.isfile(os.path.join(place, "pyproject.toml")):
+            return place
+    return None
 
 
 def _models_to_serve(paths: list[str]) -> list[tuple[str, Model]]:
