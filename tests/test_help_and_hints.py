@@ -44,3 +44,14 @@ def test_the_serve_extra_hint_is_a_command_that_works_from_here(monkeypatch, cap
     assert 'pip install "digitnet[serve]" once digitnet is on an index' in line
     helped = run_cli("serve", "--help")
     assert f'python -m pip install "{found.group(1)}[serve]"' in " ".join(helped.stdout.split())
+
+
+def test_train_from_python_is_quiet_with_verbose_false(capsys):
+    import digitnet
+
+    model = digitnet.train("fast", epochs=1, dev_size=100, verbose=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert model.history["epoch"] == [1]  # the curve is kept all the same
+    digitnet.train("fast", epochs=1, dev_size=100, progress=False)
+    assert "epoch    1/1" in capsys.readouterr().out  # verbose by default, as documented

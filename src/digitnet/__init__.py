@@ -4,6 +4,7 @@ From a notebook:
 
     import digitnet
     model = digitnet.train("fast", data="sample")      # or a Kaggle train.csv
+    model = digitnet.train("fast", epochs=5, verbose=False)  # quietly
     digitnet.save_model(model, "model.npz")
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
@@ -34,6 +35,7 @@ def train(
     data: str | os.PathLike[str] | Dataset | tuple[Any, Any] = "sample",
     seed: int = 0,
     *,
+    verbose: bool = True,
     threads: int | None = DEFAULT_THREADS,
     log: Callable[[str], None] | None = print,
     progress: bool | None = None,
@@ -44,8 +46,14 @@ def train(
 
     `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
     `layers="conv32k5,relu,pool2,dense10"`.
+    `verbose=False` trains quietly: no line per epoch, no progress bar (as
+    scikit-learn's `verbose`; the curve is in `model.history` either way).
+    `log` receives each line instead of `print` (a logger's `info`, say);
+    `progress` True or False forces the progress bar on or off (None: on a terminal).
     `threads` caps the BLAS threads (see digitnet.threads).
     """
+    if not verbose:
+        log, progress = None, False
     chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
         images = pixel_rows(data[0])
