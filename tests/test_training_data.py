@@ -8,8 +8,11 @@ it held out, and scoring images it trained on is flagged.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +40,17 @@ def _metadata(path) -> dict:
         return json.loads(str(np.lib.format.read_array(stream)))
 
 
-def test_the_readme_resume_command_writes_over_the_model_it_resumes(trained):
+def test_the_readme_resume_command_works_as_written(trained):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"`(digitnet train --resume model\.npz[^`]*)`", readme).group(1)
+    assert command == "digitnet train --resume model.npz --epochs 10"
+    resumed = run_cli(*shlex.split(command)[1:], cwd=trained)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "saved model to model.npz" in resumed.stdout
+    assert load_model(trained / "model.npz").history["epoch"] == list(range(1, 14))
+
+
+def test_resume_writes_over_the_model_it_resumes(trained):
     resumed = run_cli("train", "--resume", "model.npz", "--epochs", "2", cwd=trained)
     assert resumed.returncode == 0, resumed.stderr
     assert "data: Kaggle CSV train.csv (1000 images, train format) (what model.npz was " \
