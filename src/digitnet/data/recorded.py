@@ -60,16 +60,13 @@ def is_named(spec: str | None) -> bool:
 
 
 def candidate_paths(name: str, model_path: str | Path) -> list[Path]:
-    """Where to look for data recorded as `name` (a file or folder name): the current
-    folder, then the model file's folder.  An absolute name (written by digitnet 0.1
-    before names were recorded) is looked for where it says, then by its last part."""
-    recorded = Path(name)
-    names = [recorded] if not recorded.is_absolute() else [recorded, Path(recorded.name)]
+    """Where to look for data recorded as `name` (a file or folder name): in the
+    current folder, then in the model file's folder, by its last part only (a
+    stranger's model cannot send digitnet looking in ../../ or /etc).  A model
+    written before names were recorded holds an absolute path: that is tried last."""
+    recorded = PurePath(name)
     places = list(dict.fromkeys([Path.cwd(), Path(model_path).resolve().parent]))
-    found: list[Path] = []
-    for each in names:
-        for place in [Path()] if each.is_absolute() else places:
-            path = (place / each).resolve() if not each.is_absolute() else each
-            if path not in found:
-                found.append(path)
-    return found
+    found = [place / recorded.name for place in places if recorded.name]
+    if recorded.is_absolute():
+        found.append(Path(recorded))
+    return list(dict.fromkeys(found))

@@ -66,10 +66,13 @@ def find_training_data(
     places = candidate_paths(recorded, model_path)
     for path in places:
         if path.exists():
-            dataset = load_data(path, split="train", data_dir=data_dir, progress=progress)
+            try:  # a file of that name that is not data at all: not it (and not quoted)
+                dataset = load_data(path, split="train", data_dir=data_dir, progress=progress)
+            except DigitnetError:
+                continue
             if is_training_data(model, dataset):
                 return dataset
-    where = " or ".join(dict.fromkeys(str(path.parent) for path in places))
+    where = " or ".join(dict.fromkeys(str(path.parent) for path in places[:2]))
     raise DigitnetError(
         f"{model_path}: was trained on {Path(recorded).name} (checksum "
         f"{info.get('data_checksum', info.get('data_fingerprint', '?'))}), which is not in "
