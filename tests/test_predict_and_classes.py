@@ -156,3 +156,11 @@ def test_a_digit_model_on_digits_says_nothing_of_classes(model_path):
     done = run_cli("show", str(model_path), "--data", "sample", "--index", "3")
     assert done.returncode == 0 and done.stderr == ""
     assert "true label: " in done.stdout
+
+
+@pytest.mark.parametrize("command", [["train", "--epochs", "1"], ["show", "MODEL"]])
+def test_out_dash_is_refused_where_the_output_is_not_text(model_path, tmp_path, command):
+    args = [str(model_path) if word == "MODEL" else word for word in command]
+    done = run_cli(*args, "--out", "-", cwd=tmp_path)
+    assert done.returncode == 2 and "--out -: this command writes" in done.stderr
+    assert not (tmp_path / "-").exists()

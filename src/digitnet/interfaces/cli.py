@@ -383,6 +383,7 @@ _EXAMPLES = {
 def command_train(args: argparse.Namespace) -> int:
     # Before an hour of training, not after.  Writing over the model being resumed is
     # allowed (`--resume model.npz` with the default --out): the write is atomic.
+    _not_stdout(args.out, "a model file")
     check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
     if args.plots:
         output_folder(args.plots)
@@ -452,6 +453,12 @@ def _resumed_epochs(model: Model, path: str, recipe: Recipe, more: int | None) -
         return recipe.epochs - done
     raise DigitnetError(f"{path}: has trained all {done} epochs of its recipe; "
                         "--epochs N trains N more")  # fmt: skip
+
+
+def _not_stdout(out: str, what: str) -> None:
+    """Refuse `--out -` where the output is not text for a pipe (predict's CSV is)."""
+    if is_stdout(out):
+        raise DigitnetError(f"--out {out}: this command writes {what}; give a file name")
 
 
 def _warn(line: str) -> None:
@@ -549,6 +556,7 @@ def command_show(args: argparse.Namespace) -> int:
     from digitnet.pictures import prediction_figure, save_png, terminal_prediction
 
     if args.out:
+        _not_stdout(args.out, "a PNG picture (the terminal drawing is what goes to stdout)")
         check_output(args.out, [args.model, args.image, args.data])
     model = load_model(args.model)
     _check_inputs(model, args.model)
