@@ -183,3 +183,19 @@ def test_evaluate_on_other_data_flags_the_images_it_trained_on(trained):
     assert on_sample.returncode == 0, on_sample.stderr
     assert "warning: 800 of the 5000 images scored are images model.npz trained on" \
         in on_sample.stdout  # fmt: skip
+
+
+def test_checking_for_overlap_never_downloads(trained):
+    """A model trained on MNIST, scored on the sample: its training files are not here,
+    and a check is not worth a download: it says it cannot check, and scores."""
+    model = load_model(trained / "model.npz")
+    model.info.update(data_spec="mnist", data="MNIST's training images (60000)")
+    from digitnet.model_file import save_model
+
+    save_model(model, trained / "mnist-model.npz")
+    done = run_cli("evaluate", "mnist-model.npz", "--data", "sample", cwd=trained)
+    assert done.returncode == 0, done.stderr
+    assert "note: cannot check these images against mnist-model.npz's training data " \
+           "(MNIST's training images (60000): mnist's training files are not downloaded)" \
+           in done.stdout  # fmt: skip
+    assert "accuracy: " in done.stdout

@@ -16,7 +16,9 @@ import numpy as np
 
 from digitnet.data import load_data
 from digitnet.data.dataset import DIGITS, Dataset
-from digitnet.data.recorded import candidate_paths, data_checksum, is_named
+from digitnet.data.dataset_table import DATASETS
+from digitnet.data.download import dataset_folder
+from digitnet.data.recorded import SAMPLE, candidate_paths, data_checksum, is_named
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.recipes import held_out_rows
@@ -104,12 +106,23 @@ def scored_overlap(model: Model, model_path: str, scored: Dataset, data_dir: str
             f"warning: {scored.source} is the data {model_path} was trained on: these "
             "figures are optimistic (--held-out: only the rows it did not train on)"
         )
+
+    def cannot_check(why: str) -> str:
+        return (f"note: cannot check these images against {model_path}'s training data "
+                f"({model.info.get('data', 'not recorded')}: {why}); if they overlap, "
+                "these figures are optimistic")  # fmt: skip
+
+    recorded = model.info.get("data_spec")
+    if is_named(recorded) and recorded != SAMPLE:  # never a download just to check
+        spec = DATASETS[str(recorded).partition(":")[0]]
+        folder = dataset_folder(spec, data_dir)
+        if not all((folder / file.name).is_file() for file in (spec.train_images,
+                                                                spec.train_labels)):  # fmt: skip
+            return cannot_check(f"{spec.name}'s training files are not downloaded")
     try:
         training = find_training_data(model, model_path, data_dir=data_dir, progress=False)
     except DigitnetError:
-        return (f"note: cannot check these images against {model_path}'s training data "
-                f"({model.info.get('data', 'not recorded')}, not found here); if they overlap, "
-                "these figures are optimistic")  # fmt: skip
+        return cannot_check("not found here")
     dev = set(held_out_rows(model, training).tolist())
     trained_on = {
         _image_key(image) for row, image in enumerate(training.images) if row not in dev
