@@ -164,3 +164,16 @@ def test_out_dash_is_refused_where_the_output_is_not_text(model_path, tmp_path, 
     done = run_cli(*args, "--out", "-", cwd=tmp_path)
     assert done.returncode == 2 and "--out -: this command writes" in done.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_a_clothes_model_on_a_csv_is_scored_under_its_own_class_names(fashion_model, tmp_path,
+                                                                      sample):  # fmt: skip
+    """A Kaggle-format CSV says nothing of its classes: scored, headed by the model's."""
+    from conftest import write_train_csv
+
+    data = write_train_csv(tmp_path / "clothes.csv", sample.images[:200], sample.labels[:200])
+    done = run_cli("evaluate", str(fashion_model), "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    assert "        class  count  accuracy" in done.stdout and "  Ankle boot  " in done.stdout
+    assert "rows: true class, columns: predicted class" in done.stdout
+    assert " digit " not in done.stdout

@@ -472,7 +472,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     print(f"model: {args.model} ({_describe(model)})")
     assert dataset.labels is not None
     predicted = model.predict(dataset.images, progress=None)
-    print(evaluation_report(confusion_matrix(predicted, dataset.labels)))
+    print(evaluation_report(confusion_matrix(predicted, dataset.labels), model.class_names))
     return 0
 
 
