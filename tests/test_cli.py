@@ -226,7 +226,7 @@ def test_evaluate_needs_data_for_a_model_that_does_not_record_it(capsys):
     assert main(["evaluate", str(old)]) == 2
     assert (
         "does not record the data it was trained on (bundled MNIST sample (5000 images)); "
-        "give it with --data" in capsys.readouterr().err
+        "give it with --data PATH --held-out" in capsys.readouterr().err
     )
 
 

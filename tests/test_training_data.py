@@ -112,7 +112,8 @@ def test_resume_where_the_data_is_not_found_asks_for_data(trained, tmp_path):
     assert "model.npz: was trained on train.csv (checksum " in lost.stderr
     assert "point at it with --data PATH" in lost.stderr
     evaluated = run_cli("evaluate", "model.npz", cwd=elsewhere)
-    assert evaluated.returncode == 2 and "point at it with --data PATH" in evaluated.stderr
+    assert evaluated.returncode == 2
+    assert "point at it with --data PATH --held-out" in evaluated.stderr  # the rows it held out
     # --data points at it, under any name: the checksum says it is the same data.
     shutil.copy(trained / "train.csv", elsewhere / "renamed.csv")
     found = run_cli("evaluate", "model.npz", "--data", "renamed.csv", "--held-out", cwd=elsewhere)

@@ -483,7 +483,8 @@ def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
     (the warning is returned too, '' if none); refuses data whose classes are not
     the model's."""
     if args.held_out or args.data is None:
-        training = find_training_data(model, args.model, args.data, data_dir=args.data_dir)
+        training = find_training_data(model, args.model, args.data, data_dir=args.data_dir,
+                                      flag="--data PATH --held-out")  # fmt: skip
         dataset = held_out_dataset(model, args.model, training)
     else:  # a dataset name means its test split here: the images no model trained on
         dataset = load_data(args.data, split="test", data_dir=args.data_dir)

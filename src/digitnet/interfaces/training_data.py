@@ -41,10 +41,12 @@ def find_training_data(
     data: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    flag: str = "--data PATH",
 ) -> Dataset:
     """The data `model` was trained on: `data` if given (checked to be it), else what
     the model records, found by name (see data/recorded.py).  Anything else is one
-    line that says what the model was trained on and asks for --data."""
+    line that says what the model was trained on and asks for `flag`, the options
+    that give it to the command at hand (`--data PATH --held-out` for evaluate)."""
     info = model.info
     recorded = info.get("data_spec")
     described = f"{info.get('data', recorded)}"
@@ -58,12 +60,12 @@ def find_training_data(
         return dataset
     if not isinstance(recorded, str):
         raise DigitnetError(f"{model_path}: does not record the data it was trained on "
-                            f"({described}); give it with --data")  # fmt: skip
+                            f"({described}); give it with {flag}")  # fmt: skip
     if is_named(recorded):
         dataset = load_data(recorded, split="train", data_dir=data_dir, progress=progress)
         if not is_training_data(model, dataset):
             raise DigitnetError(f"{model_path}: was trained on a different {recorded} "
-                                f"({described}); give its data with --data")  # fmt: skip
+                                f"({described}); give its data with {flag}")  # fmt: skip
         return dataset
     places = candidate_paths(recorded, model_path)
     for path in places:
@@ -78,7 +80,7 @@ def find_training_data(
     raise DigitnetError(
         f"{model_path}: was trained on {Path(recorded).name} (checksum "
         f"{info.get('data_checksum', info.get('data_fingerprint', '?'))}), which is not in "
-        f"{where}; point at it with --data PATH"
+        f"{where}; point at it with {flag}"
     )
 
 
