@@ -212,16 +212,22 @@ def test_evaluate_without_data_measures_the_rows_the_model_held_out(tmp_path, ca
     assert main(["evaluate", str(model), "--data", str(small_train_csv), "--held-out"]) == 0
     assert f"accuracy: {trained_dev:.4f} (" in capsys.readouterr().out
     assert main(["evaluate", str(model), "--data", "sample", "--held-out"]) == 2
-    assert "is not the data this model was trained on" in capsys.readouterr().err
+    assert f"sample: is not the data {model} was trained on" in capsys.readouterr().err
     # All of the training data: flagged as optimistic.
     assert main(["evaluate", str(model), "--data", str(small_train_csv)]) == 0
-    assert "the model was trained on this data" in capsys.readouterr().out
+    assert (
+        f"is the data {model} was trained on: these figures are optimistic"
+        in capsys.readouterr().out
+    )
 
 
 def test_evaluate_needs_data_for_a_model_that_does_not_record_it(capsys):
     old = Path(__file__).parent / "data" / "format1_mlp.npz"  # digitnet 0.1 recorded no spec
     assert main(["evaluate", str(old)]) == 2
-    assert "does not record the data it was trained on; give --data" in capsys.readouterr().err
+    assert (
+        "does not record the data it was trained on (bundled MNIST sample (5000 images)); "
+        "give it with --data PATH --held-out" in capsys.readouterr().err
+    )
 
 
 def test_version_full_batch_threads_and_show_random(tmp_path, capsys):

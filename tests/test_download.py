@@ -179,7 +179,9 @@ def test_no_network_is_one_clear_line_and_train_does_not_stand_in(tmp_path, caps
     assert main(["download", "mnist"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("digitnet: error: mnist: could not download train-images-idx3-ubyte.gz")
-    assert "could not connect" in error and "put the four files by hand in" in error
+    assert "could not connect" in error and "put its 4 files by hand in" in error
+    assert ("train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+            "t10k-labels-idx1-ubyte.gz (or set DIGITNET_MIRROR") in error  # fmt: skip
     assert len(error.splitlines()) == 1
     out = tmp_path / "m.npz"
     code = main(["train", "--data", "mnist", "--epochs", "1", "--out", str(out)])

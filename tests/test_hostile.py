@@ -93,10 +93,13 @@ case("csv line of 100 KB", "longer than 16384 characters")(
 case("csv is /dev/zero", "/dev/zero: line 1 is longer than")(
     lambda f, m: _predict(f, m, "/dev/zero")
 )
-case("csv is a folder", "has no train-images-idx3-ubyte")(
+case("csv is a folder", "a folder with no pictures (PNG, JPG...) nor IDX files")(
     lambda f, m: _predict(f, m, _mkdir(f / "folder.csv"))
 )
 case("csv missing", "no such file")(lambda f, m: _predict(f, m, str(f / "missing.csv")))
+case("picture to predict is not one", "p.png")(
+    lambda f, m: _predict(f, m, _write(f / "p.png", b"\x89PNG\r\n\x1a\n truncated"))
+)
 
 
 # --- IDX folders -------------------------------------------------------------------------
@@ -224,6 +227,44 @@ case("model info wrong type", "info field 'train_size' has the wrong type")(
         "evaluate",
         str(_model_with(f, m, _metadata(lambda d: d["info"].update(train_size="many")))),
     ],  # fmt: skip
+)
+case("model sends evaluate to read /etc/passwd", "was trained on passwd (checksum")(
+    lambda f, m: [
+        "evaluate",
+        str(
+            _model_with(
+                f,
+                m,
+                _metadata(
+                    lambda d: d["info"].update(data_spec="/etc/passwd", data_checksum="0" * 32)
+                ),
+            )
+        ),
+    ],  # fmt: skip
+)
+case("model data name climbs out", "was trained on secret.csv (checksum")(
+    lambda f, m: [
+        "train",
+        "--resume",
+        str(
+            _model_with(
+                f,
+                m,
+                _metadata(
+                    lambda d: d["info"].update(data_spec="../../secret.csv", data_checksum="0" * 32)
+                ),
+            )
+        ),
+        "--epochs",
+        "1",
+        "--out",
+        str(f / "m2.npz"),
+    ],  # fmt: skip
+)
+case("model checksum not text", "info field 'data_checksum' has the wrong type")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d["info"].update(data_checksum=7)))
+    ),  # fmt: skip
 )
 case("model huge claimed array", "(1000000000, 1000000)")(
     lambda f, m: _evaluate(_huge_member(f, m))

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import digitnet
+from conftest import run_cli
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.cli import build_parser
 from digitnet.recipes import FAST, get_recipe
-from digitnet.recipes.knobs import knob_table
+from digitnet.recipes.knobs import as_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 
 DOCS = Path(__file__).parents[1] / "docs" / "training.md"
@@ -52,9 +53,48 @@ def test_every_knob_is_a_train_flag_of_the_same_name():
     ],
 )
 def test_a_bad_value_is_one_error_naming_the_flag(keyword, value, message):
-    with pytest.raises(DigitnetError) as caught:
+    with pytest.raises(DigitnetError) as caught, as_flags():  # as inside `digitnet train`
         FAST.with_overrides(**{keyword: value})
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        (
+            {"hidden": "64"},
+            "hidden='64': must be one or more whole numbers >= 1, such as "
+            "hidden=(512, 256), or hidden=64 for one",
+        ),  # fmt: skip
+        ({"epochs": 2.5}, "epochs=2.5: must be a whole number >= 1, such as epochs=10"),
+        ({"learning_rate": math.nan}, "learning_rate=nan: must be a finite number > 0"),
+        (
+            {"schedule": "cos"},
+            "schedule='cos': choose from constant, step, cosine (such as schedule='constant')",
+        ),  # fmt: skip
+        (
+            {"augment": "yes"},
+            "augment='yes': must be true or false (augment=True or augment=False)",
+        ),  # fmt: skip
+        ({"batch_size": 32, "full_batch": True}, "give batch_size or full_batch=True, not both"),
+    ],
+)
+def test_from_python_an_error_names_the_keyword_and_a_value_that_works(keywords, message):
+    """`DigitClassifier("fast", hidden="64")` speaks Python, not the command line."""
+    with pytest.raises(DigitnetError) as caught:
+        digitnet.DigitClassifier("fast", **keywords).fit(np.zeros((20, 784)), np.arange(20) % 10)
+    assert message in str(caught.value) and "--" not in str(caught.value)
+    with pytest.raises(DigitnetError) as caught:
+        digitnet.train("fast", log=None, **keywords)
+    assert message in str(caught.value)
+
+
+def test_on_the_command_line_an_error_names_the_flag_and_a_value_that_works():
+    shown = run_cli("train", "--hidden", "0")
+    assert shown.returncode == 2
+    assert "--hidden (0,): must be one or more whole numbers >= 1, such as --hidden 512,256" in (
+        shown.stderr
+    )
 
 
 def test_numpy_numbers_are_numbers_too():
@@ -80,7 +120,7 @@ def test_keywords_are_the_command_line_names():
         DigitnetError, match="unknown recipe setting.*hidden_sizes.*known: .*hidden"
     ):
         digitnet.train(data="sample", hidden_sizes=(64,), log=None)
-    with pytest.raises(DigitnetError, match="--batch-size or --full-batch, not both"):
+    with pytest.raises(DigitnetError, match="--batch-size or --full-batch, not both"), as_flags():
         FAST.with_overrides(batch_size=32, full_batch=True)
 
 

@@ -253,3 +253,20 @@ def test_predict_reads_the_usual_forms_of_images_alike(model, sample, convert):
 def test_predict_refuses_other_images_with_a_clear_error(model, images, message):
     with pytest.raises(DigitnetError, match=re.escape(message)):
         model.predict(images)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda images: images.astype(np.float32) / 255 * 2,  # `image * 2`: values 0..2
+        lambda images: images.astype(np.float64) * 0.999,  # 0..255 with fractions
+    ],
+)
+def test_floats_in_neither_convention_are_refused_not_guessed(model, sample, convert):
+    """Read as 0..255, values 0..2 would be a blank image, predicted with confidence."""
+    images = convert(sample.images[:5])
+    message = "neither in 0..1 (images / 255) nor whole numbers in 0..255"
+    with pytest.raises(DigitnetError, match=re.escape(message)):
+        model.predict(images)
+    with pytest.raises(DigitnetError, match=re.escape("images / images.max() for 0..1")):
+        model.predict_proba(images[0])

@@ -8,6 +8,7 @@ sets, after installing it), so CI cannot pass it by skipping.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -17,7 +18,9 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from photo_fakes import grey_paper
 
@@ -75,6 +78,14 @@ def page(server_url):
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1000, "height": 1000})
+        # Everything the browser complains about: failed requests (a 404 for
+        # /favicon.ico) and errors in the console.
+        page.problems = []
+        page.on("response", lambda response: response.status >= 400
+                and page.problems.append(f"{response.status} {response.url}"))  # fmt: skip
+        page.on("console", lambda message: message.type == "error"
+                and page.problems.append(f"console: {message.text}"))  # fmt: skip
+        page.on("pageerror", lambda error: page.problems.append(f"script: {error}"))
         page.goto(server_url)
         page.wait_for_selector("body[data-ready=yes]")
         yield page
@@ -113,6 +124,53 @@ def test_a_digit_drawn_with_the_mouse_is_read(page, digit):
         let lit = 0; for (let i = 0; i < data.length; i += 4) if (data[i] > 128) lit++;
         return lit; }""")
     assert lit > 20  # the digit, as the network saw it
+    assert page.locator("#status").text_content().startswith(f"Your drawing reads as {digit} (")
+
+
+def _shown_probabilities(page) -> np.ndarray:
+    """The ten percentages the page prints beside its bars, as fractions."""
+    texts = page.locator("#bars li .value").all_text_contents()
+    return np.array([float(text.rstrip("%")) / 100 for text in texts])
+
+
+def test_each_bar_is_as_long_as_its_probability(page):
+    """The layout: each bar's drawn fill spans its probability's share of the track."""
+    page.click("#clear")
+    _draw(page, STROKES["1"])
+    _guess_becomes(page, "1")
+    widths = page.evaluate("""() => [...document.querySelectorAll('#bars li')].map((item) => [
+        item.querySelector('.fill').getBoundingClientRect().width,
+        item.querySelector('.bar').getBoundingClientRect().width])""")
+    drawn = np.array([fill / track for fill, track in widths])
+    shown = _shown_probabilities(page)
+    assert shown.max() > 0.5  # a clear guess, so that the top bar is long
+    np.testing.assert_allclose(drawn, shown, atol=0.01)
+
+
+def test_the_top_bar_is_seen_filled_in_a_screenshot(page):
+    """The pixels: the top bar is green over its probability's share of its track,
+    the rest of the track its pale grey (what a person sees, not what the DOM says)."""
+    page.click("#clear")
+    _draw(page, STROKES["7"])
+    _guess_becomes(page, "7")
+    top = page.locator("#bars li.top .bar")
+    pixels = np.asarray(Image.open(io.BytesIO(top.screenshot())).convert("RGB"))
+    middle = pixels[pixels.shape[0] // 2].astype(int)  # one row across the bar
+    green = np.all(np.abs(middle - (0x1A, 0x7F, 0x37)) < 40, axis=1)
+    probability = _shown_probabilities(page)[7]
+    assert probability > 0.5
+    assert abs(green.mean() - probability) < 0.03, (green.mean(), probability)
+    assert not green[-3:].any() or probability > 0.97  # the end of the track stays grey
+
+
+def test_the_browser_reports_no_failed_request_nor_error(page):
+    page.reload()
+    page.wait_for_selector("body[data-ready=yes]")
+    page.click("#clear")
+    _draw(page, STROKES["0"])
+    _guess_becomes(page, "0")
+    page.wait_for_timeout(300)  # a favicon is asked for after the page has loaded
+    assert page.problems == []
 
 
 def test_undo_and_the_keyboard(page):
@@ -128,10 +186,10 @@ def test_undo_and_the_keyboard(page):
 
 def test_a_photo_is_uploaded_and_read(page, sample):
     seven = sample.images[sample.labels == 7][0]
-    page.set_input_files("#photo", files=[{"name": "photo.jpg", "mimeType": "image/jpeg",
+    page.set_input_files("#photo", files=[{"name": "seven.jpg", "mimeType": "image/jpeg",
                                            "buffer": grey_paper(seven)}])  # fmt: skip
     _guess_becomes(page, "7")
-    assert "photo.jpg reads as 7" in page.locator("#status").text_content()
+    assert page.locator("#status").text_content().startswith("The photo seven.jpg reads as 7 (")
 
 
 def test_a_bad_upload_says_so_on_the_page(page):

@@ -4,6 +4,8 @@ From a notebook:
 
     import digitnet
     model = digitnet.train("fast", data="sample")      # or a Kaggle train.csv
+    model = digitnet.train("fast", epochs=5, verbose=False)  # quietly
+    model = digitnet.train("fast", epochs=5, verbose=False)  # quietly
     digitnet.save_model(model, "model.npz")
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))

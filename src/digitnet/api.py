@@ -19,6 +19,7 @@ def train(
     data: str | os.PathLike[str] | Dataset | tuple[Any, Any] = "sample",
     seed: int = 0,
     *,
+    verbose: bool = True,
     threads: int | None = None,
     log: Callable[[str], None] | None = print,
     progress: bool | None = None,
@@ -29,9 +30,15 @@ def train(
 
     `overrides` change any recipe knob, e.g. `epochs=5, hidden=(128,)` or
     `layers="conv32k5,relu,pool2,dense10"`.
+    `verbose=False` trains quietly: no line per epoch, no progress bar (as
+    scikit-learn's `verbose`; the curve is in `model.history` either way).
+    `log` receives each line instead of `print` (a logger's `info`, say);
+    `progress` True or False forces the progress bar on or off (None: on a terminal).
     `threads`: how many cores training uses (None: every core this process may
     use; see digitnet.speed.workers); a count above that is lowered, with a warning.
     """
+    if not verbose:
+        log, progress = None, False
     chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
         images = pixel_rows(data[0])

@@ -102,10 +102,17 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     """`images` as uint8 rows of `pixels` values in 0..255, the form models read.
 
     Accepted: a numpy array or nested lists; one image or many; rows (m, 784) or
-    squares (m, 28, 28) (or one (784,) or (28, 28)); integers in 0..255, or
-    floats, either in 0..255 or, if none exceeds 1, in 0..1 (scaled to 0..255:
-    what `images / 255` and most image libraries give).  Anything else (another
-    size, negative values, NaN, text) raises DigitnetError saying what it got.
+    squares (m, 28, 28) (or one (784,) or (28, 28)); integers in 0..255; floats
+    in 0..1 when none exceeds 1 (scaled to 0..255: what `images / 255` and most
+    image libraries give), or whole-valued floats in 0..255 (an 8-bit image made
+    float: `images.astype(float)`).
+
+    Floats that fit neither convention are refused, not guessed: values up to 2
+    (`image * 2`) or 0..255 with fractions (after resizing) could mean either
+    scale, and reading 0..2 as 0..255 would predict a blank image with
+    confidence.  The error says how to make them one or the other.  Anything else
+    (another size, negative values, NaN, text) raises DigitnetError saying what it
+    got.
     """
     try:
         array = np.asarray(images)
@@ -130,6 +137,13 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     low, high = (array.min(), array.max()) if array.size else (0, 0)
     if low < 0 or high > 255:
         raise DigitnetError(f"images: values from {low} to {high}; expected 0..255 (or 0..1)")
-    if array.dtype.kind == "f" and high <= 1.0:
-        array = array * 255.0  # intensities in 0..1
+    if array.dtype.kind == "f":
+        if high <= 1.0:
+            array = array * 255.0  # intensities in 0..1
+        elif not np.array_equal(array, np.rint(array)):
+            raise DigitnetError(
+                f"images: floats from {low:g} to {high:g}, neither in 0..1 (images / 255) "
+                "nor whole numbers in 0..255 (an 8-bit image as floats); give one of those: "
+                "images / images.max() for 0..1, or np.rint(images) if they are 0..255"
+            )
     return np.rint(array).astype(np.uint8)

@@ -5,7 +5,8 @@ Layout (format version 2):
     digitnet_format   int scalar: the format version
     metadata          one JSON string: the layer spec ("layers", see
                       network/spec.py), the number of inputs, preprocessing,
-                      recipe, history, info
+                      recipe, history, info (the training data by name and
+                      checksum, never by its path: data/recorded.py)
     layer0_kernel, layer0_bias, layer3_scale, layer3_running_mean, ...
                       one array per parameter and per saved statistic, named
                       by the layer's place in the spec (Network.arrays)
@@ -151,6 +152,7 @@ _INFO_TYPES: dict[str, tuple[type, ...]] = {
     "data": (str,),
     "data_spec": (str, type(None)),
     "data_fingerprint": (str, type(None)),
+    "data_checksum": (str,),
     "seed": (int,),
     "train_size": (int,),
     "dev_size": (int,),

@@ -204,7 +204,8 @@ def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> N
             failures.append(f"{url}: {type(error).__name__}")
     raise DownloadError(
         f"{spec.name}: could not download {file.name}: {'; '.join(failures)}. "
-        f"Run the command again to retry, or put the four files by hand in {folder} "
+        f"Run the command again to retry, or put its {len(spec.files)} files by hand in "
+        f"{folder}: {', '.join(each.name for each in spec.files)} "
         f"(or set {MIRROR_VARIABLE} to a mirror's base URL)"
     )
 

@@ -23,17 +23,32 @@ from typing import IO
 import numpy as np
 
 from digitnet.atomic import check_output, output_folder
-from digitnet.data import load_data, write_submission
-from digitnet.data.dataset import PIXELS
+from digitnet.data import load_data
+from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present
+from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError, DownloadError
 from digitnet.interfaces.evaluation_text import evaluation_report
+from digitnet.interfaces.predictions import (
+    ACCEPTED,
+    image_inputs,
+    is_stdout,
+    prediction_table,
+    write_table,
+)
+from digitnet.interfaces.training_data import (
+    class_mismatch,
+    find_training_data,
+    held_out_dataset,
+    is_training_data,
+    scored_overlap,
+)
 from digitnet.metrics import confusion_matrix
 from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
-from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, held_out_rows, run
-from digitnet.recipes.knobs import add_flags, knob_table
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
+from digitnet.recipes.knobs import add_flags, as_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 from digitnet.speed import using_threads
 
@@ -104,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
-        with using_threads(args.threads, say=_note):
+        with using_threads(args.threads, say=_note), as_flags():  # errors name --flags
             return args.command(args)
     except DigitnetError as error:
         print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)
@@ -195,11 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model and save it",
         description="Train a network with a recipe; every recipe knob can be overridden.",
     )
-    train.add_argument("--data", default="sample", help=data_help)
+    train.add_argument(
+        "--data",
+        help=f"{data_help} (default: sample; with --resume, the data the model was trained on)",
+    )
     train.add_argument("--recipe", default=DEFAULT_RECIPE, help=", ".join(RECIPES))
     train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
     train.add_argument(
-        "--resume", metavar="MODEL", help="continue training this model (its recipe, + overrides)"
+        "--resume",
+        metavar="MODEL",
+        help="continue training this model: its recipe (+ overrides), data and split; "
+        "--epochs N: N more epochs (default: the rest of its run)",
     )
     train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
     knobs = train.add_argument_group(
@@ -227,10 +248,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(command=command_evaluate)
 
-    predict = commands.add_parser("predict", parents=[threads], help="write a Kaggle submission")
+    predict = commands.add_parser(
+        "predict",
+        parents=[threads],
+        help="label images: a Kaggle submission, or your own pictures",
+        description="Label images: Kaggle's test.csv (or any data) into a submission "
+        "(ImageId,Label), or pictures of digits, files or folders of PNG/JPG (file,label), "
+        "each prepared as show --image prepares one.",
+    )
     predict.add_argument("model", help="a model file written by 'digitnet train'")
-    predict.add_argument("data", help=f"images to label: Kaggle test.csv, or {data_help}")
-    predict.add_argument("--out", default="submission.csv", help="CSV to write")
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="IMAGES",
+        help=f"pictures (PNG, JPG...) or folders of them; or one Kaggle test.csv, or {data_help}",
+    )
+    predict.add_argument(
+        "--out",
+        help="CSV to write; - for stdout (default: submission.csv for data, "
+        "predictions.csv for pictures)",
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="add each class's probability (columns p_0...)"
+    )
     predict.set_defaults(command=command_predict)
 
     explore = commands.add_parser("explore", help="pictures of the data: examples, counts...")
@@ -263,7 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         "report", parents=[threads], help="every picture plus one self-contained index.html"
     )
     report.add_argument("model", help="a model file written by 'digitnet train'")
-    report.add_argument("--data", default="sample", help=f"labelled {data_help}")
+    report.add_argument(
+        "--data",
+        help=f"labelled {data_help} (default: the rows the model held out of its own "
+        "training data, its dev set)",
+    )
+    report.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the rows of --data that the model held out in training (the same data)",
+    )
     report.add_argument("--out", default="report", help="folder to write")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(command=command_report)
@@ -273,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[threads],
         help="a web page to draw digits on, read live by the network, and a JSON API",
         description="Serve the drawing page and its JSON API (docs/serve.md). Needs the extra: "
-        'pip install "digitnet[serve]" (".[serve]" in a checkout).',
+        f"{_serve_extra()}.",
     )
     serve.add_argument(
         "models",
@@ -295,9 +344,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recipes.set_defaults(command=command_recipes, threads=None)
     _add_export_command(commands)
-    for command in commands.choices.values():  # so that errors speak of the command used
-        command.set_defaults(command_parser=command)
+    for name, command in commands.choices.items():
+        command.set_defaults(command_parser=command)  # so that errors speak of the command used
+        command.description = command.description or _DESCRIPTIONS[name]
+        command.epilog = f"example: {_EXAMPLES[name]}"
     return parser
+
+
+# What `digitnet COMMAND --help` says first, where the command's parser says nothing more.
+_DESCRIPTIONS = {
+    "evaluate": "Accuracy, accuracy per class and the confusion matrix of a model: by default "
+    "on the rows it held out of its own training data (its dev set).",
+    "explore": "Pictures of a dataset before any training: examples of each class, how many "
+    "images each class has, the average image of each, and the pixel values, as PNG files.",
+    "download": "Download a dataset into the cache folder, keeping a file only when its "
+    "SHA-256 checksum matches; without a name (or with --list), list the datasets and "
+    "whether each is present.",
+    "show": "One prediction, drawn in the terminal with the top three guesses: a row of "
+    "--data, or your own picture of a digit (--image); --out also draws it as a PNG.",
+    "report": "Every picture of a model in one folder (curves, confusion matrix, mistakes, "
+    "calibration, weights, hidden layers) plus a self-contained index.html: by default on "
+    "the rows it held out.",
+    "recipes": "List the named training recipes, each with the network it trains; --knobs "
+    "lists every knob that train can override, as a Markdown table.",
+}
+# One example a command, shown at the end of its --help.
+_EXAMPLES = {
+    "export": "digitnet export model.npz page.html",
+    "train": "digitnet train --data train.csv --recipe cnn --out cnn.npz",
+    "evaluate": "digitnet evaluate model.npz --data mnist:test",
+    "predict": "digitnet predict model.npz test.csv --out submission.csv",
+    "explore": "digitnet explore --data fashion-mnist --out explore/",
+    "download": "digitnet download mnist",
+    "show": "digitnet show model.npz --image my_digit.jpg --out guess.png",
+    "report": "digitnet report model.npz --out report/",
+    "serve": "digitnet serve model.npz cnn.npz --port 8000",
+    "recipes": "digitnet recipes --knobs",
+}
 
 
 def _add_export_command(commands: argparse._SubParsersAction) -> None:
@@ -336,28 +419,52 @@ def command_export(args: argparse.Namespace) -> int:
 
 
 def command_train(args: argparse.Namespace) -> int:
-    check_output(args.out, [args.data, args.resume])  # before an hour of training, not after
+    # Before an hour of training, not after.  Writing over the model being resumed is
+    # allowed (`--resume model.npz` with the default --out): the write is atomic.
+    _not_stdout(args.out, "a model file")
+    check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
     if args.plots:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
     base = _saved_recipe(start, args.resume) if start is not None else get_recipe(args.recipe)
-    recipe = base.with_overrides(**{each.name: getattr(args, each.name) for each in KNOBS})
+    overrides = {each.name: getattr(args, each.name) for each in KNOBS}
+    if start is not None:
+        overrides["epochs"] = _resumed_epochs(start, args.resume, base, args.epochs)
+    recipe = base.with_overrides(**overrides)
     say = (lambda _line: None) if args.quiet else print
+    progress = False if args.quiet else None
     try:
-        dataset = load_data(
-            args.data, data_dir=args.data_dir, progress=False if args.quiet else None
-        )
+        if start is not None and args.data is None:  # the model's own data, found again
+            dataset = find_training_data(start, args.resume, data_dir=args.data_dir,
+                                         progress=progress)  # fmt: skip
+        else:
+            data = "sample" if args.data is None else args.data
+            dataset = load_data(data, data_dir=args.data_dir, progress=progress)
     except DownloadError as error:  # no silent stand-in: a script must be able to tell
         raise DownloadError(f"{error}; or train on the bundled sample: --data sample") from None
-    say(f"data: {dataset.source}")
+    if start is None:
+        say(f"data: {dataset.source}")
+    elif args.data is None:
+        say(f"data: {dataset.source} (what {args.resume} was trained on; its split again)")
+    else:
+        trained_on = start.info.get("data", "other data")
+        same = is_training_data(start, dataset)
+        origin = f"what {args.resume} was trained on" if same else (
+            f"{args.resume} was trained on {trained_on}")  # fmt: skip
+        say(f"data: {dataset.source} (from --data; {origin})")
+        mismatch = class_mismatch(start, args.resume, dataset)
+        if mismatch:
+            _warn(f"{mismatch}; training on, the model will predict {dataset.noun}s")
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
-        say(f"resuming: {args.resume} (after epoch {start.history['epoch'][-1]}; the "
-            "optimizer's momentum starts afresh)")  # fmt: skip
+        done = start.history["epoch"][-1]
+        last = done + recipe.epochs
+        span = f"epoch {last}" if recipe.epochs == 1 else f"epochs {done + 1} to {last}"
+        say(f"resuming: {args.resume} after epoch {done}: {span}, the schedule going on "
+            "where it stopped (the optimizer's momentum starts afresh)")  # fmt: skip
     seed = start.info.get("seed", args.seed) if start is not None else args.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DigitnetError(f"{args.resume}: its seed {seed!r} is not a whole number >= 0")
-    progress = None if not args.quiet else False
     model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))
@@ -371,44 +478,101 @@ def command_train(args: argparse.Namespace) -> int:
     return EXIT_TERMINATED if model.info.get("stop_signal") == signal.SIGTERM else EXIT_INTERRUPTED
 
 
+def _resumed_epochs(model: Model, path: str, recipe: Recipe, more: int | None) -> int:
+    """The epochs a resumed run trains: `more` (--epochs), or without it, the rest
+    of the run the model's recipe planned (after a Ctrl-C)."""
+    epochs = model.history.get("epoch") or []
+    if not epochs:
+        raise DigitnetError(f"{path}: cannot resume: it records no finished epoch")
+    done = epochs[-1]
+    if more is not None:
+        return more
+    if recipe.epochs > done:
+        return recipe.epochs - done
+    raise DigitnetError(f"{path}: has trained all {done} epochs of its recipe; "
+                        "--epochs N trains N more")  # fmt: skip
+
+
+def _not_stdout(out: str, what: str) -> None:
+    """Refuse `--out -` where the output is not text for a pipe (predict's CSV is)."""
+    if is_stdout(out):
+        raise DigitnetError(f"--out {out}: this command writes {what}; give a file name")
+
+
+def _warn(line: str) -> None:
+    print(f"digitnet: warning: {printable(line)}", file=sys.stderr)
+
+
 def command_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     _check_inputs(model, args.model)
-    held_out = args.held_out or args.data is None
-    if args.data is None and not isinstance(model.info.get("data_spec"), str):
-        raise DigitnetError(
-            f"{args.model}: does not record the data it was trained on; give --data"
-        )
-    spec = args.data if args.data is not None else model.info["data_spec"]
-    # Held-out rows come from the training split; otherwise a name means its test split.
-    dataset = load_data(spec, split="train" if held_out else "test", data_dir=args.data_dir)
-    assert dataset.labels is not None
-    images, labels = dataset.images, dataset.labels
-    if held_out:
-        rows = held_out_rows(model, dataset)
-        if len(rows) == 0:
-            raise DigitnetError(f"{args.model}: held out no rows (dev size 0); give --data")
-        images, labels = images[rows], labels[rows]
-        print(f"data: {dataset.source}: the {len(rows)} rows the model held out (its dev set)")
-    else:
-        print(f"data: {dataset.source}")
+    dataset, _ = _scored_data(model, args)
     print(f"model: {args.model} ({_describe(model)})")
-    if not held_out and model.info.get("data_fingerprint") == dataset.fingerprint():
-        print("note: the model was trained on this data; these figures are optimistic "
-              "(--held-out: only the rows it did not train on)")  # fmt: skip
-    predicted = model.predict(images, progress=None)
-    print(evaluation_report(confusion_matrix(predicted, labels)))
+    assert dataset.labels is not None
+    predicted = model.predict(dataset.images, progress=None)
+    print(evaluation_report(confusion_matrix(predicted, dataset.labels), model.class_names))
     return 0
 
 
-def command_predict(args: argparse.Namespace) -> int:
-    check_output(args.out, [args.model, args.data])
-    model = load_model(args.model)
-    dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
-    _check_inputs(model, args.model)
+def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
+    """What `evaluate` and `report` score: the rows the model held out of its own
+    training data (by default, or of --data with --held-out), or all of --data.
+    Says which on stdout; warns when the images include ones the model trained on
+    (the warning is returned too, '' if none); refuses data whose classes are not
+    the model's."""
+    if args.held_out or args.data is None:
+        training = find_training_data(model, args.model, args.data, data_dir=args.data_dir,
+                                      flag="--data PATH --held-out")  # fmt: skip
+        dataset = held_out_dataset(model, args.model, training)
+    else:  # a dataset name means its test split here: the images no model trained on
+        dataset = load_data(args.data, split="test", data_dir=args.data_dir)
+    mismatch = class_mismatch(model, args.model, dataset)
+    if mismatch:
+        raise DigitnetError(f"{mismatch}: scores would mean nothing; give data of its classes")
     print(f"data: {dataset.source}")
-    write_submission(args.out, model.predict(dataset.images, progress=None))
-    print(f"wrote {len(dataset)} predictions to {args.out} (Kaggle format: ImageId,Label)")
+    overlap = ""
+    if not (args.held_out or args.data is None):
+        overlap = scored_overlap(model, args.model, dataset, args.data_dir)
+        if overlap:
+            print(overlap)
+    return dataset, overlap
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    from digitnet.data.image_file import read_digit_image
+
+    pictures = image_inputs(args.inputs)
+    to_stdout = is_stdout(args.out or "")
+    out = args.out or ("submission.csv" if pictures is None else "predictions.csv")
+    if not to_stdout:
+        check_output(out, [args.model, *args.inputs])
+    tell = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)  # not in the CSV
+    model = load_model(args.model)
+    _check_inputs(model, args.model)
+    if pictures is None:
+        try:
+            dataset = load_data(args.inputs[0], need_labels=False, split="test",
+                                data_dir=args.data_dir)  # fmt: skip
+        except DigitnetError as error:  # not a CSV after all? say what else predict takes
+            named = args.inputs[0].lower().endswith(".csv") or is_named(args.inputs[0])
+            raise DigitnetError(str(error) if named else f"{error}; {ACCEPTED}") from None
+        tell(f"data: {dataset.source}")
+        mismatch = class_mismatch(model, args.model, dataset)
+        if mismatch:
+            _warn(f"{mismatch}: its predictions name its own classes")
+        images, names = dataset.images, [str(row) for row in range(1, len(dataset) + 1)]
+    else:
+        images = np.stack([read_digit_image(path) for path in pictures]).reshape(-1, PIXELS)
+        names = [str(path) for path in pictures]
+        tell(f"images: {len(pictures)} pictures (each prepared as show --image prepares one)")
+    probabilities = model.predict_proba(images, progress=None)
+    kaggle = pictures is None
+    table = prediction_table(names, probabilities, model.class_names, kaggle=kaggle,
+                             proba=args.proba)  # fmt: skip
+    write_table(out, table)
+    form = ("Kaggle format: ImageId,Label" if kaggle else "file,label") + (
+        ", then each class's probability" if args.proba else "")  # fmt: skip
+    tell(f"wrote {len(images)} predictions to {'stdout' if to_stdout else out} ({form})")
     return 0
 
 
@@ -431,6 +595,7 @@ def command_show(args: argparse.Namespace) -> int:
     from digitnet.pictures import prediction_figure, save_png, terminal_prediction
 
     if args.out:
+        _not_stdout(args.out, "a PNG picture (the terminal drawing is what goes to stdout)")
         check_output(args.out, [args.model, args.image, args.data])
     model = load_model(args.model)
     _check_inputs(model, args.model)
@@ -448,6 +613,12 @@ def command_show(args: argparse.Namespace) -> int:
         pixels = dataset.images[index]
         label = None if dataset.labels is None else int(dataset.labels[index])
         print(f"data: {dataset.source}, row {index}")
+        mismatch = class_mismatch(model, args.model, dataset)
+        if mismatch:  # still worth a look: what does a clothes model make of a digit?
+            _warn(f"{mismatch}: its guesses cannot be right or wrong")
+            if label is not None:
+                print(f"true {dataset.noun}: {dataset.class_names[label]}")
+            label = None
     probabilities = model.predict_proba(pixels.reshape(1, -1))[0]
     print(terminal_prediction(pixels, probabilities, label, model.class_names))
     if args.out:
@@ -461,9 +632,9 @@ def command_report(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     _check_inputs(model, args.model)
-    dataset = load_data(args.data, split="test", data_dir=args.data_dir)
-    print(f"data: {dataset.source}")
-    paths = build_report(model, dataset, args.out, progress=False if args.quiet else None)
+    dataset, overlap = _scored_data(model, args)
+    paths = build_report(model, dataset, args.out, progress=False if args.quiet else None,
+                         warning=overlap)  # fmt: skip
     print(f"wrote {len(paths) - 1} pictures and {paths[-1]} (open it in a browser)")
     return 0
 
@@ -478,7 +649,7 @@ def command_serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise DigitnetError(
             f"digitnet serve needs its extra ({error.name or 'a package'} is missing): "
-            'pip install "digitnet[serve]", or ".[serve]" in a checkout'
+            f"{_serve_extra()}"
         ) from None
     served = [ServedModel(name, model) for name, model in _models_to_serve(args.models)]
     listener = _listen(args.host, args.port)
@@ -502,6 +673,38 @@ def command_serve(args: argparse.Namespace) -> int:
         pass
     print("stopped")
     return 0
+
+
+def _serve_extra() -> str:
+    """The command that installs serve's extra, one that works here: from the checkout
+    this digitnet runs from or was installed from (pip records it), if there is one;
+    `pip install "digitnet[serve]"` works only once digitnet is on an index."""
+    checkout = _checkout()
+    if checkout is not None:
+        here = f'python -m pip install "{checkout}[serve]" (this checkout)'
+    else:
+        here = 'python -m pip install ".[serve]" in a checkout of digitnet'
+    return here + ', or pip install "digitnet[serve]" once digitnet is on an index'
+
+
+def _checkout() -> str | None:
+    """The folder of the digitnet checkout in use: the source tree this file lies in
+    (src/digitnet/interfaces/cli.py), or the folder `pip install .` was run on."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    places = [os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))]
+    try:
+        origin = json.loads(metadata.distribution("digitnet").read_text("direct_url.json") or "")
+        if isinstance(origin, dict) and str(origin.get("url", "")).startswith("file://"):
+            places.append(unquote(urlparse(origin["url"]).path))
+    except (metadata.PackageNotFoundError, ValueError, OSError):
+        pass  # not installed by pip, or it recorded nothing: the source tree alone
+    for place in places:
+        if os.path.isfile(os.path.join(place, "pyproject.toml")):
+            return place
+    return None
 
 
 def _models_to_serve(paths: list[str]) -> list[tuple[str, Model]]:

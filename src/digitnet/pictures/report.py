@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from digitnet.atomic import atomic_write, output_folder
 from digitnet.data.dataset import Dataset
+from digitnet.data.recorded import data_checksum
 from digitnet.errors import DigitnetError
 from digitnet.metrics import confusion_matrix
 from digitnet.model import Model
@@ -41,9 +42,18 @@ class Picture:
 
 
 def build_report(
-    model: Model, dataset: Dataset, out: str | os.PathLike[str], progress: bool | None = None
+    model: Model,
+    dataset: Dataset,
+    out: str | os.PathLike[str],
+    progress: bool | None = None,
+    warning: str | None = None,
 ) -> list[Path]:
     """Write every picture of `model` on labelled `dataset` into folder `out`, plus index.html.
+
+    `warning` is shown under the accuracy: that the images include ones the model
+    trained on, for instance (`digitnet report` checks image by image; see
+    interfaces/training_data.py).  None: the report says so itself when `dataset`
+    is the very data the model was trained on.
 
     Returns the paths written, index.html last.
     """
@@ -63,7 +73,7 @@ def build_report(
         sections.append((picture, base64.b64encode(data).decode("ascii")))
     index = folder / "index.html"
     with atomic_write(index, "w") as stream:
-        stream.write(_html(model, dataset, accuracy, sections))
+        stream.write(_html(model, dataset, accuracy, sections, warning))
     return [*written, index]
 
 
@@ -181,16 +191,20 @@ def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[li
 
 
 def _html(
-    model: Model, dataset: Dataset, accuracy: float, sections: list[tuple[Picture, str]]
+    model: Model,
+    dataset: Dataset,
+    accuracy: float,
+    sections: list[tuple[Picture, str]],
+    warning: str | None = None,
 ) -> str:
-    trained_here = model.info.get("data_fingerprint") == dataset.fingerprint()
-    warning = (
-        "<p><b>Note:</b> these images include the ones the model was trained on, so this "
-        "accuracy is optimistic. <code>digitnet evaluate MODEL</code> measures the rows it "
-        "held out.</p>"
-        if trained_here
-        else ""
-    )
+    if warning is None:
+        recorded = model.info.get("data_checksum")
+        same = (recorded == data_checksum(dataset) if isinstance(recorded, str)
+                else model.info.get("data_fingerprint") == dataset.fingerprint())  # fmt: skip
+        warning = ("Note: these images include the ones the model was trained on, so this "
+                   "accuracy is optimistic; digitnet report MODEL (or evaluate MODEL) "
+                   "measures the rows it held out." if same else "")  # fmt: skip
+    shown_warning = f"<p><b>{html.escape(warning)}</b></p>" if warning else ""
     dev = model.history.get("dev_accuracy", [])
     dev_text = f"{dev[-1]:.4f}" if dev and dev[-1] == dev[-1] else "none"  # nan: no dev set
     parts = [
@@ -202,9 +216,9 @@ def _html(
         "figcaption{color:#444;margin-top:.5em}h2{border-bottom:1px solid #ccc}</style>",
         "</head><body>",
         "<h1>digitnet report</h1>",
-        f"<p><b>Accuracy {accuracy:.4f}</b> on {html.escape(dataset.source)} "
-        f"({len(dataset)} images), measured for this report.</p>",
-        warning,
+        f"<p><b>Accuracy {accuracy:.4f}</b> on {html.escape(dataset.source)}, "
+        "measured for this report.</p>",
+        shown_warning,
         f"<p>Model: recipe <b>{html.escape(str(model.recipe.get('name', '?')))}</b>, "
         f"layers {html.escape(model.network.layer_spec)}; trained on "
         f"{html.escape(str(model.info.get('data', '?')))}, where its last dev accuracy "

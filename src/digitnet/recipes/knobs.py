@@ -6,14 +6,19 @@ that speaks about knobs reads that one declaration:
 - the command line's flags: `--learning-rate` for `learning_rate` (add_flags);
 - the Python keywords of `digitnet.train`, `DigitClassifier` and
   `Recipe.with_overrides`, which are the same names;
-- validation (`Knob.check`): one DigitnetError that names the flag;
+- validation (`Knob.check`): one DigitnetError that names the knob as its reader
+  knows it: the Python keyword and a Python value that works (`hidden=(512, 256)`),
+  or, inside the command line (`as_flags`), the flag (`--hidden 512,256`);
 - the knob table in docs/training.md (`knob_table`; a test keeps the page equal).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,25 @@ class _EachRecipe:
 
 
 EACH_RECIPE = _EachRecipe()
+
+# Whether errors speak of flags (inside `digitnet ...`) or of Python keywords.
+_FLAGS = contextvars.ContextVar("knob_errors_name_flags", default=False)
+
+
+@contextlib.contextmanager
+def as_flags() -> Iterator[None]:
+    """Within this block, knob errors name command-line flags (`--hidden '64'`);
+    outside it, the Python keywords (`hidden='64'`).  The command line runs in one."""
+    token = _FLAGS.set(True)
+    try:
+        yield
+    finally:
+        _FLAGS.reset(token)
+
+
+def speaks_flags() -> bool:
+    """Whether an error should name a command-line flag rather than a Python keyword."""
+    return _FLAGS.get()
 
 
 @dataclass(frozen=True)
@@ -58,32 +82,41 @@ class Knob:
         return "--" + self.name.replace("_", "-")
 
     def check(self, value: Any) -> Any:
-        """`value` if it fits this knob (a list of sizes made a tuple); otherwise
-        one DigitnetError naming the flag."""
+        """`value` if it fits this knob (a list of sizes made a tuple); otherwise one
+        DigitnetError naming the knob as the caller writes it (see `as_flags`), with
+        a value that works in the same form."""
         if value is None and self.none:
             return None
-        shown = f"{self.flag} {value!r}"
+        flags = speaks_flags()
+        shown = f"{self.flag} {value!r}" if flags else f"{self.name}={value!r}"
         if self.kind == "switch":
             if not isinstance(value, bool):
-                raise DigitnetError(f"{shown}: must be true or false")
+                works = f"{self.flag} or --no-{self.flag[2:]}" if flags else (
+                    f"{self.name}=True or {self.name}=False")  # fmt: skip
+                raise DigitnetError(f"{shown}: must be true or false ({works})")
             return value
         if self.kind in ("choice", "text"):
             if not isinstance(value, str):
                 raise DigitnetError(f"{shown}: must be text")
             if self.choices and value not in self.choices:
-                raise DigitnetError(f"{shown}: choose from {', '.join(self.choices)}")
+                example = f"{self.flag} {self.choices[0]}" if flags else (
+                    f"{self.name}={self.choices[0]!r}")  # fmt: skip
+                raise DigitnetError(f"{shown}: choose from {', '.join(self.choices)} "
+                                    f"(such as {example})")  # fmt: skip
             return value
         if self.kind == "sizes":
             sizes = (value,) if _is_count(value) else value
             if not isinstance(sizes, tuple | list) or not sizes or not all(map(_is_count, sizes)):
+                example = f"{self.flag} 512,256" if flags else (
+                    f"{self.name}=(512, 256), or {self.name}=64 for one")  # fmt: skip
                 raise DigitnetError(
-                    f"{shown}: must be one or more whole numbers >= 1, such as 512,256 on "
-                    "the command line or (512, 256) in Python"
+                    f"{shown}: must be one or more whole numbers >= 1, such as {example}"
                 )
             return tuple(int(n) for n in sizes)
         if self.kind == "count":
             if not _is_count(value):
-                raise DigitnetError(f"{shown}: must be a whole number >= 1")
+                example = f"{self.flag} 10" if flags else f"{self.name}=10"
+                raise DigitnetError(f"{shown}: must be a whole number >= 1, such as {example}")
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise DigitnetError(f"{shown}: must be a number")

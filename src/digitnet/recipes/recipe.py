@@ -9,6 +9,7 @@ run(recipe, dataset, seed):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -18,12 +19,13 @@ import numpy as np
 from digitnet.data import splits
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.preprocess import Preprocessing
+from digitnet.data.recorded import data_checksum, recorded_name, shareable_source
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.init import INITIALIZERS
 from digitnet.network.spec import ACTIVATIONS, as_mlp, format_layers, mlp_layers, parse_layers
-from digitnet.recipes.knobs import Knob, knob
+from digitnet.recipes.knobs import Knob, knob, speaks_flags
 from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
@@ -145,7 +147,9 @@ class Recipe:
         }
         if changes.pop("full_batch", False):
             if "batch_size" in changes:
-                raise DigitnetError("give --batch-size or --full-batch, not both")
+                both = "--batch-size or --full-batch" if speaks_flags() else (
+                    "batch_size or full_batch=True")  # fmt: skip
+                raise DigitnetError(f"give {both}, not both")
             changes["batch_size"] = None
         shorthand = {each.name: changes.pop(each.name) for each in MLP_SHORTHAND
                      if each.name in changes}  # fmt: skip
@@ -159,10 +163,12 @@ class Recipe:
         mlp = as_mlp(self.layers)
         if mlp is None:
             given = (hidden, activation, dropout)
-            names = ", ".join(k.name for k, v in zip(MLP_SHORTHAND, given) if v is not None)
+            names = ", ".join(k.flag if speaks_flags() else k.name
+                              for k, v in zip(MLP_SHORTHAND, given) if v is not None)  # fmt: skip
             raise DigitnetError(
                 f"{names}: recipe '{self.name}' is not a plain MLP ({self.layers}); "
-                "change its layers by giving them whole (--layers)"
+                "change its layers by giving them whole "
+                + ("(--layers)" if speaks_flags() else "(layers='dense128,relu,dense10')")
             )
         return mlp_layers(
             tuple(int(units) for units in hidden) if hidden is not None else mlp.hidden,
@@ -248,8 +254,12 @@ def run(
 ) -> Model:
     """Train a fresh network on `dataset` as `recipe` says; returns the Model.
 
-    With `start_from`, training continues from that model's weights instead, and
-    its history is extended (the optimizer's state, e.g. momentum, starts afresh).
+    With `start_from`, training continues from that model's weights instead, for
+    `recipe.epochs` more epochs, numbered on from the model's; the learning-rate
+    schedule spans the whole run (the epochs done and these) and goes on from where
+    they left it, as if the run had been that long from the start.  The model
+    records the whole run's length as its recipe's epochs.  The optimizer's state
+    (momentum) starts afresh.
     If training is interrupted (Ctrl-C), the model holds the best weights so far
     and `model.info["interrupted"]` is True.
     """
@@ -264,8 +274,11 @@ def run(
     train_y, dev_y = dataset.labels[train_rows], dataset.labels[dev_rows]
 
     network = Network.build(recipe.layers, init=recipe.init, seed=rng, dtype=dtype)
+    done = 0
     if start_from is not None:
         network = _continue_from(start_from, network)
+        done = (start_from.history.get("epoch") or [0])[-1]
+        log = _numbered_on(log, done, done + recipe.epochs)
     augmentation = augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None
     if augmentation is not None and log is not None:
         log(f"augmentation for {dataset.kind}: {augmentation.describe()}")
@@ -276,8 +289,13 @@ def run(
         optimizer=recipe.optimizer,
         momentum=recipe.momentum,
         weight_decay=recipe.weight_decay,
-        schedule=Schedule(
-            recipe.schedule, recipe.epochs, recipe.warmup, recipe.step_every, recipe.step_gamma
+        schedule=_ResumedSchedule(
+            recipe.schedule,
+            recipe.epochs,
+            recipe.warmup,
+            recipe.step_every,
+            recipe.step_gamma,
+            done,
         ),  # fmt: skip
         augmentation=augmentation,
         log_every=recipe.log_every,
@@ -297,11 +315,14 @@ def run(
     return Model(
         network=network,
         preprocessing=preprocessing,
-        recipe=recipe.to_dict(),
+        recipe=replace(recipe, epochs=done + recipe.epochs).to_dict(),  # the whole run
         history=history,
         info={
-            "data": dataset.source,
-            "data_spec": dataset.spec,  # to find it again: `digitnet evaluate MODEL`
+            # By name and checksum, never by where it lies (the file may be shared):
+            # enough for `evaluate`, `report` and `--resume` to find it again.
+            "data": shareable_source(dataset.source),
+            "data_spec": recorded_name(dataset),
+            "data_checksum": data_checksum(dataset),
             "data_fingerprint": dataset.fingerprint(),
             "classes": list(dataset.class_names),  # so pictures name what it predicts
             "seed": seed,
@@ -314,6 +335,36 @@ def run(
             "stopped_early": result.stopped_early,
         },
     )
+
+
+@dataclass(frozen=True)
+class _ResumedSchedule(Schedule):
+    """The run's schedule, picked up `done` epochs in: a resumed run goes on at the
+    learning rate where it stopped (no second warm-up, no cosine from the top)."""
+
+    done: float = 0.0
+
+    def factor(self, epoch: float) -> float:
+        return super().factor(epoch + self.done)
+
+
+def _numbered_on(
+    log: Callable[[str], None] | None, done: int, total: int
+) -> Callable[[str], None] | None:
+    """`log`, with the trainer's 'epoch 3/10' lines numbered as the whole run's
+    ('epoch 23/30' for a model resumed after 20)."""
+    if log is None:
+        return None
+    pattern = re.compile(r"^(epoch|iteration) +(\d+)/\d+")  # as training/trainer.py writes
+
+    def numbered(line: str) -> None:
+        found = pattern.match(line)
+        if found:
+            unit, epoch = found.group(1), int(found.group(2)) + done
+            line = f"{unit} {epoch:>4}/{total}" + line[found.end() :]
+        log(line)
+
+    return numbered
 
 
 def held_out_rows(model: Model, dataset: Dataset) -> np.ndarray:

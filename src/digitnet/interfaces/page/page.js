@@ -104,7 +104,7 @@ document.addEventListener("keydown", (event) => {
 function sendDrawing(announce) {
   if (!strokes.length) return;
   const number = ++asked;  // taken now: a Clear while the picture is made outdates it
-  pad.toBlob((blob) => ask(blob, "drawing", number, announce), "image/png");
+  pad.toBlob((blob) => ask(blob, "your drawing", number, announce), "image/png");
 }
 
 document.getElementById("photo").addEventListener("change", (event) => {
@@ -112,7 +112,7 @@ document.getElementById("photo").addEventListener("change", (event) => {
   if (!file) return;
   strokes = [];
   redraw();
-  ask(file, file.name, ++asked, true);
+  ask(file, `the photo ${file.name}`, ++asked, true);
   event.target.value = "";  // the same file can be chosen again
 });
 modelChoice.addEventListener("change", () => {
@@ -121,9 +121,15 @@ modelChoice.addEventListener("change", () => {
   if (strokes.length) soon(0, true);
 });
 
+// `what` names the picture: "your drawing", or "the photo seven.jpg" (a file name
+// cannot start a sentence: it may begin in lower case, or be "IMG_2041.JPG").
+function capitalised(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 async function ask(body, what, number, announce) {
   if (number !== asked) return;
-  if (announce) statusLine.textContent = `Reading the ${what}…`;
+  if (announce) statusLine.textContent = `Reading ${what}…`;
   const type = body.type && body.type.startsWith("image/") ? body.type : "application/octet-stream";
   let answer;
   try {
@@ -139,7 +145,7 @@ async function ask(body, what, number, announce) {
   show(answer);
   const percent = (100 * answer.probabilities[answer.prediction]).toFixed(1);
   // The status line is read out by screen readers: only when the pen is lifted.
-  if (announce) statusLine.textContent = `The ${what} reads as ${answer.label} (${percent}% sure).`;
+  if (announce) statusLine.textContent = `${capitalised(what)} reads as ${answer.label} (${percent}% sure).`;
 }
 
 function show(answer) {
