@@ -46,7 +46,7 @@ def epochs_at(layers: str, x: np.ndarray, y: np.ndarray, epochs: int, threads: i
     config = TrainingConfig(0.05, epochs, 128, momentum=0.9, seed=0)
     with using_threads(threads):
         result = train(network, x, y, x[:0], y[:0], config, log=None, progress=False)
-    seconds = np.diff([0.0, *result.history["seconds"]])
+    seconds = list(np.diff([0.0, *result.history["seconds"]]))
     return statistics.median(seconds[1:] or seconds), network.arrays()
 
 

@@ -14,10 +14,10 @@ added in the pieces' order.  So a seed trains bit for bit the same network at
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -35,30 +35,97 @@ def available_cores() -> int:
 
 
 class Workers:
-    """A pool of threads that run the pieces of a batch; one thread runs them in order."""
+    """N threads that share the pieces of a batch: the calling thread and N - 1 helpers.
+
+    `map(task, items)` hands the items out one at a time to whichever thread is
+    free (a shared counter), the caller working too, and returns when all are
+    done.  The helpers sleep between calls; one wake-up per call, not per item,
+    keeps the cost of a call small next to a piece's work.
+    """
 
     def __init__(self) -> None:
         self.threads = 1
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._helpers: list[threading.Thread] = []
+        self._busy = threading.Lock()  # one map at a time; a second caller works alone
+        self._wake = threading.Condition()
+        self._done = threading.Condition()
+        self._generation = 0
+        self._job: _Job | None = None
+        self._stopping = False
 
     def set_threads(self, threads: int) -> None:
-        with self._lock:
+        with self._busy:
             if threads == self.threads:
                 return
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-            self.threads = threads
-            self._pool = (
-                ThreadPoolExecutor(threads, thread_name_prefix="digitnet") if threads > 1 else None
-            )
+            with self._wake:
+                self._stopping = True
+                self._wake.notify_all()
+            for helper in self._helpers:
+                helper.join()
+            self._stopping, self.threads = False, threads
+            self._helpers = [
+                threading.Thread(target=self._help, name=f"digitnet-{index}", daemon=True)
+                for index in range(1, threads)
+            ]
+            for helper in self._helpers:
+                helper.start()
 
     def map(self, task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
         """task(item) for every item, the results in the items' order."""
-        pool = self._pool
-        if pool is None or len(items) < 2 or threading.current_thread().name.startswith("digitnet"):
+        if self.threads == 1 or len(items) < 2 or not self._busy.acquire(blocking=False):
             return [task(item) for item in items]
-        return list(pool.map(task, items))
+        try:
+            job = _Job(task, items)
+            with self._wake:
+                self._job, self._generation = job, self._generation + 1
+                self._wake.notify_all()
+            job.work()
+            with self._done:
+                while job.remaining:
+                    self._done.wait()
+            self._job = None
+            if job.error is not None:
+                raise job.error
+            return job.results
+        finally:
+            self._busy.release()
+
+    def _help(self) -> None:
+        seen = 0
+        while True:
+            with self._wake:
+                while self._generation == seen and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                seen, job = self._generation, self._job
+            if job is not None:
+                job.work()
+                with self._done:
+                    self._done.notify_all()
+
+
+class _Job:
+    """One map call: the items, a counter that hands them out, and the results."""
+
+    def __init__(self, task: Callable, items: Sequence) -> None:
+        self.task, self.items = task, items
+        self.results: list = [None] * len(items)
+        self.next = itertools.count()  # taking a number is atomic in CPython
+        self.remaining = len(items)
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+
+    def work(self) -> None:
+        for index in iter(self.next.__next__, None):
+            if index >= len(self.items):
+                return
+            try:
+                self.results[index] = self.task(self.items[index])
+            except BaseException as error:  # raised again in the calling thread
+                self.error = error
+            with self.lock:
+                self.remaining -= 1
 
 
 WORKERS = Workers()
