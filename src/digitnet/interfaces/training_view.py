@@ -256,3 +256,40 @@ def _json_fields(body: bytes) -> dict[str, Any]:
 
 def _refused(refused: TrainingRefused) -> JSONResponse:
     return JSONResponse({"error": str(refused), "field": refused.field}, status_code=refused.status)
+
+
+def training_view_for(
+    train_data: str | None, save_dir: str, listens_beyond: str | None, allow_remote: bool
+) -> TrainingView:
+    """The training view `digitnet serve` starts with: the bundled sample, plus the
+    data given with --train-data; turned off when the server listens beyond this
+    machine (`listens_beyond`: its address) unless --allow-remote-training."""
+    from digitnet.data.bundled import load_sample
+    from digitnet.data.sources import load_data
+
+    datasets = {"sample": load_sample()}
+    if train_data is not None:
+        dataset = load_data(train_data, progress=False)
+        datasets["data"] = dataset
+    folder = Path(save_dir)
+    if not folder.is_dir():
+        raise DigitnetError(f"--save-dir {save_dir}: not a folder")
+    refusal = ""
+    if listens_beyond is not None and not allow_remote:
+        refusal = (f"training is off: this server listens on {listens_beyond}, beyond this "
+                   "machine; start it with --allow-remote-training to allow it")  # fmt: skip
+    return TrainingView(datasets, folder, enabled=not refusal, refusal=refusal)
+
+
+def end_with(server: Any, view: TrainingView) -> None:
+    """Make Ctrl-C (or SIGTERM) on `server` (a uvicorn.Server) also end the event
+    streams and ask the run to stop after its step: uvicorn's graceful shutdown
+    waits for every open response, and an event stream never ends by itself."""
+    handle_exit = server.handle_exit
+
+    def on_exit(signal_number: int, frame: Any) -> None:
+        view.closing.set()
+        view.live.close(wait=0)  # asked now; the app's shutdown waits for the thread
+        handle_exit(signal_number, frame)
+
+    server.handle_exit = on_exit
