@@ -41,6 +41,7 @@ from digitnet.network.layers import Dense
 from digitnet.network.spec import output_shape, parse_layers
 from digitnet.recipes.catalog import RECIPES, get_recipe
 from digitnet.recipes.recipe import Recipe, run
+from digitnet.training.bookkeeping import HISTORY_KEYS
 from digitnet.training.trainer import Progress
 
 # The caps: a request over one is refused (docs/serve.md lists them).
@@ -221,7 +222,7 @@ class LiveTraining:
     _stop: threading.Event = field(default_factory=threading.Event)
     _resume: threading.Event = field(default_factory=threading.Event)
     _pause: bool = False
-    _rows: dict[str, list] = field(default_factory=dict)
+    _rows: dict[str, list] = field(default_factory=lambda: _empty_rows())
     _progress: dict[str, Any] = field(default_factory=dict)
     _snapshot: Snapshot | None = None
     _dev: tuple[np.ndarray, np.ndarray] | None = None
@@ -247,15 +248,7 @@ class LiveTraining:
             self._stop.clear()
             self._resume.set()
             self._pause = False
-            self._rows = {
-                "epoch": [],
-                "train_loss": [],
-                "train_accuracy": [],
-                "dev_loss": [],
-                "dev_accuracy": [],
-                "learning_rate": [],
-                "seconds": [],
-            }
+            self._rows = _empty_rows()
             self._progress = {"epoch": 0, "batch": 0, "batches": 0, "learning_rate": None}
             self._snapshot, self._clock, self._dev = None, 0.0, None
             self._thread = threading.Thread(
@@ -492,6 +485,11 @@ def first_layer_pictures(network: Network) -> dict[str, Any]:
         "count": int(count),
         "values": np.rint(scaled).astype(int).tolist(),
     }
+
+
+def _empty_rows() -> dict[str, list]:
+    """The page's history: the trainer's rows, with the learning rate, timed without pauses."""
+    return {key: [] for key in (*HISTORY_KEYS, "learning_rate")}
 
 
 def _number(value: float) -> float | int | None:

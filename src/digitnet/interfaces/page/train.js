@@ -230,7 +230,7 @@
     });
     const what = weights.kind === "units" ? "units: the weight each gives each pixel"
       : `filters, ${side}x${side}`;
-    $("weights-title").textContent = `The first layer's weights: ${count > weights.values.length ? `${weights.values.length} of ` : ""}${weights.count} ${what} (blue positive, red negative)`;
+    $("weights-title").textContent = `The first layer's weights: ${weights.count > weights.values.length ? `${weights.values.length} of ` : ""}${weights.count} ${what} (blue positive, red negative)`;
   }
 
   function drawConfusion(confusion) {
