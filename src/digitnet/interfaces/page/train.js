@@ -154,8 +154,10 @@
     }
     const history = state.history;
     progressLine.dataset.epochs = history.epoch.length;
-    chart($("chart-loss"), history.epoch, [history.train_loss, history.dev_loss], null);
-    chart($("chart-accuracy"), history.epoch, [history.train_accuracy, history.dev_accuracy], [0, 1]);
+    const planned = plan ? plan.epochs : 2;  // the axis spans the whole run from the start
+    chart($("chart-loss"), history.epoch, [history.train_loss, history.dev_loss], null, planned);
+    chart($("chart-accuracy"), history.epoch, [history.train_accuracy, history.dev_accuracy], [0, 1],
+          planned);
     if (snapshot) {
       drawWeights(snapshot.weights);
       drawConfusion(snapshot.confusion);
@@ -164,7 +166,7 @@
 
   const COLOURS = ["#0b63c5", "#d1242f"];  // train, dev (as the keys in train.css)
 
-  function chart(canvas, epochs, series, range) {
+  function chart(canvas, epochs, series, range, planned) {
     const context = canvas.getContext("2d");
     const width = canvas.width, height = canvas.height;
     const left = 44, right = 10, top = 10, bottom = 24;
@@ -173,7 +175,7 @@
     const values = series.flat().filter((v) => v !== null);
     let [low, high] = range || [Math.min(0, ...values), Math.max(...values, 1e-9)];
     if (!range && values.length) high *= 1.05;
-    const last = Math.max(2, epochs.length ? epochs[epochs.length - 1] : 2);
+    const last = Math.max(2, planned, epochs.length ? epochs[epochs.length - 1] : 2);
     const x = (epoch) => left + (width - left - right) * (epoch - 1) / (last - 1);
     const y = (v) => top + (height - top - bottom) * (1 - (v - low) / (high - low || 1));
     context.strokeStyle = "#d0d7de";
@@ -225,8 +227,9 @@
         image.data.set([w < 0 ? 255 : 255 * (1 - w), 255 * (1 - Math.abs(w)), w > 0 ? 255 : 255 * (1 + w), 255], 4 * i);
       });
       tileContext.putImageData(image, 0, 0);
-      context.drawImage(tile, (index % across) * cell + 1, Math.floor(index / across) * cell + 1,
-                        cell - 2, cell - 2);
+      const gap = side < 10 ? 3 : 1;  // small filters need a clear border between them
+      context.drawImage(tile, (index % across) * cell + gap, Math.floor(index / across) * cell + gap,
+                        cell - 2 * gap, cell - 2 * gap);
     });
     const what = weights.kind === "units" ? "units: the weight each gives each pixel"
       : `filters, ${side}x${side}`;
