@@ -369,7 +369,7 @@ class LiveTraining:
                 "epoch": progress.epoch,
                 "batch": progress.batch,
                 "batches": progress.batches,
-                "learning_rate": float(progress.learning_rate),
+                "learning_rate": float(f"{progress.learning_rate:.4g}"),
             }
             if epoch_ended:
                 for key, values in progress.history.items():
