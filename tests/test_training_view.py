@@ -209,6 +209,8 @@ def test_the_event_stream_sends_the_whole_state_then_each_change(client, view):
     assert events[-1]["history"]["epoch"] == list(range(1, 21))
     pictures = [event["snapshot"] for event in events if isinstance(event["snapshot"], dict)]
     assert len(pictures) >= 2 and pictures[0]["weights"] != pictures[-1]["weights"]
+    numbers = [picture["number"] for picture in pictures]
+    assert numbers == sorted(set(numbers))  # a picture is sent once, then "same"
 
 
 def test_the_watch_hook_sees_every_step_and_can_stop(sample):

@@ -229,6 +229,7 @@ class LiveTraining:
     _clock: float = 0.0  # training seconds so far, pauses left out
     _ticked: float = 0.0
     _snapshot_at: float = 0.0
+    _snapshots: int = 0  # taken since the server started
     _published: float = 0.0
     _fingerprint: str = ""
 
@@ -318,6 +319,7 @@ class LiveTraining:
                 "snapshot": None
                 if snapshot is None
                 else {
+                    "number": self._snapshots,  # never the same for two snapshots
                     "epoch": snapshot.epoch,
                     "batch": snapshot.batch,
                     "weights": snapshot.weights,
@@ -346,7 +348,7 @@ class LiveTraining:
         epoch = model.history["epoch"][-1] if model.history.get("epoch") else 0
         final = Snapshot(model, epoch, self._progress.get("batch", 0), *self._pictures(model))
         with self._lock:
-            self._snapshot = final
+            self._snapshot, self._snapshots = final, self._snapshots + 1
             stopped = bool(model.info.get("interrupted"))
             self._status = "stopped" if stopped else "finished"
             kept = model.info.get("best_epoch")
@@ -424,7 +426,7 @@ class LiveTraining:
         )
         snapshot = Snapshot(model, progress.epoch, progress.batch, *self._pictures(model))
         with self._lock:
-            self._snapshot = snapshot
+            self._snapshot, self._snapshots = snapshot, self._snapshots + 1
         self._snapshot_at = time.monotonic()
 
     def _pictures(self, model: Model) -> tuple[dict[str, Any], list[list[int]]]:

@@ -223,11 +223,7 @@ class TrainingView:
                 state = self.live.state()
                 sent_version = state["version"]
                 snapshot = state["snapshot"]
-                key = (
-                    None
-                    if snapshot is None
-                    else (snapshot["epoch"], snapshot["batch"], id(self.live.model()))
-                )
+                key = None if snapshot is None else snapshot["number"]
                 if key == sent_snapshot:
                     state = {**state, "snapshot": "same"}  # the page keeps the one it has
                 sent_snapshot = key

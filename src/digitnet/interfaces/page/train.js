@@ -113,7 +113,7 @@
   }
 
   async function followSnapshot() {
-    const key = snapshot ? `${state.version}:${snapshot.epoch}:${snapshot.batch}` : "";
+    const key = snapshot ? String(snapshot.number) : "";
     if (!snapshot || key === shownSnapshot) return;
     shownSnapshot = key;
     await refreshModels();
