@@ -22,10 +22,15 @@ pytest.importorskip("httpx2")
 from starlette.testclient import TestClient  # noqa: E402
 
 import digitnet  # noqa: E402
+from conftest import write_train_csv  # noqa: E402
 from digitnet.data.dataset import Dataset  # noqa: E402
 from digitnet.interfaces import live_training  # noqa: E402
 from digitnet.interfaces.serve import ServedModel, create_app  # noqa: E402
-from digitnet.interfaces.training_view import LIVE_MODEL, TrainingView  # noqa: E402
+from digitnet.interfaces.training_view import (  # noqa: E402
+    LIVE_MODEL,
+    TrainingView,
+    training_view_for,
+)
 from digitnet.training import TrainingConfig, train  # noqa: E402
 
 SMALL = {"recipe": "fast", "layers": "dense32,relu,dense10", "epochs": 2, "batch_size": 64}
@@ -279,3 +284,35 @@ def test_ctrl_c_stops_the_run_the_streams_and_the_server_cleanly(tmp_path):
         if server.poll() is None:
             server.kill()
             server.communicate()
+
+
+def test_the_servers_view_trains_on_data_it_was_started_with(
+    small_train_csv, tmp_path, sample, served
+):
+    """`digitnet serve --train-data train.csv --save-dir DIR`: the data joins the sample."""
+    view = training_view_for(str(small_train_csv), str(tmp_path), None, False)
+    assert view.enabled and list(view.datasets) == ["sample", "data"]
+    with TestClient(create_app([ServedModel("a", digitnet.train(
+        "fast", data="sample", epochs=1, layers="dense8,relu,dense10", log=None,
+        progress=False))], training=view)) as client:  # fmt: skip
+        overview = client.get("/api/training").json()
+        assert overview["data"]["data"].endswith("train.csv (600 images, train format)")
+        refused = client.post("/api/training", json={**SMALL, "data": "data"})
+        _refused(refused, 422, "too few rows for recipe fast, which holds out 1000", "data")
+    bigger = write_train_csv(tmp_path / "bigger.csv", sample.images[:1500], sample.labels[:1500])
+    view = training_view_for(str(bigger), str(tmp_path), None, False)
+    with TestClient(create_app([served], training=view)) as client:
+        started = client.post("/api/training", json={**SMALL, "data": "data"}).json()
+        assert started["plan"]["rows"] == 1500
+        state = _wait(client, lambda s: s["status"] == "finished")
+        assert np.array(state["snapshot"]["confusion"]).sum() == 1000  # the dev rows
+    with pytest.raises(digitnet.DigitnetError, match="--save-dir .*: not a folder"):
+        training_view_for(None, str(tmp_path / "missing"), None, False)
+
+
+def test_listening_beyond_this_machine_turns_training_off_unless_allowed(tmp_path):
+    off = training_view_for(None, str(tmp_path), "0.0.0.0", False)
+    assert not off.enabled and "--allow-remote-training" in off.refusal
+    assert "listens on 0.0.0.0" in off.refusal
+    assert training_view_for(None, str(tmp_path), "0.0.0.0", True).enabled
+    assert training_view_for(None, str(tmp_path), None, False).enabled  # 127.0.0.1

@@ -154,8 +154,10 @@ def plan_training(request: dict[str, Any], datasets: dict[str, Dataset]) -> Plan
         raise TrainingRefused(f"{dataset.source}: has no labels to train on", field="data")
     try:
         splits.held_out_count(recipe.dev_size, len(dataset))
-    except DigitnetError as error:
-        raise TrainingRefused(str(error), field="data") from None
+    except DigitnetError as error:  # the recipe's dev rows would leave none to train on
+        raise TrainingRefused(f"{dataset.source}: too few rows for recipe {recipe.name}, which "
+                              f"holds out {recipe.dev_size:g} to measure on ({error})",
+                              field="data") from None  # fmt: skip
     return Plan(recipe, dataset, data_name, seed, parameters, memory)
 
 
