@@ -104,7 +104,16 @@ def _coloured(pixels, rgb, tolerance=40):
     )
 
 
-def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir):
+def test_a_bad_layer_spec_is_shown_beside_its_field(page):
+    page.fill("#train-layers", "dense32,relu,bogus")
+    page.click("#train-start")
+    page.wait_for_function("document.getElementById('err-layers').textContent.includes('bogus')")
+    assert page.locator("#err-layers").is_visible()
+    assert page.locator("#err-epochs").text_content() == ""
+    assert page.evaluate("document.body.dataset.training") == "idle"  # nothing started
+
+
+def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, server_url):
     page.select_option("#train-recipe", "cnn")
     assert page.input_value("#train-layers").startswith("image,conv16k3same")
     page.fill("#train-epochs", "2")
@@ -138,6 +147,13 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir):
     after = page.evaluate(PIXELS_OF, "train-weights")
     changed = sum(1 for a, b in zip(before, after) if abs(a - b) > 8)
     assert changed > 0.05 * len(before), changed  # the filters' pictures moved
+    # A page opened now (a reconnecting one too) picks up where the training is.
+    other = page.context.browser.new_page()
+    other.goto(server_url)
+    other.wait_for_selector("body[data-training-ready=yes]")
+    assert other.get_attribute("#chart-loss", "data-points") == "2"
+    assert other.evaluate("document.body.dataset.training") == "finished"
+    other.close()
     cells = page.locator("#train-confusion td")
     assert cells.count() == 100
     diagonal = sum(int(cells.nth(11 * i).text_content() or 0) for i in range(10))
