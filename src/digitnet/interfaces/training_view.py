@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,9 @@ class TrainingView:
     async def _save(self, request: Request) -> JSONResponse:
         return await self._act(request, self._save_now)
 
-    async def _act(self, request: Request, act: Any, status: int = 200) -> JSONResponse:
+    async def _act(
+        self, request: Request, act: Callable[[dict[str, Any]], dict[str, Any]], status: int = 200
+    ) -> JSONResponse:
         """`act(fields)` in a worker thread, if training is allowed here; errors as JSON."""
         try:
             if not self.enabled:
