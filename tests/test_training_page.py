@@ -147,6 +147,10 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
     after = page.evaluate(PIXELS_OF, "train-weights")
     changed = sum(1 for a, b in zip(before, after) if abs(a - b) > 8)
     assert changed > 0.05 * len(before), changed  # the filters' pictures moved
+    page.select_option("#weights-show", "change")  # what training added to the start
+    moved = page.evaluate(PIXELS_OF, "train-weights")
+    assert sum(1 for a, b in zip(after, moved) if abs(a - b) > 8) > 0.05 * len(after)
+    assert "less its start" in page.locator("#weights-title").text_content()
     # A page opened now (a reconnecting one too) picks up where the training is.
     other = page.context.browser.new_page()
     other.goto(server_url)

@@ -110,6 +110,18 @@ def test_a_run_starts_is_measured_every_epoch_and_saved_into_the_model_list(
     _refused(client.post("/api/training/save", json={"name": "../up"}), 422, "letters", "name")
 
 
+def test_the_change_in_the_weights_is_measured_from_the_very_start(client, view):
+    """The view rebuilds the network run() builds (same seed, same draws): with a step
+    too small to move anything, the trained weights are still those."""
+    client.post("/api/training", json={**SMALL, "epochs": 1, "learning_rate": 1e-12})
+    state = _wait(client, lambda s: s["status"] == "finished")
+    model, _ = view.live.model()
+    np.testing.assert_allclose(live_training.first_layer_weights(model.network),
+                               view.live._initial, atol=1e-9)  # fmt: skip
+    weights = state["snapshot"]["weights"]
+    assert len(weights["change"]) == len(weights["values"]) == 32
+
+
 def test_pause_holds_the_run_still_and_stop_keeps_the_best_weights(client):
     client.post("/api/training", json={**SMALL, "epochs": 40})
     _wait(client, lambda s: s["batch"] >= 2)

@@ -232,6 +232,7 @@ class LiveTraining:
     _ticked: float = 0.0
     _snapshot_at: float = 0.0
     _snapshots: int = 0  # taken since the server started
+    _initial: np.ndarray | None = None  # the first layer's weights before training
     _published: float = 0.0
     _fingerprint: str = ""
 
@@ -339,6 +340,9 @@ class LiveTraining:
             rng = np.random.default_rng(plan.seed)  # the split run() makes from this seed
             dev_rows = splits.split(dataset.labels, recipe.dev_size, recipe.split, rng)[1]
             self._dev = dataset.images[dev_rows], dataset.labels[dev_rows]
+            # ... and the very network it then builds: the weights before the first step.
+            start = Network.build(recipe.layers, init=recipe.init, seed=rng, dtype=recipe.dtype)
+            self._initial = first_layer_weights(start)
             self._fingerprint = dataset.fingerprint()
             self._ticked = time.monotonic()
             model = run(recipe, dataset, plan.seed, log=None, progress=False, watch=self._watch)
@@ -437,7 +441,7 @@ class LiveTraining:
             images, labels = self._dev
             guesses = model.predict(images)
             np.add.at(confusion, (labels, guesses), 1)
-        return first_layer_pictures(model.network), confusion.tolist()
+        return first_layer_pictures(model.network, self._initial), confusion.tolist()
 
     # --- helpers (called with the lock held) -----------------------------------
 
@@ -464,31 +468,40 @@ class LiveTraining:
         return {"seconds_per_epoch": round(per_epoch, 3), "seconds_left": round(left, 1)}
 
 
-def first_layer_pictures(network: Network) -> dict[str, Any]:
-    """The first learning layer's weights as pictures: a dense layer's units as 28x28
-    images of the weight each gives each pixel, or a convolution's filters; values
-    0..255 with 128 for a weight of 0 (each picture scaled by its largest |weight|)."""
+def first_layer_weights(network: Network) -> np.ndarray | None:
+    """The first layer's weights, one row per picture: a dense layer on the pixels, a
+    unit's 784 weights; a convolution, a filter's size x size (averaged over channels)."""
     for layer in network.layers:
         if isinstance(layer, Dense) and layer.weight.shape[0] == PIXELS:
-            pictures, side, kind = layer.weight.T[:UNITS_SHOWN], 28, "units"
-            count = layer.weight.shape[1]
-            break
+            return np.array(layer.weight.T, dtype=np.float64)
         if isinstance(layer, Conv2D):
             size, _, _, count = layer.kernel.shape
-            pictures = layer.kernel.mean(axis=2).reshape(size * size, count).T[:UNITS_SHOWN]
-            side, kind = size, "filters"
-            break
-    else:
-        return {"kind": "none", "side": 0, "count": 0, "values": []}
-    pictures = np.asarray(pictures, dtype=np.float64)
-    largest = np.abs(pictures).max(axis=1, keepdims=True)
-    scaled = 128 + 127 * pictures / np.where(largest > 0, largest, 1)
+            return layer.kernel.mean(axis=2).reshape(size * size, count).T.astype(np.float64)
+    return None
+
+
+def first_layer_pictures(network: Network, initial: np.ndarray | None = None) -> dict[str, Any]:
+    """The first layer's weights as pictures (`first_layer_weights`, the first
+    UNITS_SHOWN), and with `initial` their change since then: values 0..255 with 128
+    for 0, each picture scaled by its largest |value|.  Trained from random weights,
+    the weights stay speckled with their start; the change shows what was learned."""
+    weights = first_layer_weights(network)
+    if weights is None:
+        return {"kind": "none", "side": 0, "count": 0, "values": [], "change": []}
+    shown = weights[:UNITS_SHOWN]
+    moved = shown - initial[:UNITS_SHOWN] if initial is not None else np.zeros_like(shown)
     return {
-        "kind": kind,
-        "side": side,
-        "count": int(count),
-        "values": np.rint(scaled).astype(int).tolist(),
+        "kind": "units" if weights.shape[1] == PIXELS else "filters",
+        "side": round(weights.shape[1] ** 0.5),
+        "count": len(weights),
+        "values": _grey_levels(shown),
+        "change": _grey_levels(moved),
     }
+
+
+def _grey_levels(pictures: np.ndarray) -> list[list[int]]:
+    largest = np.abs(pictures).max(axis=1, keepdims=True)
+    return np.rint(128 + 127 * pictures / np.where(largest > 0, largest, 1)).astype(int).tolist()
 
 
 def _empty_rows() -> dict[str, list]:

@@ -78,6 +78,7 @@
     act("/api/training", request(), () => { shownSnapshot = ""; chooseLive = true; });
   });
   recipeChoice.addEventListener("change", fillRecipe);
+  $("weights-show").addEventListener("change", () => { if (snapshot) drawWeights(snapshot.weights); });
   buttons.pause.addEventListener("click", () => {
     act(state && state.status === "paused" ? "/api/training/resume" : "/api/training/pause");
   });
@@ -212,15 +213,16 @@
     const context = canvas.getContext("2d");
     context.fillStyle = "#fff";
     context.fillRect(0, 0, canvas.width, canvas.height);
-    if (!weights.values.length) return;
-    const side = weights.side, count = weights.values.length;
+    const pictures = weights[$("weights-show").value] || weights.values;
+    if (!pictures.length) return;
+    const side = weights.side, count = pictures.length;
     const across = Math.min(count, 8), down = Math.ceil(count / across);
     const cell = Math.floor(Math.min(canvas.width / across, canvas.height / down));
     const tile = document.createElement("canvas");
     tile.width = tile.height = side;
     const tileContext = tile.getContext("2d");
     context.imageSmoothingEnabled = false;
-    weights.values.forEach((values, index) => {
+    pictures.forEach((values, index) => {
       const image = tileContext.createImageData(side, side);
       values.forEach((v, i) => {  // 128 is a weight of 0: white; blue positive, red negative
         const w = (v - 128) / 127;
@@ -231,8 +233,8 @@
       context.drawImage(tile, (index % across) * cell + gap, Math.floor(index / across) * cell + gap,
                         cell - 2 * gap, cell - 2 * gap);
     });
-    const what = weights.kind === "units" ? "units: the weight each gives each pixel"
-      : `filters, ${side}x${side}`;
+    const what = (weights.kind === "units" ? "units: the weight each gives each pixel"
+      : `filters, ${side}x${side}`) + ($("weights-show").value === "change" ? ", less its start" : "");
     $("weights-title").textContent = `The first layer's weights: ${weights.count > weights.values.length ? `${weights.values.length} of ` : ""}${weights.count} ${what} (blue positive, red negative)`;
   }
 
