@@ -131,6 +131,12 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
         _draw(page, SEVEN)
     answer = reading.value.json()
     assert answer["model"] == "in training"
+    # A newer snapshot reads the same drawing again, with no hand on the pad: the bars
+    # change as it learns.
+    with page.expect_response(lambda r: "/api/predict" in r.url and "in%20training" in r.url,
+                              timeout=120_000) as again:  # fmt: skip
+        pass
+    assert again.value.json()["model"] == "in training"
     page.wait_for_function("/^[0-9]$/.test(document.getElementById('guess').textContent)")
     if os.environ.get("DIGITNET_TRAINING_SCREENSHOT"):  # a picture of it in progress
         page.wait_for_function("document.getElementById('chart-loss').dataset.points >= 1",

@@ -239,19 +239,29 @@
   }
 
   function drawConfusion(confusion) {
-    const table = $("train-confusion");
     const names = typeof classes !== "undefined" && classes.length === 10 ? classes : [..."0123456789"];
-    const head = `<tr><th></th>${names.map((n) => `<th scope="col">${n}</th>`).join("")}</tr>`;
+    const cell = (tag, text, scope) => {
+      const element = document.createElement(tag);
+      element.textContent = text;
+      if (scope) element.scope = scope;
+      return element;
+    };
+    const head = document.createElement("tr");
+    head.append(cell("th", ""), ...names.map((name) => cell("th", name, "col")));
     const rows = confusion.map((row, truth) => {
+      const line = document.createElement("tr");
       const total = row.reduce((a, b) => a + b, 0) || 1;
-      const cells = row.map((count, guess) => {
+      line.append(cell("th", names[truth], "row"), ...row.map((count, guess) => {
         const share = count / total;
-        const colour = truth === guess ? `rgba(26,127,55,${share})` : `rgba(209,36,47,${Math.min(1, 4 * share)})`;
-        return `<td style="background:${colour}" class="${share > 0.5 ? "dark" : ""}">${count || ""}</td>`;
-      }).join("");
-      return `<tr><th scope="row">${names[truth]}</th>${cells}</tr>`;
-    }).join("");
-    table.innerHTML = head + rows;
+        const element = cell("td", count ? String(count) : "");
+        element.style.background = truth === guess ? `rgba(26,127,55,${share})`
+          : `rgba(209,36,47,${Math.min(1, 4 * share)})`;  // mistakes show from a few
+        element.classList.toggle("dark", share > 0.5);
+        return element;
+      }));
+      return line;
+    });
+    $("train-confusion").replaceChildren(head, ...rows);
   }
 
   // --- the stream -------------------------------------------------------------------
