@@ -34,6 +34,7 @@ from digitnet.interfaces.training_view import (  # noqa: E402
 from digitnet.training import TrainingConfig, train  # noqa: E402
 
 SMALL = {"recipe": "fast", "layers": "dense32,relu,dense10", "epochs": 2, "batch_size": 64}
+LONG = {**SMALL, "epochs": 50, "batch_size": 16}  # 12,500 steps: still going when asked
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,7 @@ def test_the_change_in_the_weights_is_measured_from_the_very_start(client, view)
 
 
 def test_pause_holds_the_run_still_and_stop_keeps_the_best_weights(client):
-    client.post("/api/training", json={**SMALL, "epochs": 40})
+    client.post("/api/training", json=LONG)
     _wait(client, lambda s: s["batch"] >= 2)
     assert client.post("/api/training/pause").status_code == 200
     paused = _wait(client, lambda s: s["status"] == "paused")
@@ -135,12 +136,12 @@ def test_pause_holds_the_run_still_and_stop_keeps_the_best_weights(client):
     _wait(client, lambda s: s["status"] == "running" and len(s["history"]["epoch"]) >= 1)
     assert client.post("/api/training/stop").json()["status"] == "stopping"
     stopped = _wait(client, lambda s: s["status"] == "stopped")
-    assert stopped["history"]["epoch"] and len(stopped["history"]["epoch"]) < 40
+    assert stopped["history"]["epoch"] and len(stopped["history"]["epoch"]) < 50
     _refused(client.post("/api/training/stop"), 409, "nothing to stop")
 
 
 def test_one_run_at_a_time(client):
-    client.post("/api/training", json={**SMALL, "epochs": 40})
+    client.post("/api/training", json=LONG)
     _refused(client.post("/api/training", json=SMALL), 409, "already running (recipe fast")
     client.post("/api/training/stop")
     _wait(client, lambda s: s["status"] == "stopped")
