@@ -427,7 +427,9 @@ class LiveTraining:
                 "dev_size": len(self._dev[1]) if self._dev else 0,
                 "interrupted": False,
                 "best_epoch": None,
-                "training": "a snapshot taken while training (digitnet serve)",
+                # The weights of this step; the history's last row is the last epoch's end.
+                "training": f"a snapshot taken by digitnet serve at epoch {progress.epoch}, "
+                f"step {progress.batch} of {progress.batches}",
             },
         )
         snapshot = Snapshot(model, progress.epoch, progress.batch, *self._pictures(model))
