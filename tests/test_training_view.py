@@ -329,3 +329,13 @@ def test_listening_beyond_this_machine_turns_training_off_unless_allowed(tmp_pat
     assert "listens on 0.0.0.0" in off.refusal
     assert training_view_for(None, str(tmp_path), "0.0.0.0", True).enabled
     assert training_view_for(None, str(tmp_path), None, False).enabled  # 127.0.0.1
+
+
+def test_the_views_script_and_style_are_served_with_nothing_from_elsewhere(client):
+    page = client.get("/").text
+    for name, kind in (("train.js", "javascript"), ("train.css", "css")):
+        assert f"/page/{name}" in page
+        response = client.get(f"/page/{name}")
+        assert response.status_code == 200 and kind in response.headers["content-type"]
+        assert "http://" not in response.text and "https://" not in response.text
+    assert 'id="training"' in page and "/api/training/events" in client.get("/page/train.js").text
