@@ -144,6 +144,7 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
         page.locator("#training").screenshot(path=os.environ["DIGITNET_TRAINING_SCREENSHOT"])
     # Two epochs: two points on each curve, and the run says it has finished.
     page.wait_for_function("document.body.dataset.training === 'finished'", timeout=600_000)
+    assert page.get_attribute("#chart-rate", "data-points") == "2"
     for chart in ("chart-loss", "chart-accuracy"):
         assert page.get_attribute(f"#{chart}", "data-points") == "2"
         pixels = page.evaluate(PIXELS_OF, chart)

@@ -159,6 +159,7 @@
     chart($("chart-loss"), history.epoch, [history.train_loss, history.dev_loss], null, planned);
     chart($("chart-accuracy"), history.epoch, [history.train_accuracy, history.dev_accuracy], [0, 1],
           planned);
+    chart($("chart-rate"), history.epoch, [history.learning_rate], null, planned);
     if (snapshot) {
       drawWeights(snapshot.weights);
       drawConfusion(snapshot.confusion);
@@ -186,7 +187,7 @@
     for (let i = 0; i <= 4; i++) {  // the value axis: five lines
       const v = low + (high - low) * i / 4;
       context.beginPath(); context.moveTo(left, y(v)); context.lineTo(width - right, y(v)); context.stroke();
-      context.fillText(v.toFixed(range ? 2 : 3), 2, y(v) + 4);
+      context.fillText(high < 0.01 ? v.toExponential(1) : v.toFixed(range ? 2 : 3), 2, y(v) + 4);
     }
     context.fillText("epoch 1", left, height - 6);
     context.fillText(`${last}`, width - right - 14, height - 6);
