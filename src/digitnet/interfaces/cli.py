@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-dir",
         metavar="DIR",
         default=".",
-        help="folder where the page saves models in training (default: here)",
+        help="folder where the page saves models in training",
     )
     serve.add_argument(
         "--allow-remote-training",
