@@ -332,6 +332,10 @@ pictures.training_curves(model.history)
 # The training accuracy reaches nearly 100% while the dev accuracy stops rising: past that
 # point the network learns the training images themselves rather than digits.
 #
+# To watch the same training live (these curves, the first layer's weights and the
+# confusion matrix as they change, and your own drawing read epoch by epoch), run
+# `digitnet serve` and use **Watch it learn** on its page (docs/serve.md).
+#
 # Where is it wrong? `held_out_rows` gives back the rows the model held out, from its
 # recorded seed and split. The confusion matrix counts, for each true digit (row), what
 # the network said (column):

@@ -336,6 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on; 0.0.0.0 lets anyone on your network use it",
     )
     serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
+    serve.add_argument("--train-data", metavar="DATA", help="data the page may train on, "
+                       "besides the bundled sample (as train's --data)")  # fmt: skip
+    serve.add_argument(
+        "--save-dir",
+        metavar="DIR",
+        default=".",
+        help="folder where the page saves models in training",
+    )
+    serve.add_argument(
+        "--allow-remote-training",
+        action="store_true",
+        help="allow training from the page when listening beyond 127.0.0.1",
+    )
     serve.set_defaults(command=command_serve)
 
     recipes = commands.add_parser("recipes", help="list the training recipes")
@@ -646,6 +659,7 @@ def command_serve(args: argparse.Namespace) -> int:
         from digitnet.interfaces.serve import ServedModel, create_app
         from digitnet.interfaces.serve_guard import server_config
         from digitnet.interfaces.serve_limits import ServeLimits
+        from digitnet.interfaces.training_view import end_with, training_view_for
     except ImportError as error:
         raise DigitnetError(
             f"digitnet serve needs its extra ({error.name or 'a package'} is missing): "
@@ -663,12 +677,17 @@ def command_serve(args: argparse.Namespace) -> int:
     # A browser cannot open 0.0.0.0 everywhere: show this machine's own address for it.
     shown = "127.0.0.1" if address.is_unspecified else args.host
     shown = f"[{shown}]" if ":" in shown else shown
+    beyond = None if address.is_loopback else args.host
+    training = training_view_for(args.train_data, args.save_dir, beyond,
+                                 args.allow_remote_training)  # fmt: skip
     names = ", ".join(model.name for model in served)
     print(f"serving {names} at http://{shown}:{args.port}/ (Ctrl-C stops)", flush=True)
     limits = ServeLimits()  # deadlines for slow clients, caps on work: docs/serve.md
-    config = server_config(create_app(served, limits=limits), limits)
+    config = server_config(create_app(served, limits=limits, training=training), limits)
+    server = uvicorn.Server(config)
+    end_with(server, training)  # Ctrl-C also ends the event streams and stops training
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        server.run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn shut down gracefully, then passes the Ctrl-C on
         pass
     print("stopped")

@@ -10,6 +10,8 @@ documents the API:
     POST /api/predict      a picture (PNG, JPEG... bytes) or JSON {"pixels": [784 numbers]}
                            -> the guess, the ten probabilities, the 28x28 input the
                               network saw, and what its hidden layers computed
+    /api/training...       the training view: train from the page and watch it learn
+                           (interfaces/training_view.py)
 
 A picture goes through the same preprocessing as `digitnet show --image`
 (data/digit_photo.py).  Every error is JSON {"error": "..."} with a 4xx status (503
@@ -21,12 +23,14 @@ it waits for a slow client: serve_limits.py (the application's share) and serve_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import numpy as np
@@ -48,7 +52,8 @@ from digitnet.network.spec import ACTIVATIONS
 MAX_BODY_BYTES = 10 * 1024 * 1024  # a phone photo is 2 to 5 MB
 MAX_JSON_BYTES = 64 * 1024  # 784 numbers, even written long, fit in 16 KB
 MAPS_SHOWN = 16  # feature maps per convolution layer sent to the page
-PAGE_FILES = {"page.js": "text/javascript", "page.css": "text/css"}
+PAGE_FILES = {"page.js": "text/javascript", "page.css": "text/css",
+              "train.js": "text/javascript", "train.css": "text/css"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,35 @@ class ServedModel:
         }
 
 
+class AddedView(Protocol):
+    """What the app needs of the training view (interfaces/training_view.py): its
+    routes, the models it adds to the list, and a way to stop when the server does."""
+
+    def routes(self) -> list[Route]: ...
+    def served(self, name: str) -> ServedModel | None: ...
+    def listed(self) -> list[dict[str, Any]]: ...
+    def end(self) -> None: ...
+
+
 def create_app(
     models: list[ServedModel],
     max_body_bytes: int = MAX_BODY_BYTES,
     limits: ServeLimits | None = None,
+    training: AddedView | None = None,
 ) -> Starlette:
     """The web application serving `models` (the first is the default), keeping the
-    body deadline, the picture queue and the body budget of `limits`."""
+    body deadline, the picture queue and the body budget of `limits`, and the
+    training view's routes and models if `training` is given."""
     if not models:
         raise DigitnetError("serve: no model to serve")
     limits = limits or ServeLimits()
     by_name = {served.name: served for served in models}
     pictures = PictureQueue(limits)
     bodies = BodyBudget(limits)
+
+    def find(name: str) -> ServedModel | None:
+        found = by_name.get(name)
+        return found if found is not None or training is None else training.served(name)
 
     async def page(request: Request) -> Response:
         return Response(_page_file("index.html"), media_type="text/html; charset=utf-8")
@@ -99,7 +120,8 @@ def create_app(
         return Response(_page_file(name), media_type=f"{PAGE_FILES[name]}; charset=utf-8")
 
     async def list_models(request: Request) -> JSONResponse:
-        return JSONResponse({"models": [served.describe() for served in models]})
+        added = training.listed() if training is not None else []
+        return JSONResponse({"models": [served.describe() for served in models] + added})
 
     async def predict(request: Request) -> JSONResponse:
         with bodies.share() as share:  # the body stays in memory until the answer is made
@@ -118,9 +140,9 @@ def create_app(
             raise HTTPException(415, "send the picture's own bytes as the body, with "
                                 "Content-Type image/png, image/jpeg...; or JSON pixels "
                                 "(a form upload is not read)")  # fmt: skip
-        if name is not None and name not in by_name:
+        served = find(name) if name is not None else models[0]
+        if served is None:
             raise HTTPException(404, f"no model '{name}' (serving: {', '.join(by_name)})")
-        served = by_name[name] if name is not None else models[0]
         async with pictures.turn():  # a few at once: each holds a decoded picture in memory
             return JSONResponse(await run_in_threadpool(_answer, served, pixels, preprocess))
 
@@ -130,14 +152,22 @@ def create_app(
                                 headers=exception.headers)  # fmt: skip
         return JSONResponse({"error": "internal error"}, status_code=500)  # never a traceback
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if training is not None:  # stop the run (after its step) before the server ends
+            await run_in_threadpool(training.end)
+
     return Starlette(
         routes=[
             Route("/", page),
             Route("/page/{name}", page_file),
             Route("/api/models", list_models),
             Route("/api/predict", predict, methods=["POST"]),
+            *(training.routes() if training is not None else []),
         ],
         exception_handlers={HTTPException: error, Exception: error},
+        lifespan=lifespan,
     )
 
 

@@ -30,6 +30,7 @@ from digitnet.training import TrainingConfig, train
 from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
 from digitnet.training.schedule import SCHEDULES, Schedule
+from digitnet.training.trainer import Watch
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ def run(
     log: Callable[[str], None] | None = print,
     progress: bool | None = None,
     start_from: Model | None = None,
+    watch: Watch | None = None,
 ) -> Model:
     """Train a fresh network on `dataset` as `recipe` says; returns the Model.
 
@@ -261,7 +263,8 @@ def run(
     records the whole run's length as its recipe's epochs.  The optimizer's state
     (momentum) starts afresh.
     If training is interrupted (Ctrl-C), the model holds the best weights so far
-    and `model.info["interrupted"]` is True.
+    and `model.info["interrupted"]` is True.  `watch` is told where training is
+    after every step (training/trainer.py: Progress).
     """
     _check(recipe, dataset)
     rng = np.random.default_rng(seed)
@@ -304,7 +307,8 @@ def run(
         seed=int(rng.integers(2**31)),
         textbook=recipe.textbook,
     )
-    result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress)
+    result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress,
+                   watch=watch)  # fmt: skip
     history, best_epoch = result.history, result.best_epoch
     if start_from is not None and start_from.history.get("epoch"):
         done, spent = start_from.history["epoch"][-1], start_from.history["seconds"][-1]

@@ -18,7 +18,9 @@ asks for the textbook layers; the loop itself is the same either way.
 
 Ctrl-C stops training cleanly after the current step (stop.py): the network is
 left holding the best weights seen so far (by dev accuracy) and the result says
-it was interrupted.
+it was interrupted.  A `watch` callback (digitnet serve's training view) is told
+where training is after every step and every measurement; it may pause training
+by not returning yet, and stop it as Ctrl-C does by returning True.
 """
 
 from __future__ import annotations
@@ -61,6 +63,24 @@ class TrainingConfig:
     textbook: bool = False  # train the textbook layers as they are, without the speed step
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where training is, for a `watch` callback: after every step and every measurement.
+
+    The callback runs on the training thread between steps, the one time the
+    network's arrays are not being written: copy what it needs from them then."""
+
+    network: Network  # the network being trained (its textbook layers)
+    epoch: int
+    batch: int  # steps done in this epoch
+    batches: int  # steps per epoch
+    learning_rate: float  # of the last step
+    history: dict[str, list]  # the measurements so far (bookkeeping.HISTORY_KEYS)
+
+
+Watch = Callable[[Progress], bool]  # True: stop, as Ctrl-C does (the best weights kept)
+
+
 def train(
     network: Network,
     train_x: np.ndarray,
@@ -71,6 +91,7 @@ def train(
     *,
     log: Callable[[str], None] | None = print,
     progress: bool | None = None,
+    watch: Watch | None = None,
 ) -> TrainingResult:
     """Train `network` in place on (train_x, train_y); measure on (dev_x, dev_y).
 
@@ -78,6 +99,7 @@ def train(
     set may be empty, in which case the last weights count as the best.
     `progress=None` shows a progress bar only on a terminal.
     """
+    watched = network  # the textbook layers, which the fast ones share their arrays with
     if not config.textbook:  # the same arrays, fast layers: `network` learns what this learns
         network = accelerate(network)
     optimizer: Optimizer = make_optimizer(config.optimizer, network.parameters(),
@@ -87,7 +109,8 @@ def train(
         optimizer = accelerate_optimizer(optimizer)
     rng = np.random.default_rng(config.seed)
     full_batch = config.batch_size is None  # the notebook's gradient descent: all rows at once
-    steps = config.epochs * (1 if full_batch else -(-len(train_x) // config.batch_size))
+    per_epoch = 1 if full_batch else -(-len(train_x) // config.batch_size)
+    steps = config.epochs * per_epoch
     bar = tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
                leave=False)  # fmt: skip
 
@@ -99,6 +122,12 @@ def train(
     describe = functools.partial(_describe, config=config, has_dev=len(dev_y) > 0)
     books = Bookkeeper(network, config.patience, config.restore_best, describe, say)
 
+    def tell(epoch: int, batch: int, batches: int) -> None:  # the watcher's turn, between steps
+        if watch is not None and watch(
+            Progress(watched, epoch, batch, batches, optimizer.learning_rate, books.result.history)
+        ):
+            stop.requested = True  # fmt: skip
+
     with stop_on_ctrl_c() as stop, bar:
         try:
             for epoch in range(1, config.epochs + 1):
@@ -106,10 +135,11 @@ def train(
                 if full_batch:
                     loss_sum, correct = _full_batch_step(network, optimizer, train_x, train_y,
                                                          epoch, measuring, config, bar)  # fmt: skip
+                    tell(epoch, 1, 1)  # a step is the whole epoch
                 else:
                     loss_sum, correct = _minibatch_epoch(network, optimizer, train_x, train_y,
                                                          epoch, measuring, config, rng, stop,
-                                                         bar)  # fmt: skip
+                                                         bar, tell)  # fmt: skip
                 if stop.requested:  # a part-epoch is not measured
                     books.interrupted(stop.signal_number)
                     break
@@ -119,6 +149,7 @@ def train(
                     if books.measured(epoch, loss_sum / count, correct / count, dev_loss,
                                       dev_accuracy):  # fmt: skip
                         break  # patience ran out
+                    tell(epoch, per_epoch, per_epoch)  # with the new history row
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             books.interrupted()
     return books.finish()
@@ -153,6 +184,7 @@ def _minibatch_epoch(
     rng: np.random.Generator,
     stop: StopRequest,
     bar: tqdm,
+    tell: Callable[[int, int, int], None],
 ) -> tuple[float, int]:
     """One pass over the shuffled training rows in mini-batches (augmented if asked).
 
@@ -176,6 +208,7 @@ def _minibatch_epoch(
                 batch_loss, batch_correct = _score(network, logits, y)
                 loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
             bar.update()
+            tell(epoch, step + 1, batches_per_epoch)
     return loss_sum, correct
 
 
