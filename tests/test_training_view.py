@@ -153,10 +153,10 @@ def test_one_run_at_a_time(client):
     [
         ({"layers": "dense32,relu,bogus"}, "layer 'bogus'", "layers"),
         ({"layers": "dense32,relu,dense7"}, "must be dense10", "layers"),
-        ({"epochs": 0}, "--epochs", "epochs"),
-        ({"learning_rate": -1}, "--learning-rate", "learning_rate"),
+        ({"epochs": 0}, "epochs=0: must be a whole number", "epochs"),
+        ({"learning_rate": -1}, "learning_rate=-1", "learning_rate"),
         ({"optimizer": "magic"}, "choose from", "optimizer"),
-        ({"batch_size": "big"}, "--batch-size", "batch_size"),
+        ({"batch_size": "big"}, "batch_size=", "batch_size"),
         ({"recipe": "nope"}, "unknown recipe", "recipe"),
         ({"data": "mnist"}, "unknown data", "data"),
         # the caps
