@@ -164,3 +164,47 @@ PHOTOS = {
     "sheet on a desk": sheet_on_a_desk,
     "a pen beside it": pen_in_the_picture,
 }
+
+
+def centre_line(strokes: np.ndarray) -> np.ndarray:
+    """The one-pixel centre line of a boolean image's strokes (Zhang and Suen's thinning,
+    1984): peel the outline, alternately from the south-east and the north-west, keeping
+    every pixel whose removal would break a stroke or shorten its end, until none goes."""
+    image = np.pad(strokes.astype(bool), 1)
+    for _ in range(image.size):
+        changed = False
+        for step in (0, 1):
+            p = np.pad(image, 1)
+            # The 8 neighbours, clockwise from north: P2 .. P9.
+            n, ne, e, se = p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:]
+            s, sw, w, nw = p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]
+            ring = [n, ne, e, se, s, sw, w, nw, n]
+            count = sum(x.astype(int) for x in ring[:8])
+            crossings = sum((~a & b).astype(int) for a, b in zip(ring[:8], ring[1:]))
+            if step == 0:
+                side = ~(n & e & s) & ~(e & s & w)
+            else:
+                side = ~(n & e & w) & ~(n & s & w)
+            peel = image & (count >= 2) & (count <= 6) & (crossings == 1) & side
+            if peel.any():
+                image = image & ~peel
+                changed = True
+        if not changed:
+            break
+    return image[1:-1, 1:-1]
+
+
+def hairline(digit: np.ndarray, pen: float = 1.5, side: int = 400, seed: int = 0) -> np.ndarray:
+    """The digit written again with a hairline pen `pen` pixels wide along its centre
+    line, dark on light paper with a little grain: grey levels, side x side."""
+    rng = np.random.default_rng(seed)
+    line = centre_line(_ink(digit, int(side * 0.7)) > 0.5)
+    distance = ndimage_distance(~np.pad(line, int(side * 0.15)))
+    ink = np.clip(pen / 2 + 0.5 - distance, 0, 1)  # anti-aliased edges
+    return 225 * (1 - 0.85 * ink) + rng.normal(0, 3, ink.shape)
+
+
+def ndimage_distance(background: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.distance_transform_edt(background)
