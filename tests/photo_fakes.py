@@ -194,17 +194,70 @@ def centre_line(strokes: np.ndarray) -> np.ndarray:
     return image[1:-1, 1:-1]
 
 
-def hairline(digit: np.ndarray, pen: float = 1.5, side: int = 400, seed: int = 0) -> np.ndarray:
-    """The digit written again with a hairline pen `pen` pixels wide along its centre
-    line, dark on light paper with a little grain: grey levels, side x side."""
-    rng = np.random.default_rng(seed)
-    line = centre_line(_ink(digit, int(side * 0.7)) > 0.5)
-    distance = ndimage_distance(~np.pad(line, int(side * 0.15)))
-    ink = np.clip(pen / 2 + 0.5 - distance, 0, 1)  # anti-aliased edges
-    return 225 * (1 - 0.85 * ink) + rng.normal(0, 3, ink.shape)
+def _centre_line_of(digit: np.ndarray, side: int) -> np.ndarray:
+    """The digit's centre line, the digit 0.7 of `side` tall, in a side x side field."""
+    height = int(side * 0.7)
+    return np.pad(centre_line(_ink(digit, height) > 0.5), (side - height) // 2)
 
 
-def ndimage_distance(background: np.ndarray) -> np.ndarray:
+def _written_with(line: np.ndarray, pen: float, seed: int) -> bytes:
+    """A JPEG of `line` written with a pen `pen` pixels wide, dark on light paper with
+    a little grain."""
     from scipy import ndimage
 
-    return ndimage.distance_transform_edt(background)
+    rng = np.random.default_rng(seed)
+    ink = np.clip(pen / 2 + 0.5 - ndimage.distance_transform_edt(~line), 0, 1)  # anti-aliased
+    return _encode(225 * (1 - 0.85 * ink) + rng.normal(0, 3, ink.shape), "JPEG", quality=90)
+
+
+def hairline(digit: np.ndarray, pen: float = 1.5, side: int = 400, seed: int = 0) -> bytes:
+    """The digit written again with a hairline pen `pen` pixels wide along its centre
+    line, in a photo side x side."""
+    return _written_with(_centre_line_of(digit, side), pen, seed)
+
+
+def hooked_seven(
+    seven: np.ndarray, gap: float, pen: float = 1.5, side: int = 400, depth: float = 0.22
+) -> bytes:
+    """A 7 of the sample written with a hairline, its bar starting with a hook that
+    curls down towards the stem and stops `gap` (a share of the digit's height) short
+    of it, as many people write a 7: thickened too far, the hook meets the stem and
+    the top closes into a loop, a 9's."""
+    from PIL import ImageDraw
+
+    line = _centre_line_of(seven, side)
+    rows, columns = np.nonzero(line)
+    height = rows.max() - rows.min()
+    upper = rows <= rows.min() + 0.2 * height
+    start = np.argmin(np.where(upper, columns, side))  # the bar's left end
+    top, left = rows[start], columns[start]
+    hook_row = int(top + depth * height)
+    stem = columns[rows == hook_row].max()  # the stem, where the hook's end points
+    end = (stem - gap * height, hook_row)
+    bend = (left - 0.05 * height, top + depth * height)  # a quadratic curve through it
+    t = np.linspace(0, 1, 60)[:, None]
+    curve = (1 - t) ** 2 * np.array([left, top]) + 2 * t * (1 - t) * np.array(bend)
+    curve = curve + t**2 * np.array(end)
+    canvas = Image.fromarray(line.astype(np.uint8) * 255)
+    ImageDraw.Draw(canvas).line([tuple(point) for point in curve], fill=255, width=1)
+    return _written_with(np.asarray(canvas) > 0, pen, seed=0)
+
+
+def desk_along_one_edge(digit: np.ndarray, edge: int = 0, pen: float = 3.0) -> bytes:
+    """A thin digit (written along its centre line with a pen `pen` pixels wide) on a
+    sheet that fills the photo but for a wedge of dark wooden desk along one edge only
+    (0: left, 1: top, 2: right, 3: bottom): the sheet lies a little turned, so the desk
+    shows 80 pixels wide at one end of that edge and 5 at the other."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(edge)
+    side = 480
+    line = np.pad(centre_line(_ink(digit, 240) > 0.5), 120)
+    ink = np.clip(pen / 2 + 0.5 - ndimage.distance_transform_edt(~line), 0, 1)
+    photo = np.linspace(225, 200, side)[None, :] * (1 - 0.85 * ink)
+    rows, columns = np.indices((side, side))
+    wedge = columns < 80 - 75 * rows / side  # on the left, then turned to its edge
+    wedge = np.rot90(wedge, k=-edge)
+    grain = 60 + 12 * np.sin(np.indices((side, side))[edge % 2] / 5.0)
+    photo[wedge] = (grain + rng.normal(0, 6, (side, side)))[wedge]
+    return _encode(photo + rng.normal(0, 3, photo.shape), "JPEG", quality=88)

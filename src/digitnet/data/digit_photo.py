@@ -52,6 +52,7 @@ BLOCK_SIDE = 16  # ... of blocks shrunk to this many pixels a side
 LOCATE_SIDE = 256  # a sheet on a desk is looked for on a copy at most this big
 NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
 STATISTICS_SAMPLE = 10_000  # pixels enough for a median of the noise
+BORDER_BAND = 0.03  # a piece this close (a share of the picture) to a side runs along it
 LINE_MARGIN = 0.02  # a ruled line reaches this close (a share of the width) to both edges
 FAINT = 0.15  # ink strength (0..1) that counts as ink for finding lines
 PIECE = 0.25  # ... for cutting the ink into pieces
@@ -105,14 +106,19 @@ def _shrunk(image: np.ndarray, side: int = LOCATE_SIDE) -> np.ndarray:
 
 def _border_contact(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """For each piece 0..count: whether it touches the picture's border at all, and
-    whether it runs along it, covering a quarter of one side or more (a sheet's edge,
-    a shadow's, a desk).  A digit drawn up to the edge of a canvas only touches it."""
+    whether it runs along it, covering a quarter of one side or more within
+    BORDER_BAND of it (a sheet's edge, a shadow's, a strip of desk, even once the
+    ruled-line step has taken the rows that ran edge to edge off it).  A digit drawn
+    up to the edge of a canvas only touches it."""
     touching = np.zeros(count + 1, bool)
     along = np.zeros(count + 1, bool)
-    for border in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        share = np.bincount(border, minlength=count + 1) / len(border)
-        touching |= share > 0
-        along |= share >= 0.25
+    depth = max(1, round(BORDER_BAND * max(labels.shape)))
+    for band in (labels[:depth], labels[::-1][:depth], labels.T[:depth], labels.T[::-1][:depth]):
+        touching[band[0]] = True  # the outermost row or column: the border itself
+        length = band.shape[1]
+        covers = np.zeros((count + 1, length), bool)  # piece, position along the side
+        covers[band, np.arange(length)] = True
+        along |= covers.sum(axis=1) >= 0.25 * length
     touching[0] = along[0] = False  # 0 is the background, not a piece
     return touching, along
 
@@ -381,9 +387,9 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     candidates = big & ~touching if np.any(big & ~touching) else big
     main = int(np.argmax(np.where(candidates, mass, -1)))
     # Each piece's box: top, bottom, left, right (inclusive), and its gap to the digit's.
-    boxes = np.array([(0, 0, 0, 0)] + [(rows.start, rows.stop - 1, columns.start,
-                                        columns.stop - 1)
-                                       for rows, columns in ndimage.find_objects(labels)])  # fmt: skip
+    slices = ndimage.find_objects(labels)
+    boxes = np.array([(0, 0, 0, 0)] + [(rows.start, rows.stop - 1, columns.start, columns.stop - 1)
+                                       for rows, columns in slices])  # fmt: skip
     top, bottom, left, right = boxes[main]
     gap = np.max([top - boxes[:, 1], boxes[:, 0] - bottom, left - boxes[:, 3],
                   boxes[:, 2] - right, np.zeros(count + 1)], axis=0)  # fmt: skip
@@ -444,20 +450,20 @@ def _thickened(large: np.ndarray, grow: int) -> np.ndarray:
     nor a small loop fill up.  The digit's loops are counted with its strokes grown
     by 4 pixels, one output pixel: a gap narrower than that is closed in the 20x20
     image anyway, and a hairline's faint spots are bridged.  The thickened strokes,
-    and strokes one output pixel thicker still (what the 20x20 image blurs
-    together), must have those loops; if not, the pen grows less, down to those 4
+    and strokes 2 pixels thicker still (a margin: the 20x20 image blurs a gap of half
+    a pixel), must have those loops; if not, the pen grows less, down to those 4
     pixels."""
 
     def grown_by(size: int) -> np.ndarray:
         return ndimage.grey_dilation(np.pad(large, size), size=(size, size))
 
     def loops(size: int) -> int:
-        return _loops(grown_by(size) > 0.5 * large.max())
+        return _loops(grown_by(size) > 0.25 * large.max())  # faint hairline parts too
 
     least = min(grow, 5)  # 4 pixels thicker at most: what the loops are counted at
     drawn = loops(least)
     size = next((size for size in range(grow, least, -2)  # odd: the square stays centred
-                 if loops(size) == drawn and loops(size + 4) == drawn), least)  # fmt: skip
+                 if loops(size) == drawn and loops(size + 2) == drawn), least)  # fmt: skip
     grown = grown_by(size)
     return _cropped(grown, 0.05 * grown.max())
 
