@@ -10,8 +10,8 @@ both 28x28 images, how far apart their centres of mass are at most (in rows or i
 columns, pixels), and the lowest correlation of the two images (at the best shift by
 up to a pixel, as tests/test_photos.py compares pictures).  Both codes paste the
 digit at a whole-pixel offset that puts its centre of mass nearest 13.5, so a digit
-whose centre lies near a half pixel can move by one whole pixel for a tiny change.  "all" leaves out the two kinds that
-the new code is meant to read differently.
+whose centre lies near a half pixel can move by one whole pixel for a tiny change.
+"all" leaves out the two kinds that the new code is meant to read differently.
 
 Usage: python benchmarks/photo_agreement.py [--before REVISION]
 """

@@ -209,7 +209,7 @@ def ink_strength(gray: np.ndarray) -> np.ndarray | None:
     Twice: the first estimate of the paper is pulled towards the ink where the
     digit is bold; the second leaves out what the first found to be ink.
     """
-    first = _ink_against(gray, remove_paper(gray))
+    first = _ink_against(gray, remove_paper(gray), scaled=False)
     if first is None:
         return None
     return _ink_against(gray, remove_paper(gray, inked=first > 0))
@@ -222,7 +222,9 @@ def _spread_out(values: np.ndarray) -> np.ndarray:
     return values[::step, ::step] if values.ndim == 2 else values[:: step * step]
 
 
-def _ink_against(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
+def _ink_against(gray: np.ndarray, paper: np.ndarray, scaled: bool = True) -> np.ndarray | None:
+    """The ink in `gray` on `paper`: 0 for paper and noise, 1 for strong ink (unless not
+    `scaled`: then in grey levels above the noise); None if there is no ink."""
     difference = gray - paper
     sample = _spread_out(difference)
     centre = np.median(sample)
@@ -239,6 +241,8 @@ def _ink_against(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
         # the same ink differs less from its paper: compare with the paper's light.
         ink = -difference * (float(np.median(_spread_out(paper))) / np.maximum(paper, 8.0))
     ink = np.clip(ink - 3 * noise, 0, None)  # noise to exactly nothing
+    if not scaled:
+        return ink
     # The strong ink's 90th percentile becomes 1 (all of it: a hairline is too thin
     # for an evenly spread sample to meet often enough).
     strong = ink[ink > 3 * noise]
@@ -366,13 +370,13 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     """Where the digit is (step 3): a 0/1 float mask the size of `ink`."""
     # The pieces are found on a copy at most LOCATE_SIDE pixels a side, each of its pixels
     # a `factor` x `factor` block: inked if any of the block is (so that a hairline never
-    # falls apart into dashes), weighing what ink the block holds.
+    # falls apart into dashes), weighing the ink the block holds.
     factor = max(1, -(-max(ink.shape) // LOCATE_SIDE))
-    inked = _blocks(ink > PIECE, factor).any(axis=(1, 3))
+    inked = _block_means(ink > PIECE, factor) > 0
     labels, count = connected_pieces(inked)
     if count == 0:
         return np.ones_like(ink, dtype=np.float32)
-    mass = ndimage.sum_labels(_blocks(ink, factor).sum(axis=(1, 3)), labels, np.arange(count + 1))
+    mass = ndimage.sum_labels(_block_means(ink, factor), labels, np.arange(count + 1))
     area = np.bincount(labels.ravel(), minlength=count + 1)
     mass[0] = area[0] = 0  # 0 is the background, not a piece
     touching, along = _border_contact(labels, count)
@@ -409,12 +413,14 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     return chosen[: ink.shape[0], : ink.shape[1]]
 
 
-def _blocks(image: np.ndarray, factor: int) -> np.ndarray:
-    """`image` cut into `factor` x `factor` blocks, padded with zeros to whole blocks:
-    (block rows, factor, block columns, factor), to be summed or or-ed over axes 1, 3."""
-    height, width = image.shape
-    padded = np.pad(image, ((0, -height % factor), (0, -width % factor)))
-    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+def _block_means(image: np.ndarray, factor: int) -> np.ndarray:
+    """The mean of each `factor` x `factor` block of `image` (Pillow's reduce; the blocks
+    at the right and bottom edges may be smaller)."""
+    from PIL import Image
+
+    if factor == 1:
+        return image.astype(np.float32)
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").reduce(factor))
 
 
 def connected_pieces(mask: np.ndarray) -> tuple[np.ndarray, int]:
