@@ -277,3 +277,11 @@ def test_a_strip_of_desk_along_one_edge_is_not_the_digit(edge, sample, model, cl
     np.testing.assert_array_equal(model.predict(np.stack(photos))[sure], clean_predictions[sure])
     for photo, scan in zip(photos, clean):
         assert _likeness(photo, scan) > 0.7  # the digit itself, not a strip of desk
+
+
+def test_photos_are_decoded_at_the_size_they_are_worked_on():
+    """image_file shrinks while decoding (cheap) to the size digit_photo works at, so the
+    picture is not shrunk twice; image_file does not import scipy until a picture is read."""
+    from digitnet.data import digit_photo, image_file
+
+    assert image_file.WORKING_SIDE == digit_photo.WORK_SIDE
