@@ -99,9 +99,11 @@ def _shrunk(image: np.ndarray, side: int = LOCATE_SIDE) -> np.ndarray:
     factor = max(height, width) / side
     if factor <= 1:
         return image.astype(np.float32)
+    picture = Image.fromarray(image.astype(np.float32), mode="F")
+    if factor == int(factor):  # a whole factor (1024 to 512): the same means, faster
+        return np.asarray(picture.reduce(int(factor)))
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    shrunk = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX)
-    return np.asarray(shrunk)
+    return np.asarray(picture.resize(size, Image.Resampling.BOX))
 
 
 def _border_contact(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +192,11 @@ def _otsu(values: np.ndarray) -> float:
     """The threshold that best splits `values` into two groups (Otsu, 1979): the one
     that maximises the variance between the groups' means, over a 64-bin histogram.
     (Neither scipy nor Pillow has it; it is a few sums over the histogram.)"""
-    counts, edges = np.histogram(values, bins=64)
+    low, high = float(values.min()), float(values.max())
+    step = (high - low) / 64 or 1.0  # 64 bins from the least to the most
+    bins = np.minimum((values - low) / step, 63).astype(np.intp)  # as np.histogram, faster
+    counts = np.bincount(bins.ravel(), minlength=64)
+    edges = low + step * np.arange(65)
     centres = (edges[:-1] + edges[1:]) / 2
     weight = np.cumsum(counts)
     mean_sum = np.cumsum(counts * centres)
