@@ -216,33 +216,6 @@ def hairline(digit: np.ndarray, pen: float = 1.5, side: int = 400, seed: int = 0
     return _written_with(_centre_line_of(digit, side), pen, seed)
 
 
-def hooked_seven(
-    seven: np.ndarray, gap: float, pen: float = 1.5, side: int = 400, depth: float = 0.22
-) -> bytes:
-    """A 7 of the sample written with a hairline, its bar starting with a hook that
-    curls down towards the stem and stops `gap` (a share of the digit's height) short
-    of it, as many people write a 7: thickened too far, the hook meets the stem and
-    the top closes into a loop, a 9's."""
-    from PIL import ImageDraw
-
-    line = _centre_line_of(seven, side)
-    rows, columns = np.nonzero(line)
-    height = rows.max() - rows.min()
-    upper = rows <= rows.min() + 0.2 * height
-    start = np.argmin(np.where(upper, columns, side))  # the bar's left end
-    top, left = rows[start], columns[start]
-    hook_row = int(top + depth * height)
-    stem = columns[rows == hook_row].max()  # the stem, where the hook's end points
-    end = (stem - gap * height, hook_row)
-    bend = (left - 0.05 * height, top + depth * height)  # a quadratic curve through it
-    t = np.linspace(0, 1, 60)[:, None]
-    curve = (1 - t) ** 2 * np.array([left, top]) + 2 * t * (1 - t) * np.array(bend)
-    curve = curve + t**2 * np.array(end)
-    canvas = Image.fromarray(line.astype(np.uint8) * 255)
-    ImageDraw.Draw(canvas).line([tuple(point) for point in curve], fill=255, width=1)
-    return _written_with(np.asarray(canvas) > 0, pen, seed=0)
-
-
 def desk_along_one_edge(digit: np.ndarray, edge: int = 0, pen: float = 3.0) -> bytes:
     """A thin digit (written along its centre line with a pen `pen` pixels wide) on a
     sheet that fills the photo but for a wedge of dark wooden desk along one edge only

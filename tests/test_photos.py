@@ -3,7 +3,9 @@
 Every photo here is made by the test (tests/photo_fakes.py) from a real MNIST digit
 of the bundled sample: grey paper lit from one side, a shadow, chalk on a dark
 board, a digit small in the corner of a big photo, ruled and squared paper, a sheet
-lying on a dark desk, a phone's EXIF-rotated JPEG.
+lying on a dark desk, a phone's EXIF-rotated JPEG; and the two kinds of real photo
+the hand-written code read wrong: a digit written again with a hairline (a 7's hook
+must not close into a loop), a thin digit beside a strip of desk along one edge.
 Each must be read as the same digit as a clean scan of it.
 """
 
