@@ -22,7 +22,7 @@ module's own is which steps, in which order, and why.
    Paper texture is noise on both sides; the side with more such ink wins.
 3. `without_ruled_lines`: the printed lines of a notebook page run from edge to
    edge, a digit's strokes do not; they go, except where a stroke crosses them.
-   `digit_mask`: the ink falls apart into connected pieces.  A piece that runs
+   `only_the_digit`: the ink falls apart into connected pieces.  A piece that runs
    along the picture's border (a strip of desk, a sheet's or a shadow's edge) is
    never the digit while anything else is there.  The digit is the heaviest piece
    clear of the border (a pen reaching into the photo touches it), else one that
@@ -81,7 +81,7 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
     if ink is None:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
     ink = without_ruled_lines(ink)
-    ink = ink * digit_mask(ink)
+    ink = only_the_digit(ink)
     boxed = _into_box(_cropped(ink, INK, name))
     return _centre_by_mass(boxed).astype(np.uint8).reshape(FIELD * FIELD)
 
@@ -101,10 +101,11 @@ def _flat_paper(gray: np.ndarray) -> float | None:
 
 def _cropped(ink: np.ndarray, threshold: float, name: str = "image") -> np.ndarray:
     """`ink` cut to the box of its pixels above `threshold`; DigitnetError if none is."""
-    box = ndimage.find_objects((ink > threshold).astype(np.int8))
-    if not box:
+    inked = ink > threshold
+    rows, columns = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    if rows.size == 0:
         raise DigitnetError(f"{name}: no digit found (the image is blank)")
-    return ink[box[0]]
+    return ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
 
 
 def _shrunk(image: np.ndarray, side: int = LOCATE_SIDE) -> np.ndarray:
@@ -154,7 +155,7 @@ def only_the_sheet(gray: np.ndarray) -> np.ndarray:
     picture is cut to the sheet's box: the sheet's edges, a sharp step from paper to
     desk, would otherwise look like ink.  A shadow over one side, a corner or across a
     diagonal leaves lit paper along two whole sides, so it is not taken for a desk.
-    (A desk along one side only is left to `digit_mask`, which never takes a piece
+    (A desk along one side only is left to `only_the_digit`, which never takes a piece
     running along the border for the digit.)
     """
     from PIL import Image
@@ -390,8 +391,8 @@ def _neighbourhoods(grid: np.ndarray, size: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, (size, size))
 
 
-def digit_mask(ink: np.ndarray) -> np.ndarray:
-    """Where the digit is (step 3): a 0/1 float mask the size of `ink`."""
+def only_the_digit(ink: np.ndarray) -> np.ndarray:
+    """The digit's ink alone (step 3): the other pieces blanked, cut to the digit's box."""
     # The pieces are found on a copy at most LOCATE_SIDE pixels a side, each of its pixels
     # a `factor` x `factor` block: inked if any of the block is (so that a hairline never
     # falls apart into dashes), weighing the ink the block holds.
@@ -399,7 +400,7 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     inked = _block_means(ink > PIECE, factor) > 0
     labels, count = connected_pieces(inked)
     if count == 0:
-        return np.ones_like(ink, dtype=np.float32)
+        return ink
     mass = ndimage.sum_labels(_block_means(ink, factor), labels, np.arange(count + 1))
     area = np.bincount(labels.ravel(), minlength=count + 1)
     mass[0] = area[0] = 0  # 0 is the background, not a piece
@@ -431,10 +432,14 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     fits = ~along & (~touching | (strong & (gap <= reach / 3)))
     keep = near & fits
     keep[main], keep[0] = True, False
-    # Back to full size, a little wider than the pieces so no anti-aliased edge is cut.
-    chosen = ndimage.maximum_filter(keep[labels].view(np.uint8), size=3).astype(np.float32)
-    chosen = np.repeat(np.repeat(chosen, factor, axis=0), factor, axis=1)
-    return chosen[: ink.shape[0], : ink.shape[1]]
+    # The chosen pieces in their box, a pixel wider all round so that no anti-aliased
+    # edge is cut, back at full size.
+    top, left = max(boxes[keep, 0].min() - 1, 0), max(boxes[keep, 2].min() - 1, 0)
+    bottom, right = boxes[keep, 1].max() + 2, boxes[keep, 3].max() + 2
+    chosen = ndimage.maximum_filter(keep[labels[top:bottom, left:right]].view(np.uint8), 3)
+    mask = np.repeat(np.repeat(chosen, factor, axis=0), factor, axis=1)
+    part = ink[top * factor :, left * factor :][: mask.shape[0], : mask.shape[1]]
+    return part * mask[: part.shape[0], : part.shape[1]]
 
 
 def _block_means(image: np.ndarray, factor: int) -> np.ndarray:
