@@ -344,7 +344,7 @@ def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarra
     The medians are taken on a copy shrunk to BLOCK_SIDE pixels a block (the
     paper's light changes slowly, so little is lost), all blocks in one call.
     The neighbourhood medians leave out the blocks that are all ink (NaN), which
-    scipy's median_filter cannot: numpy's nanmedian over sliding windows does.
+    scipy's median_filter cannot: a numpy sort over sliding windows does.
     """
     from PIL import Image
 
@@ -353,7 +353,7 @@ def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarra
     shrink = Image.Resampling.BOX  # each shrunk pixel the mean of those it covers
     small = Image.fromarray(gray.astype(np.float32, copy=False), mode="F")
     small = np.asarray(small.resize((side, side), shrink))
-    if inked is not None:  # a shrunk pixel is ink if any ink went into it
+    if inked is not None:  # a shrunk pixel is ink if over 5% of the pixels in it are
         ink_share = Image.fromarray(inked.astype(np.float32), mode="F").resize((side, side), shrink)
         small = np.where(np.asarray(ink_share) > 0.05, np.nan, small)
     blocks = small.reshape(GRID, BLOCK_SIDE, GRID, BLOCK_SIDE).transpose(0, 2, 1, 3)
