@@ -233,9 +233,17 @@ def ink_strength(gray: np.ndarray) -> np.ndarray | None:
     Twice: the first estimate of the paper is pulled towards the ink where the
     digit is bold; the second leaves out what the first found to be ink.
     """
-    first = _ink_against(gray, remove_paper(gray), scaled=False)
+    # The first pass is made on the small copy that the paper is estimated on (192
+    # pixels a side: the ink it finds is only left out of that estimate), unless ink is
+    # too faint to show there: then on the whole picture.
+    side = GRID * BLOCK_SIDE
+    small = _resized_to(gray, (side, side))
+    first = _ink_against(small, remove_paper(small), scaled=False)
     if first is None:
-        return None
+        first = _ink_against(gray, remove_paper(gray), scaled=False)
+        if first is None:
+            return None
+        first = _resized_to((first > 0).astype(np.float32), (side, side)) > 0.05
     return _ink_against(gray, remove_paper(gray, inked=first > 0))
 
 
@@ -350,12 +358,9 @@ def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarra
 
     height, width = gray.shape
     side = GRID * BLOCK_SIDE
-    shrink = Image.Resampling.BOX  # each shrunk pixel the mean of those it covers
-    small = Image.fromarray(gray.astype(np.float32, copy=False), mode="F")
-    small = np.asarray(small.resize((side, side), shrink))
-    if inked is not None:  # a shrunk pixel is ink if over 5% of the pixels in it are
-        ink_share = Image.fromarray(inked.astype(np.float32), mode="F").resize((side, side), shrink)
-        small = np.where(np.asarray(ink_share) > 0.05, np.nan, small)
+    small = _resized_to(gray, (side, side))
+    if inked is not None:  # `inked` is on that copy already
+        small = np.where(inked, np.nan, small)
     blocks = small.reshape(GRID, BLOCK_SIDE, GRID, BLOCK_SIDE).transpose(0, 2, 1, 3)
     blocks = blocks.reshape(GRID, GRID, BLOCK_SIDE * BLOCK_SIDE)
     paper_share = np.mean(~np.isnan(blocks), axis=2)
@@ -371,6 +376,17 @@ def remove_paper(gray: np.ndarray, inked: np.ndarray | None = None) -> np.ndarra
     # Bilinear interpolation between block centres, out to the edges.
     image = Image.fromarray(smooth.astype(np.float32), mode="F")
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
+
+
+def _resized_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` (float32) resized to `size` (rows, columns), each new pixel the mean of
+    the old ones it covers when it shrinks (Pillow's BOX filter)."""
+    from PIL import Image
+
+    if image.shape == size:
+        return image
+    picture = Image.fromarray(image.astype(np.float32, copy=False), mode="F")
+    return np.asarray(picture.resize(size[::-1], Image.Resampling.BOX))
 
 
 def _medians_leaving_out_nan(values: np.ndarray) -> np.ndarray:
