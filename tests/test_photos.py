@@ -256,8 +256,9 @@ def test_a_hairline_reads_as_the_clean_scan_and_closes_no_loop(pen, side, sample
 def test_thickening_never_closes_a_sevens_hook_into_a_loop(gap, pen):
     """A 7 whose hook curls down from the bar's left end towards the stem and stops
     `gap` of the canvas short of it (one to two output pixels).  A hairline is thickened
-    to MNIST's stroke width (2.7 of 20 pixels), which is more than the gap: the old code
-    closed the top into a loop, a 9's shape.  Thickening now stops short of closing it."""
+    to MNIST's stroke width (2.7 of 20 pixels), more than the narrower gaps: the old
+    code closed the top into a loop, a 9's shape (gaps 0.09 with both pens, 0.11 with
+    the 4-pixel one).  Thickening now stops short of closing it."""
     stem_at_hook = 0.7 - 0.25 * (0.40 - 0.24) / 0.56  # the stem's x where the hook ends
     seven = [[(stem_at_hook - gap, 0.40), (0.36, 0.40), (0.3, 0.3), (0.33, 0.24), (0.7, 0.24),
               (0.45, 0.8)]]  # fmt: skip
