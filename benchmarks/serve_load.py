@@ -6,7 +6,11 @@ drawings of digits (the page's own kind of request: a 280x280 canvas) as fast as
 the answers come, for `--seconds`.  Prints throughput, p50 and p99 latency and the
 error count (every answer must be a 200 with the right digit), per client count.
 
-Usage: python benchmarks/serve_load.py [--clients 1,4,16] [--seconds 30]
+With `--before REVISION`, the package as it was at that git revision is served too,
+from a copy in a temporary folder, and each client count is run against it and then
+against this checkout, row after row: a comparison within one run.
+
+Usage: python benchmarks/serve_load.py [--clients 1,4,16] [--seconds 30] [--before REV]
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ import argparse
 import http.client
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -85,17 +95,19 @@ def run(port: int, clients: int, seconds: float) -> tuple[int, float, float, flo
     return len(latencies), len(latencies) / elapsed, p50, p99, len(errors)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", default="1,4,16", help="client counts, comma-separated")
-    parser.add_argument("--seconds", type=float, default=30.0)
-    args = parser.parse_args()
+@contextmanager
+def server(source: str | None) -> Iterator[int]:
+    """`digitnet serve` (the shipped model, one BLAS thread) on a free port of 127.0.0.1,
+    from the package in `source`/src (None: the one Python imports)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "digitnet.interfaces.cli", "serve",
-                               "--port", str(port), "--threads", "1"],
-                              stdout=subprocess.DEVNULL)  # fmt: skip
+    environment = dict(os.environ)
+    if source is not None:
+        environment["PYTHONPATH"] = str(Path(source) / "src")
+    process = subprocess.Popen([sys.executable, "-m", "digitnet.interfaces.cli", "serve",
+                                "--port", str(port), "--threads", "1"],
+                               stdout=subprocess.DEVNULL, env=environment)  # fmt: skip
     try:
         for _ in range(100):
             try:
@@ -103,15 +115,41 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        print(f"digitnet serve (shipped model), {args.seconds:g} s per row, 127.0.0.1:{port}")
-        print(f"{'clients':>7} {'requests':>9} {'per second':>11} {'p50 ms':>8} "
-              f"{'p99 ms':>8} {'errors':>7}")  # fmt: skip
-        for clients in (int(n) for n in args.clients.split(",")):
-            count, rate, p50, p99, errors = run(port, clients, args.seconds)
-            print(f"{clients:>7} {count:>9} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {errors:>7}")
+        yield port
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=20)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def exported(revision: str, folder: str) -> str:
+    """This repository's src/ at `revision`, unpacked into `folder`."""
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", revision, "src"], cwd=root, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,4,16", help="client counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--before", help="also serve the package at this git revision")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        versions = {"this checkout": None}
+        if args.before:
+            versions = {args.before: exported(args.before, folder), **versions}
+        print(f"digitnet serve (shipped model), {args.seconds:g} s per row, 127.0.0.1")
+        print(f"{'version':<14} {'clients':>7} {'requests':>9} {'per second':>11} "
+              f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")  # fmt: skip
+        for clients in (int(n) for n in args.clients.split(",")):
+            for version, source in versions.items():
+                with server(source) as port:
+                    count, rate, p50, p99, errors = run(port, clients, args.seconds)
+                print(f"{version:<14} {clients:>7} {count:>9} {rate:>11.1f} {p50:>8.1f} "
+                      f"{p99:>8.1f} {errors:>7}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -164,3 +164,73 @@ PHOTOS = {
     "sheet on a desk": sheet_on_a_desk,
     "a pen beside it": pen_in_the_picture,
 }
+
+
+def centre_line(strokes: np.ndarray) -> np.ndarray:
+    """The one-pixel centre line of a boolean image's strokes (Zhang and Suen's thinning,
+    1984): peel the outline, alternately from the south-east and the north-west, keeping
+    every pixel whose removal would break a stroke or shorten its end, until none goes."""
+    image = np.pad(strokes.astype(bool), 1)
+    for _ in range(image.size):
+        changed = False
+        for step in (0, 1):
+            p = np.pad(image, 1)
+            # The 8 neighbours, clockwise from north: P2 .. P9.
+            n, ne, e, se = p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:]
+            s, sw, w, nw = p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]
+            ring = [n, ne, e, se, s, sw, w, nw, n]
+            count = sum(x.astype(int) for x in ring[:8])
+            crossings = sum((~a & b).astype(int) for a, b in zip(ring[:8], ring[1:]))
+            if step == 0:
+                side = ~(n & e & s) & ~(e & s & w)
+            else:
+                side = ~(n & e & w) & ~(n & s & w)
+            peel = image & (count >= 2) & (count <= 6) & (crossings == 1) & side
+            if peel.any():
+                image = image & ~peel
+                changed = True
+        if not changed:
+            break
+    return image[1:-1, 1:-1]
+
+
+def _centre_line_of(digit: np.ndarray, side: int) -> np.ndarray:
+    """The digit's centre line, the digit 0.7 of `side` tall, in a side x side field."""
+    height = int(side * 0.7)
+    return np.pad(centre_line(_ink(digit, height) > 0.5), (side - height) // 2)
+
+
+def _written_with(line: np.ndarray, pen: float, seed: int) -> bytes:
+    """A JPEG of `line` written with a pen `pen` pixels wide, dark on light paper with
+    a little grain."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    ink = np.clip(pen / 2 + 0.5 - ndimage.distance_transform_edt(~line), 0, 1)  # anti-aliased
+    return _encode(225 * (1 - 0.85 * ink) + rng.normal(0, 3, ink.shape), "JPEG", quality=90)
+
+
+def hairline(digit: np.ndarray, pen: float = 1.5, side: int = 400, seed: int = 0) -> bytes:
+    """The digit written again with a hairline pen `pen` pixels wide along its centre
+    line, in a photo side x side."""
+    return _written_with(_centre_line_of(digit, side), pen, seed)
+
+
+def desk_along_one_edge(digit: np.ndarray, edge: int = 0, pen: float = 3.0) -> bytes:
+    """A thin digit (written along its centre line with a pen `pen` pixels wide) on a
+    sheet that fills the photo but for a wedge of dark wooden desk along one edge only
+    (0: left, 1: top, 2: right, 3: bottom): the sheet lies a little turned, so the desk
+    shows 80 pixels wide at one end of that edge and 5 at the other."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(edge)
+    side = 480
+    line = np.pad(centre_line(_ink(digit, 240) > 0.5), 120)
+    ink = np.clip(pen / 2 + 0.5 - ndimage.distance_transform_edt(~line), 0, 1)
+    photo = np.linspace(225, 200, side)[None, :] * (1 - 0.85 * ink)
+    rows, columns = np.indices((side, side))
+    wedge = columns < 80 - 75 * rows / side  # on the left, then turned to its edge
+    wedge = np.rot90(wedge, k=-edge)
+    grain = 60 + 12 * np.sin(np.indices((side, side))[edge % 2] / 5.0)
+    photo[wedge] = (grain + rng.normal(0, 6, (side, side)))[wedge]
+    return _encode(photo + rng.normal(0, 3, photo.shape), "JPEG", quality=88)

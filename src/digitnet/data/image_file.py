@@ -22,17 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.data.digit_photo import prepare_digit
 from digitnet.errors import DigitnetError
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is fine; a 20000 x 20000 "image" is not
 MAX_SIDE = 20_000  # nor is a 1 x 49,000,000 one
-WORKING_SIDE = 1024  # plenty for a 20x20 result, small enough to work on in float64
+WORKING_SIDE = 512  # digit_photo.WORK_SIDE: plenty for a 20x20 result; shrunk while decoding
 
 
 def read_digit_image(source: str | os.PathLike[str] | bytes, name: str | None = None) -> np.ndarray:
     """The picture in `source` (a file's path, or its bytes) as one MNIST-style row
     of 784 uint8 pixels.  `name` is what error messages call it."""
+    from digitnet.data.digit_photo import prepare_digit  # scipy: loaded when first needed
+
     return prepare_digit(read_grayscale(source, name), name or _name(source))
 
 
