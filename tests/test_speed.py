@@ -253,7 +253,7 @@ def test_the_optimizer_step_in_pieces_is_the_textbook_step(name):
     from digitnet.training.optimizer import make_optimizer
 
     rng = np.random.default_rng(0)
-    shapes = [(300, 200), (200,), (3, 3, 16, 64), (64,)]
+    shapes = [(1000, 300), (300,), (5, 5, 64, 128), (128,)]
     runs = []
     for piecewise in (False, True):
         params = [rng.normal(size=shape).astype(np.float32) for shape in shapes]

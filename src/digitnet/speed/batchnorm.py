@@ -26,10 +26,9 @@ from collections.abc import Callable
 import numpy as np
 
 from digitnet.network.batchnorm import BatchNorm
-from digitnet.speed.workers import WORKERS, split
+from digitnet.speed.workers import WORKERS, rows_per_piece, split
 
 PARTS = 16
-SMALLEST = 512  # rows
 
 
 def _summed(parts: list[np.ndarray]) -> np.ndarray:
@@ -44,7 +43,7 @@ class PiecewiseBatchNorm(BatchNorm):
     mean: np.ndarray | None = None
 
     def _pieces(self, rows: int, task: Callable[[slice], np.ndarray | None]) -> list:
-        return WORKERS.map(task, split(rows, PARTS, SMALLEST))
+        return WORKERS.map(task, split(rows, PARTS, rows_per_piece(len(self.scale))))
 
     def column_sums(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         def piece(rows: slice) -> np.ndarray:
@@ -52,7 +51,7 @@ class PiecewiseBatchNorm(BatchNorm):
                 return np.einsum("ij->j", a[rows])
             return np.einsum("ij,ij->j", a[rows], b[rows])
 
-        return _summed(self._pieces(len(a), piece))
+        return _summed(WORKERS.map(piece, split(len(a), PARTS, rows_per_piece(a.shape[1]))))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         features = x.reshape(-1, x.shape[-1])

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitnet.speed.dense import BLOCK_PARTS, SMALLEST_BLOCK, BlockedDense
-from digitnet.speed.workers import WORKERS, split
+from digitnet.speed.dense import BlockedDense, blocks
+from digitnet.speed.workers import WORKERS
 
 BLANK_SKIP_BELOW = 0.9  # skip blank inputs when fewer than 90% of them are inked
 
@@ -75,7 +75,7 @@ class BlankSkippingDense(BlockedDense):
             x = InkedColumns(x[:, inked], inked, x.shape[1])
         # z = x[:, c] W[c] + b
         self.columns, self.inputs = x.columns, x.values
-        return self._affine(x.values, self.weight[x.columns])
+        return self._affine(x.values, x.columns)  # each block gathers its own W[c, u]
 
     def backward(self, z_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if self.columns is None:
@@ -90,7 +90,7 @@ class BlankSkippingDense(BlockedDense):
         def inked(block: slice) -> None:  # dL/dW[c] = x[:, c]^T dL/dz
             self.weight_grad[columns[block]] = inputs[:, block].T @ z_grad
 
-        WORKERS.map(inked, split(len(columns), BLOCK_PARTS, SMALLEST_BLOCK))
+        WORKERS.map(inked, blocks(len(columns), z_grad.size))
         np.sum(z_grad, axis=0, out=self.bias_grad)
         # dL/dx = dL/dz W^T for every input, blank or not (a blank pixel's weight
         # still moves the loss); below the first layer nothing needs it.

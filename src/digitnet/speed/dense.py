@@ -17,10 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.network.layers import Dense
-from digitnet.speed.workers import WORKERS, split
+from digitnet.speed.workers import SMALLEST_PRODUCT, WORKERS, split
 
 BLOCK_PARTS = 8  # blocks per product: enough for the workers, few enough to stay large
-SMALLEST_BLOCK = 64  # a block of fewer units or inputs is left whole
+
+
+def blocks(count: int, other_sides: int) -> list[slice]:
+    """`count` units (or inputs) cut into blocks whose products, each `other_sides`
+    multiply-adds per unit, are worth a thread (the sizes alone decide)."""
+    return split(count, BLOCK_PARTS, -(-SMALLEST_PRODUCT // max(1, other_sides)))
 
 
 class BlockedDense(Dense):
@@ -28,16 +33,18 @@ class BlockedDense(Dense):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.inputs = x
-        return self._affine(x, self.weight)
+        return self._affine(x)
 
-    def _affine(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        z = np.empty((len(x), weight.shape[1]), dtype=np.result_type(x, weight))
+    def _affine(self, x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """z = x W[rows] + b (all rows of W when `rows` is None), block by block of units."""
+        z = np.empty((len(x), self.weight.shape[1]), dtype=np.result_type(x, self.weight))
 
         def units(block: slice) -> None:  # z[:, u] = x W[:, u] + b[u]
-            np.matmul(x, weight[:, block], out=z[:, block])
+            weight = self.weight[:, block] if rows is None else self.weight[rows, block]
+            np.matmul(x, weight, out=z[:, block])
             z[:, block] += self.bias[block]
 
-        WORKERS.map(units, split(weight.shape[1], BLOCK_PARTS, SMALLEST_BLOCK))
+        WORKERS.map(units, blocks(self.weight.shape[1], x.size))
         return z
 
     def backward(self, z_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -53,6 +60,6 @@ class BlockedDense(Dense):
             if x_grad is not None:
                 np.matmul(z_grad, self.weight[block].T, out=x_grad[:, block])
 
-        WORKERS.map(inputs, split(self.weight.shape[0], BLOCK_PARTS, SMALLEST_BLOCK))
+        WORKERS.map(inputs, blocks(self.weight.shape[0], z_grad.size))
         np.sum(z_grad, axis=0, out=self.bias_grad)
         return x_grad

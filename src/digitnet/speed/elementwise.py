@@ -13,10 +13,9 @@ import numpy as np
 
 from digitnet.network.layer import Layer, Stateless
 from digitnet.network.layers import ReLU
-from digitnet.speed.workers import WORKERS, split
+from digitnet.speed.workers import WORKERS, rows_per_piece, split
 
 PARTS = 16
-SMALLEST = 8  # examples
 
 
 class PiecewiseReLU(ReLU):
@@ -29,7 +28,7 @@ class PiecewiseReLU(ReLU):
             np.greater(z[rows], 0, out=active[rows])
             np.maximum(z[rows], 0, out=a[rows])
 
-        WORKERS.map(piece, split(len(z), PARTS, SMALLEST))
+        WORKERS.map(piece, split(len(z), PARTS, rows_per_piece(z[0].size)))
         self.active = active
         return a
 
@@ -38,7 +37,7 @@ class PiecewiseReLU(ReLU):
         active = self.active
         z_grad = np.empty_like(a_grad)
         WORKERS.map(lambda rows: np.multiply(a_grad[rows], active[rows], out=z_grad[rows]),
-                    split(len(a_grad), PARTS, SMALLEST))  # fmt: skip
+                    split(len(a_grad), PARTS, rows_per_piece(a_grad[0].size)))  # fmt: skip
         return z_grad
 
 
@@ -51,7 +50,7 @@ class Piecewise(Stateless):
         self.copies: list[Layer] = []
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        rows = split(len(x), PARTS, SMALLEST)
+        rows = split(len(x), PARTS, rows_per_piece(x[0].size))
         while len(self.copies) < len(rows):
             self.copies.append(copy.deepcopy(self.layer))
         self.rows = rows

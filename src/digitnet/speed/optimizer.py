@@ -14,10 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
-from digitnet.speed.workers import WORKERS, split
+from digitnet.speed.workers import SMALLEST_PIECE, WORKERS, split
 
 PARTS = 8
-SMALLEST = 16_384  # numbers in a piece; smaller parameters stay whole
+SMALLEST = SMALLEST_PIECE  # numbers in a piece; smaller parameters stay whole
 
 
 class Optimizer(Protocol):

@@ -184,6 +184,17 @@ def pieces(count: int, size: int) -> list[slice]:
     return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
+# A piece much smaller than this costs more in handing it to a thread (and in Python's
+# lock, which each numpy call takes back when it returns) than its work saves.
+SMALLEST_PIECE = 131_072  # numbers in one piece of an elementwise pass (512 KB of float32)
+SMALLEST_PRODUCT = 4_000_000  # multiply-adds in one block of a matrix product
+
+
+def rows_per_piece(row_size: int) -> int:
+    """The fewest rows of `row_size` numbers that make a piece worth a thread."""
+    return max(1, -(-SMALLEST_PIECE // max(1, row_size)))
+
+
 def split(count: int, parts: int = 8, smallest: int = 1) -> list[slice]:
     """range(count) cut into about `parts` slices, none under `smallest` items:
     a split fixed by the sizes alone, the same at every thread count."""
