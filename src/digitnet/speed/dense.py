@@ -20,12 +20,14 @@ from digitnet.network.layers import Dense
 from digitnet.speed.workers import SMALLEST_PRODUCT, WORKERS, split
 
 BLOCK_PARTS = 8  # blocks per product: enough for the workers, few enough to stay large
+NARROWEST_BLOCK = 64  # units or inputs: a narrower product runs below BLAS's speed
 
 
 def blocks(count: int, other_sides: int) -> list[slice]:
     """`count` units (or inputs) cut into blocks whose products, each `other_sides`
     multiply-adds per unit, are worth a thread (the sizes alone decide)."""
-    return split(count, BLOCK_PARTS, -(-SMALLEST_PRODUCT // max(1, other_sides)))
+    return split(count, BLOCK_PARTS,
+                 max(NARROWEST_BLOCK, -(-SMALLEST_PRODUCT // max(1, other_sides))))  # fmt: skip
 
 
 class BlockedDense(Dense):
