@@ -11,12 +11,11 @@ Skipped where no chromium is installed, unless DIGITNET_REQUIRE_BROWSER=1 (.ci/r
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 
 import numpy as np
 import pytest
 
+from browser import chromium_or_skip
 from digitnet.data.bundled import served_model_path
 from digitnet.interfaces.export import export_model
 from digitnet.interfaces.export.drawing import prepare_drawing
@@ -25,15 +24,7 @@ from drawings import SIDE, STROKES, sample_drawings
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = (
-    os.environ.get("DIGITNET_CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("chromium-browser")
-)
-if CHROMIUM is None:
-    if os.environ.get("DIGITNET_REQUIRE_BROWSER") == "1":
-        pytest.fail("no chromium found (apt-get install chromium)", pytrace=False)
-    pytest.skip("no chromium found (apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,20 +21,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from browser import chromium_or_skip
 from photo_fakes import grey_paper
 
 pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = (
-    os.environ.get("DIGITNET_CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("chromium-browser")
-)
-if CHROMIUM is None:
-    if os.environ.get("DIGITNET_REQUIRE_BROWSER") == "1":
-        pytest.fail("no chromium found (apt-get install chromium)", pytrace=False)
-    pytest.skip("no chromium found (apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 
 # Strokes in 0..1 of the drawing area: the way a person draws these digits.
 STROKES = {

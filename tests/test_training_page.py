@@ -10,7 +10,6 @@ set, it also keeps a picture of the view in progress (docs/training_view.png).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,19 +20,12 @@ import urllib.request
 import pytest
 
 import digitnet
+from browser import chromium_or_skip
 
 pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = (
-    os.environ.get("DIGITNET_CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("chromium-browser")
-)
-if CHROMIUM is None:
-    if os.environ.get("DIGITNET_REQUIRE_BROWSER") == "1":
-        pytest.fail("no chromium found (apt-get install chromium)", pytrace=False)
-    pytest.skip("no chromium found (apt-get install chromium)", allow_module_level=True)
+CHROMIUM = chromium_or_skip()
 
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]  # in 0..1 of the drawing area
 PIXELS_OF = """(id) => Array.from(document.getElementById(id).getContext('2d')
