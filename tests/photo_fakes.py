@@ -234,3 +234,37 @@ def desk_along_one_edge(digit: np.ndarray, edge: int = 0, pen: float = 3.0) -> b
     grain = 60 + 12 * np.sin(np.indices((side, side))[edge % 2] / 5.0)
     photo[wedge] = (grain + rng.normal(0, 6, (side, side)))[wedge]
     return _encode(photo + rng.normal(0, 3, photo.shape), "JPEG", quality=88)
+
+
+def loop_cut_open(digit: np.ndarray, gap: float, pen: float = 1.0,
+                  side: int = 400) -> tuple[bytes, int]:  # fmt: skip
+    """The digit written again with a hairline along its centre line, its biggest loop
+    cut open at the top by a gap `gap` of the digit's height wide: a gap the writer
+    left, as between a 7's hook and its stem or at a 4's open top.  Returns the photo
+    and the loops that what was written shows at MNIST's scale.
+    ValueError if the digit's centre line has no loop."""
+    from scipy import ndimage
+
+    line = _centre_line_of(digit, side)
+    holes, count = ndimage.label(~line)  # 4-connected background pieces
+    inside = [label for label in range(1, count + 1) if label != holes[0, 0]]
+    if not inside:
+        raise ValueError("the digit has no loop to cut open")
+    areas = ndimage.sum_labels(np.ones_like(holes), holes, inside)
+    hole = holes == inside[int(np.argmax(areas))]
+    top = int(np.flatnonzero(hole.any(axis=1))[0])
+    column = float(np.flatnonzero(hole[top]).mean())
+    rows, columns = np.indices(line.shape)
+    height = 0.7 * side  # the digit's height in the photo
+    cut = (rows - (top - 1)) ** 2 + (columns - column) ** 2 <= (gap * height / 2) ** 2
+    written = line & ~cut
+    # The loops it has once a gap narrower than an output pixel is closed (growing each
+    # stroke by half a pixel each way), and holes smaller than a pixel filled: what the
+    # 20x20 image shows without any thickening.
+    pixel = height / 20  # the digit is 20 output pixels tall
+    closed = ndimage.distance_transform_edt(~written) <= pixel / 2
+    holes, count = ndimage.label(~closed)
+    areas = np.bincount(holes.ravel(), minlength=count + 1)
+    loops_left = sum(1 for label in range(1, count + 1)
+                     if label != holes[0, 0] and areas[label] >= pixel**2)  # fmt: skip
+    return _written_with(written, pen, seed=0), loops_left

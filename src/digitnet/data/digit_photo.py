@@ -66,10 +66,12 @@ FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)  # a plus: up, down, l
 
 def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
     """A 2-D grayscale picture (0..255, any polarity) as 784 MNIST-style uint8 pixels."""
-    gray = np.asarray(gray, dtype=np.float64)
+    gray = np.asarray(gray)
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise DigitnetError(f"{name}: expected a 2-D grayscale image, got shape {gray.shape}")
-    if not np.all(np.isfinite(gray)):
+    if gray.dtype.kind not in "biuf":
+        raise DigitnetError(f"{name}: expected grey levels (numbers), got {gray.dtype}")
+    if gray.dtype.kind == "f" and not np.all(np.isfinite(gray)):
         raise DigitnetError(f"{name}: the image holds NaN or infinite values")
     gray = _shrunk(gray, WORK_SIDE)
     flat = _flat_paper(gray)
@@ -118,9 +120,9 @@ def _shrunk(image: np.ndarray, side: int = LOCATE_SIDE) -> np.ndarray:
     factor = max(height, width) / side
     if factor <= 1:
         return image.astype(np.float32)
-    picture = Image.fromarray(image.astype(np.float32), mode="F")
     if factor == int(factor):  # a whole factor (1024 to 512): the same means, faster
-        return np.asarray(picture.reduce(int(factor)))
+        return _block_means(image, int(factor))
+    picture = Image.fromarray(image.astype(np.float32), mode="F")
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
     return np.asarray(picture.resize(size, Image.Resampling.BOX))
 
@@ -251,7 +253,7 @@ def _spread_out(values: np.ndarray) -> np.ndarray:
     """At most about STATISTICS_SAMPLE pixels of the picture `values`, taken evenly across
     it (every so many rows and columns): their median is all the pixels' median, to well
     within the noise, at a fraction of the cost."""
-    step = max(1, int(np.sqrt(values.size / STATISTICS_SAMPLE)))
+    step = max(1, int(np.ceil(np.sqrt(values.size / STATISTICS_SAMPLE))))
     return values[::step, ::step]
 
 
@@ -262,25 +264,33 @@ def _ink_against(gray: np.ndarray, paper: np.ndarray, scaled: bool = True) -> np
     sample = _spread_out(difference)
     centre = np.median(sample)
     noise = max(NOISE_FLOOR, 1.4826 * float(np.median(np.abs(sample - centre))))  # robust std
-    # Far beyond the noise on each side: the side with more is the ink.
-    bright = np.clip(difference - 6 * noise, 0, None).sum()
-    dark = np.clip(-difference - 6 * noise, 0, None).sum()
+    # Far beyond the noise on each side: the side with more is the ink.  (The work on
+    # whole pictures below is done in place: each pass over them costs as much as the
+    # arithmetic.)
+    far = difference[np.abs(difference) > 6 * noise]
+    bright = np.sum(far[far > 0] - 6 * noise)
+    dark = np.sum(-far[far < 0] - 6 * noise)
     if max(bright, dark) == 0:
         return None
     if bright > dark:  # chalk, or a light pen on a dark screen: ink adds light
         ink = difference
     else:
         # Dark ink takes away a share of the light that falls on it, so in a shadow
-        # the same ink differs less from its paper: compare with the paper's light.
-        ink = -difference * (float(np.median(_spread_out(paper))) / np.maximum(paper, 8.0))
-    ink = np.clip(ink - 3 * noise, 0, None)  # noise to exactly nothing
+        # the same ink differs less from its paper: compare with the paper's light,
+        # ink = -difference * typical paper / paper here.
+        ink = np.maximum(paper, np.float32(8.0))
+        np.divide(-float(np.median(_spread_out(paper))), ink, out=ink)
+        ink *= difference
+    ink -= np.float32(3 * noise)  # noise to exactly nothing
+    np.maximum(ink, 0, out=ink)
     if not scaled:
         return ink
     # The strong ink's 90th percentile becomes 1 (all of it: a hairline is too thin
     # for an evenly spread sample to meet often enough).
     strong = ink[ink > 3 * noise]
     peak = float(np.percentile(strong, 90)) if strong.size else float(ink.max())
-    return np.clip(ink / peak, 0, 1)
+    ink *= np.float32(1 / peak)
+    return np.minimum(ink, 1, out=ink)
 
 
 def without_ruled_lines(ink: np.ndarray) -> np.ndarray:
@@ -417,8 +427,9 @@ def only_the_digit(ink: np.ndarray) -> np.ndarray:
     labels, count = connected_pieces(inked)
     if count == 0:
         return ink
-    mass = ndimage.sum_labels(_block_means(ink, factor), labels, np.arange(count + 1))
-    area = np.bincount(labels.ravel(), minlength=count + 1)
+    pieces = labels.ravel()
+    mass = np.bincount(pieces, weights=_block_means(ink, factor).ravel(), minlength=count + 1)
+    area = np.bincount(pieces, minlength=count + 1)
     mass[0] = area[0] = 0  # 0 is the background, not a piece
     touching, along = _border_contact(labels, count)
     # A piece running along the border (a strip of desk, a shadow's or a sheet's edge)
@@ -463,9 +474,16 @@ def _block_means(image: np.ndarray, factor: int) -> np.ndarray:
     at the right and bottom edges may be smaller)."""
     from PIL import Image
 
+    image = image.astype(np.float32, copy=False)
     if factor == 1:
-        return image.astype(np.float32)
-    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").reduce(factor))
+        return image
+    height, width = image.shape
+    if height % factor or width % factor:
+        return np.asarray(Image.fromarray(image, mode="F").reduce(factor))
+    # Whole blocks: the sum of every factor-th row, then of every factor-th column.
+    rows = np.add.reduce([image[start::factor] for start in range(factor)])
+    blocks = np.add.reduce([rows[:, start::factor] for start in range(factor)])
+    return blocks * np.float32(1 / factor**2)
 
 
 def connected_pieces(mask: np.ndarray) -> tuple[np.ndarray, int]:

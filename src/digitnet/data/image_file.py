@@ -38,7 +38,7 @@ def read_digit_image(source: str | os.PathLike[str] | bytes, name: str | None = 
 
 
 def read_grayscale(source: str | os.PathLike[str] | bytes, name: str | None = None) -> np.ndarray:
-    """The picture in `source` as a 2-D float64 array of grey levels 0..255 (see above)."""
+    """The picture in `source` as a 2-D float32 array of grey levels 0..255 (see above)."""
     from PIL import Image, UnidentifiedImageError
 
     name = name or _name(source)
@@ -109,12 +109,12 @@ def _grey_levels(image: Any) -> np.ndarray:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
-        return np.clip(values / top * 255, 0, 255)
+        return np.clip(values / top * 255, 0, 255).astype(np.float32)
     if image.mode in ("RGBA", "LA", "P", "PA"):
         image = image.convert("RGBA")
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, image)
-    return np.asarray(image.convert("L"), dtype=np.float64)
+    return np.asarray(image.convert("L"), dtype=np.float32)
 
 
 def _is_empty(source: str | os.PathLike[str] | bytes) -> bool:
