@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from digitnet.network.conv import Conv2D
-from digitnet.network.im2col import col2im, im2col, output_size
+from digitnet.network.im2col import col2im, output_size
 from digitnet.speed.workers import WORKERS, pieces
 
 CHUNK_BYTES = 1_500_000  # a patch matrix this size stays in the CPU's cache
@@ -32,6 +33,11 @@ class ChunkedConv2D(Conv2D):
     The chunks are also what the workers share out (workers.py): each chunk's
     forward and its dL/dx are its own, and the kernel's gradient is the sum of
     the chunks' parts, added in chunk order whatever the number of threads.
+
+    A chunk's patches are one copy from a view of the whole batch's windows, made
+    once per pass (`windows`): im2col's copies and views made afresh for every
+    chunk cost tens of microseconds of Python each, and while one worker spent
+    them holding Python's lock the other waited for it.
 
     With stride 1 and at least as many channels in as filters out, dL/dx is
     computed as what it is, a convolution of dL/dz (padded by the kernel's size
@@ -55,11 +61,12 @@ class ChunkedConv2D(Conv2D):
         rows = output_size(x.shape[1], kh, self.stride)
         cols = output_size(x.shape[2], kw, self.stride)
         z = np.empty((len(x), rows, cols, filters), dtype=x.dtype)
+        windows = self._windows(x)
 
         def chunk_forward(chunk: slice) -> None:
             # z = patches K + b, for this chunk's windows
             out = z[chunk].reshape(-1, filters)
-            np.matmul(self._patches(x, chunk), self.kernel_matrix, out=out)
+            np.matmul(self._patches(windows, chunk), self.kernel_matrix, out=out)
             out += self.bias
 
         WORKERS.map(chunk_forward, self._chunks(x))
@@ -75,20 +82,22 @@ class ChunkedConv2D(Conv2D):
         # col2im's product dz K^T writes `channels` per pixel: the smaller work wins.
         by_convolution = x_grad is not None and self.stride == 1 and channels >= filters
         flipped = self._flipped_kernel() if by_convolution else None
+        windows = self._windows(x)
+        # dL/dz with a border of kernel size - 1 zeros, and its windows (stride 1)
+        grad_windows = self._windows(self._padded_grad(z_grad), 1) if by_convolution else None
 
         def chunk_backward(chunk: slice) -> np.ndarray:
             grad = z_grad[chunk].reshape(-1, filters)
-            if x_grad is not None and flipped is not None:
+            if x_grad is not None and flipped is not None and grad_windows is not None:
                 # dL/dx = dL/dz, padded, convolved with the flipped kernel
-                padded = self._padded_grad(z_grad[chunk])
                 flat = x_grad[chunk].reshape(-1, x.shape[-1])
-                np.matmul(self._patches(padded, slice(0, len(padded))), flipped, out=flat)
+                np.matmul(self._patches(grad_windows, chunk), flipped, out=flat)
             elif x_grad is not None:
                 # dL/dx = col2im(dL/dz K^T), chunk by chunk
                 x_grad[chunk] = col2im(grad @ self.kernel_matrix.T, x[chunk].shape,
                                        self.kernel.shape[:2], self.stride)  # fmt: skip
             # this chunk's part of dL/dK = patches^T dL/dz
-            return self._patches(x, chunk).T @ grad
+            return self._patches(windows, chunk).T @ grad
 
         parts = WORKERS.map(chunk_backward, self._chunks(x))
         kernel_grad = self.kernel_grad.reshape(-1, filters)
@@ -110,33 +119,41 @@ class ChunkedConv2D(Conv2D):
         images = max(1, CHUNK_BYTES // (windows * kh * kw * channels * x.itemsize))
         return pieces(len(x), min(images, -(-len(x) // FEWEST_CHUNKS)))
 
-    def _patches(self, x: np.ndarray, chunk: slice) -> np.ndarray:
-        """The patch matrix of the images `chunk`, in this thread's reused buffer
-        (one buffer for each width of patch: x's, and the padded gradient's)."""
+    def _windows(self, x: np.ndarray, stride: int | None = None) -> np.ndarray:
+        """Every window of the images x, (m, rows, cols, kh, kw, channels): a view, no
+        copy.  Its rows (n, i, j) flattened are im2col's patch matrix."""
         kh, kw = self.kernel.shape[:2]
-        channels = x.shape[-1]
-        windows = output_size(x.shape[1], kh, self.stride) * output_size(
-            x.shape[2], kw, self.stride
+        step = self.stride if stride is None else stride
+        every = sliding_window_view(x, (kh, kw), axis=(1, 2))  # (m, r, c, channels, kh, kw)
+        return every[:, ::step, ::step].transpose(0, 1, 2, 4, 5, 3)
+
+    def _patches(self, windows: np.ndarray, chunk: slice) -> np.ndarray:
+        """The patch matrix of the images `chunk`, copied from `windows` in one copy
+        into this thread's reused buffer (one buffer for each width of patch: x's,
+        and the padded gradient's)."""
+        images = windows[chunk]
+        rows, width = (
+            images.shape[0] * images.shape[1] * images.shape[2],
+            int(np.prod(images.shape[3:])),
         )
-        rows, width = (chunk.stop - chunk.start) * windows, kh * kw * channels
         buffers = self._buffers.__dict__.setdefault("patches", {})
-        buffer = buffers.get((width, x.dtype))
+        buffer = buffers.get((width, images.dtype))
         if buffer is None or buffer.shape[0] < rows:
-            buffer = buffers[(width, x.dtype)] = np.empty((rows, width), dtype=x.dtype)
-        return im2col(x[chunk], (kh, kw), self.stride, out=buffer[:rows])
+            buffer = buffers[(width, images.dtype)] = np.empty((rows, width), dtype=images.dtype)
+        patches = buffer[:rows]
+        patches.reshape(images.shape)[...] = images
+        return patches
 
     def _padded_grad(self, z_grad: np.ndarray) -> np.ndarray:
-        """dL/dz with a border of kernel size - 1 zeros, in this thread's reused buffer."""
+        """dL/dz with a border of kernel size - 1 zeros, in a reused buffer."""
         kh, kw = self.kernel.shape[:2]
         shape = (len(z_grad), z_grad.shape[1] + 2 * (kh - 1), z_grad.shape[2] + 2 * (kw - 1),
                  z_grad.shape[3])  # fmt: skip
-        buffers = self._buffers.__dict__.setdefault("padded", {})
-        buffer = buffers.get(z_grad.dtype)
-        if buffer is None or buffer.shape[0] < shape[0] or buffer.shape[1:] != shape[1:]:
-            buffer = buffers[z_grad.dtype] = np.zeros(shape, dtype=z_grad.dtype)
-        padded = buffer[: shape[0]]
-        padded[:, kh - 1 : shape[1] - kh + 1, kw - 1 : shape[2] - kw + 1] = z_grad
-        return padded
+        buffer = getattr(self, "_padded_buffer", None)
+        if buffer is None or buffer.shape != shape or buffer.dtype != z_grad.dtype:
+            buffer = self._padded_buffer = np.zeros(shape, dtype=z_grad.dtype)
+        buffer[:, kh - 1 : shape[1] - kh + 1, kw - 1 : shape[2] - kw + 1] = z_grad
+        return buffer
 
     def _flipped_kernel(self) -> np.ndarray:
         """K turned half a turn in its window, filters and channels swapped, as the
