@@ -96,6 +96,26 @@ def test_blank_pixels_are_skipped_and_change_nothing():
             np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize(("size", "stride", "side"), [(2, 2, 8), (2, 2, 9), (3, 2, 9), (2, 1, 6)])
+def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, side, monkeypatch):
+    """Max pooling piece by piece: the textbook's outputs and gradients exactly, with
+    windows that tie (after a ReLU, most of a window may be 0: the first takes the
+    gradient), windows that overlap, and pixels no window covers (side 9)."""
+    from digitnet.speed import workers
+    from digitnet.speed.elementwise import PiecewiseMaxPool2D
+
+    monkeypatch.setattr(workers, "SMALLEST_PIECE", 1)  # many pieces, not one
+    rng = np.random.default_rng(side)
+    x = np.maximum(rng.normal(size=(11, side, side, 3)), 0).round(1)  # many ties
+    plain, piecewise = MaxPool2D(size, stride), PiecewiseMaxPool2D(size, stride)
+    with using_threads(2):
+        a = piecewise.forward(x)
+        a_grad = rng.normal(size=a.shape)
+        x_grad = piecewise.backward(a_grad)
+    np.testing.assert_array_equal(a, plain.forward(x))
+    np.testing.assert_array_equal(x_grad, plain.backward(a_grad))
+
+
 @pytest.mark.parametrize(("stride", "padding"), [(1, "valid"), (2, "same"), (3, "valid")])
 def test_chunked_conv_equals_conv(stride, padding, monkeypatch):
     """The chunked convolution gives Conv2D's numbers, also with a short last chunk."""

@@ -16,7 +16,7 @@ layer, gradients included.  Every speed trick in digitnet lives here:
 - dense.py: Dense products cut into blocks of units or inputs, for the threads;
 - chunked_conv.py: im2col a few images at a time, so the patches stay in cache;
 - batchnorm.py: batch norm's column sums in one sweep (einsum), in pieces;
-- elementwise.py: ReLU, pooling and the other activations, piece by piece;
+- elementwise.py: ReLU, max pooling and the other activations, piece by piece;
 - loss.py: the softmax over logits stored class by class;
 - optimizer.py: the optimizer's step, on pieces of the parameters;
 - workers.py: the threads that share each batch's pieces (`using_threads`).
@@ -36,7 +36,7 @@ from digitnet.speed.batchnorm import PiecewiseBatchNorm
 from digitnet.speed.blank_pixels import BlankSkippingDense, InkedColumns
 from digitnet.speed.chunked_conv import ChunkedConv2D
 from digitnet.speed.dense import BlockedDense
-from digitnet.speed.elementwise import Piecewise, PiecewiseReLU
+from digitnet.speed.elementwise import Piecewise, PiecewiseMaxPool2D, PiecewiseReLU
 from digitnet.speed.loss import ClassMajorSoftmaxCrossEntropy
 from digitnet.speed.network import AcceleratedNetwork
 from digitnet.speed.optimizer import Optimizer, PiecewiseOptimizer
@@ -92,6 +92,8 @@ def fast_twin(layer: Layer, on_pixels: bool = False) -> Layer:
                                   layer.running_var, layer.momentum, layer.eps)  # fmt: skip
     if type(layer) is ReLU:
         return PiecewiseReLU()
-    if type(layer) in (MaxPool2D, LeakyReLU, Tanh, Sigmoid):
+    if type(layer) is MaxPool2D:
+        return PiecewiseMaxPool2D(layer.size, layer.stride)
+    if type(layer) in (LeakyReLU, Tanh, Sigmoid):
         return Piecewise(layer)
     return layer  # dropout (its mask drawn in order), reshapes

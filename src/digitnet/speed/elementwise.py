@@ -11,6 +11,7 @@ import copy
 
 import numpy as np
 
+from digitnet.network.conv import MaxPool2D
 from digitnet.network.layer import Layer, Stateless
 from digitnet.network.layers import ReLU
 from digitnet.speed.workers import WORKERS, rows_per_piece, split
@@ -39,6 +40,54 @@ class PiecewiseReLU(ReLU):
         WORKERS.map(lambda rows: np.multiply(a_grad[rows], active[rows], out=z_grad[rows]),
                     split(len(a_grad), PARTS, rows_per_piece(a_grad[0].size)))  # fmt: skip
         return z_grad
+
+
+class PiecewiseMaxPool2D(MaxPool2D):
+    """MaxPool2D's steps on pieces of the batch, into arrays allocated once per batch
+    (the generic Piecewise below would run a copy of the layer per piece and join
+    their outputs: one more pass over memory, made by one thread)."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        (first_rows, first_cols), *others = self._window_slices(x.shape)
+        a = np.empty(x[:, first_rows, first_cols, :].shape, dtype=x.dtype)
+
+        def piece(batch: slice) -> None:  # a = max over the window's offsets
+            out = a[batch]
+            np.copyto(out, x[batch, first_rows, first_cols, :])
+            for rows, cols in others:
+                np.maximum(out, x[batch, rows, cols, :], out=out)
+
+        WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
+        self.inputs, self.outputs = x, a
+        return a
+
+    def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        x, a = self.inputs, self.outputs
+        assert x is not None and a is not None, "backward() called before forward()"
+        slices = self._window_slices(x.shape)
+        overlapping = self.stride < self.size
+        # Without overlap, and with windows tiling the whole picture, every pixel is
+        # written once below: no zeros needed first.
+        tiled = not overlapping and all(
+            size == self.stride * count for size, count in zip(x.shape[1:3], a.shape[1:3])
+        )
+        x_grad = np.empty_like(x) if tiled else np.zeros_like(x)
+
+        def piece(batch: slice) -> None:  # as MaxPool2D.backward, on these examples
+            target, grad = x_grad[batch], a_grad[batch]
+            unclaimed = np.ones(grad.shape, dtype=bool)
+            is_max = np.empty(grad.shape, dtype=bool)
+            for rows, cols in slices:
+                np.equal(x[batch, rows, cols, :], a[batch], out=is_max)
+                is_max &= unclaimed
+                unclaimed ^= is_max
+                if overlapping:
+                    target[:, rows, cols, :] += grad * is_max
+                else:
+                    np.multiply(grad, is_max, out=target[:, rows, cols, :])
+
+        WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
+        return x_grad
 
 
 class Piecewise(Stateless):
