@@ -11,6 +11,8 @@ Each must be read as the same digit as a clean scan of it.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -220,6 +222,37 @@ def test_a_broken_exif_block_is_ignored_quietly(sample, capfd):
         except DigitnetError:
             pass  # refused in one line is fine too; a crash is not
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("gray", "message"),
+    [
+        (np.full((30, 30), 1 + 2j), "expected grey levels (numbers), got complex128"),
+        (np.full((30, 30), "a"), "expected grey levels (numbers)"),
+        (np.full((30, 30), 1e39), "grey levels as large as 1e+39"),  # inf as float32
+        (np.where(np.eye(30) > 0, np.nan, 100.0), "NaN or infinite"),
+    ],
+)
+def test_arrays_that_are_no_picture_are_refused_in_one_line(gray, message):
+    with pytest.raises(DigitnetError, match=re.escape(message)):
+        prepare_digit(gray)
+
+
+def test_dark_ink_on_paper_of_no_light_is_no_digit_not_a_crash():
+    """Paper measured at 0 or below (a black half of the picture, or an API caller's
+    negative levels) leaves no ink to scale: the blank-image error, not a division by 0."""
+    rng = np.random.default_rng(0)
+    gray = rng.normal(0, 3, (60, 60))
+    gray[20:40, 28:32] = -100
+    with pytest.raises(DigitnetError, match="no digit found"):
+        prepare_digit(gray)
+
+
+def test_pictures_are_read_as_float32_grey_levels():
+    from digitnet.data.image_file import read_grayscale
+
+    gray = read_grayscale(clean_scan(np.full((28, 28), 200, np.uint8)))
+    assert gray.dtype == np.float32 and gray.min() >= 0 and gray.max() <= 255
 
 
 def test_sixteen_bit_greys_are_scaled_not_clipped():

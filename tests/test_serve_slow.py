@@ -356,8 +356,8 @@ def test_the_command_stays_open_to_normal_requests_and_ctrl_c_still_stops_it():
 def test_an_answer_is_not_held_back_by_nagles_algorithm(shipped):
     """Each answer leaves as soon as it is made.  uvicorn writes the headers and the body
     apart; with Nagle's algorithm on the server's socket the body waited for the client's
-    delayed acknowledgement of the headers, 40 ms on Linux, so 20 requests on one
-    connection took 0.8 s or more whatever the server's work (serve_guard.send_at_once)."""
+    delayed acknowledgement of the headers, 40 ms on Linux, so 19 of 20 requests on one
+    connection took 40 ms or more whatever the server's work (serve_guard.send_at_once)."""
     request = b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # one write, as a browser
     with running(shipped, ServeLimits()) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
@@ -371,4 +371,5 @@ def test_an_answer_is_not_held_back_by_nagles_algorithm(shipped):
                     answer += connection.recv(65536)
                 seconds.append(time.monotonic() - started)
     assert answer.startswith(b"HTTP/1.1 200 ")
-    assert sum(seconds) < 0.4, [round(s * 1000, 1) for s in seconds]  # 20 stalls: 0.8 s
+    stalled = [round(s * 1000, 1) for s in seconds if s > 0.035]  # a stall: 40 ms or more
+    assert len(stalled) < 5, stalled  # with Nagle's algorithm on: 19 of the 20

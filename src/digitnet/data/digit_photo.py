@@ -50,6 +50,7 @@ WORK_SIDE = 512  # the picture is worked on at most this big
 GRID = 12  # the paper's brightness is estimated on a GRID x GRID coarse grid
 BLOCK_SIDE = 16  # ... of blocks shrunk to this many pixels a side
 LOCATE_SIDE = 256  # a sheet on a desk is looked for on a copy at most this big
+LARGEST_GREY = 1e6  # grey levels beyond this are not a picture's (0..255, or 0..65535)
 NOISE_FLOOR = 2.0  # grey levels: a clean drawing has no noise, but ink must still stand out
 STATISTICS_SAMPLE = 10_000  # pixels enough for a median of the noise
 BORDER_BAND = 0.03  # a piece this close (a share of the picture) to a side runs along it
@@ -71,8 +72,13 @@ def prepare_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise DigitnetError(f"{name}: expected a 2-D grayscale image, got shape {gray.shape}")
     if gray.dtype.kind not in "biuf":
         raise DigitnetError(f"{name}: expected grey levels (numbers), got {gray.dtype}")
-    if gray.dtype.kind == "f" and not np.all(np.isfinite(gray)):
-        raise DigitnetError(f"{name}: the image holds NaN or infinite values")
+    # One pass checks both: NaN compares False, and a value past float32's range
+    # would turn into infinity below.
+    if gray.dtype.kind == "f" and not np.all(np.abs(gray) <= LARGEST_GREY):
+        if not np.all(np.isfinite(gray)):
+            raise DigitnetError(f"{name}: the image holds NaN or infinite values")
+        raise DigitnetError(f"{name}: grey levels as large as {np.max(np.abs(gray)):.3g} "
+                            "(expected 0..255)")  # fmt: skip
     gray = _shrunk(gray, WORK_SIDE)
     flat = _flat_paper(gray)
     if flat is None:  # a photo: there may be a desk around the sheet
@@ -289,6 +295,8 @@ def _ink_against(gray: np.ndarray, paper: np.ndarray, scaled: bool = True) -> np
     # for an evenly spread sample to meet often enough).
     strong = ink[ink > 3 * noise]
     peak = float(np.percentile(strong, 90)) if strong.size else float(ink.max())
+    if peak <= 0:  # the dark "ink" was all on paper of no light: nothing to read
+        return None
     ink *= np.float32(1 / peak)
     return np.minimum(ink, 1, out=ink)
 

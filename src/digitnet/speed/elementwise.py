@@ -66,9 +66,9 @@ class PiecewiseMaxPool2D(MaxPool2D):
         assert x is not None and a is not None, "backward() called before forward()"
         slices = self._window_slices(x.shape)
         overlapping = self.stride < self.size
-        # Without overlap, and with windows tiling the whole picture, every pixel is
-        # written once below: no zeros needed first.
-        tiled = not overlapping and all(
+        # Windows side by side (stride = size, neither overlap nor gaps) that cover the
+        # whole picture: every pixel is written once below, no zeros needed first.
+        tiled = self.stride == self.size and all(
             size == self.stride * count for size, count in zip(x.shape[1:3], a.shape[1:3])
         )
         x_grad = np.empty_like(x) if tiled else np.zeros_like(x)
