@@ -97,7 +97,7 @@ def test_blank_pixels_are_skipped_and_change_nothing():
 
 
 @pytest.mark.parametrize(
-    ("size", "stride", "side"), [(2, 2, 8), (2, 2, 9), (3, 2, 9), (2, 1, 6), (2, 3, 8)]
+    ("size", "stride", "side"), [(2, 2, 8), (2, 2, 9), (3, 2, 9), (2, 1, 6), (2, 3, 6)]
 )
 def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, side, monkeypatch):
     """Max pooling piece by piece: the textbook's outputs and gradients exactly, with
