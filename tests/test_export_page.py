@@ -15,7 +15,7 @@ import base64
 import numpy as np
 import pytest
 
-from browser import chromium_or_skip
+from browser import chromium_or_skip, draw
 from digitnet.data.bundled import served_model_path
 from digitnet.interfaces.export import export_model
 from digitnet.interfaces.export.drawing import prepare_drawing
@@ -76,17 +76,6 @@ def page(browser, page_file):
     page = open_page(browser, page_file, viewport={"width": 1000, "height": 1000})
     yield page
     page.context.close()
-
-
-def _draw(page, strokes):
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
-        page.mouse.up()
 
 
 def _guess_becomes(page, text):
@@ -168,7 +157,7 @@ def _seen_pixels(page) -> np.ndarray:
 def test_a_digit_drawn_with_the_mouse_is_read_as_digitnet_reads_it(page, shipped, digit):
     page.click("#clear")
     _guess_becomes(page, "–")
-    _draw(page, STROKES[digit])
+    draw(page, STROKES[digit])
     _guess_becomes(page, digit)
     page.wait_for_function(  # the reading when the pen is lifted, the last one, says so
         f"document.getElementById('status').textContent.includes('reads as {digit}')"
@@ -193,7 +182,7 @@ def test_a_digit_drawn_with_the_mouse_is_read_as_digitnet_reads_it(page, shipped
 
 def test_clear_and_undo_empty_the_bars(page):
     page.click("#clear")
-    _draw(page, STROKES["4"])
+    draw(page, STROKES["4"])
     _guess_becomes(page, "4")
     page.click("#undo")  # the vertical stroke goes: what is left is not a 4
     page.wait_for_function("document.getElementById('guess').textContent !== '4'")
@@ -211,7 +200,7 @@ def test_it_works_at_a_phones_width(browser, page_file):
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
         pad = phone.locator("#pad").bounding_box()
         assert pad["x"] >= 0 and pad["x"] + pad["width"] <= 375 and pad["width"] >= 250
-        _draw(phone, STROKES["7"])
+        draw(phone, STROKES["7"])
         _guess_becomes(phone, "7")
         seen = phone.locator("#seen").bounding_box()
         assert seen["width"] >= 100 and seen["x"] + seen["width"] <= 375

@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from browser import chromium_or_skip
+from browser import chromium_or_skip, draw, serving
 from photo_fakes import grey_paper
 
 pytest.importorskip("uvicorn")
@@ -41,28 +35,8 @@ STROKES = {
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "digitnet.interfaces.cli", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        cwd=tmp_path_factory.mktemp("serve"),
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/models").close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the server did not start: {server.stderr.read()}")
-            time.sleep(0.2)
-    yield url
-    server.send_signal(signal.SIGINT)
-    server.communicate(timeout=20)
+    with serving([], tmp_path_factory.mktemp("serve"), "/api/models") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +58,6 @@ def page(server_url):
         browser.close()
 
 
-def _draw(page, strokes):
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
-        page.mouse.up()
-
-
 def _guess_becomes(page, text):
     page.wait_for_function(f"document.getElementById('guess').textContent === {text!r}",
                            timeout=10_000)  # fmt: skip
@@ -104,7 +67,7 @@ def _guess_becomes(page, text):
 def test_a_digit_drawn_with_the_mouse_is_read(page, digit):
     page.click("#clear")
     _guess_becomes(page, "–")
-    _draw(page, STROKES[digit])
+    draw(page, STROKES[digit])
     _guess_becomes(page, digit)
     # The 28x28 input and the ten bars are shown, the guess's bar the highest.
     assert page.locator("#bars li").count() == 10
@@ -128,7 +91,7 @@ def _shown_probabilities(page) -> np.ndarray:
 def test_each_bar_is_as_long_as_its_probability(page):
     """The layout: each bar's drawn fill spans its probability's share of the track."""
     page.click("#clear")
-    _draw(page, STROKES["1"])
+    draw(page, STROKES["1"])
     _guess_becomes(page, "1")
     widths = page.evaluate("""() => [...document.querySelectorAll('#bars li')].map((item) => [
         item.querySelector('.fill').getBoundingClientRect().width,
@@ -143,7 +106,7 @@ def test_the_top_bar_is_seen_filled_in_a_screenshot(page):
     """The pixels: the top bar is green over its probability's share of its track,
     the rest of the track its pale grey (what a person sees, not what the DOM says)."""
     page.click("#clear")
-    _draw(page, STROKES["7"])
+    draw(page, STROKES["7"])
     _guess_becomes(page, "7")
     top = page.locator("#bars li.top .bar")
     pixels = np.asarray(Image.open(io.BytesIO(top.screenshot())).convert("RGB"))
@@ -159,7 +122,7 @@ def test_the_browser_reports_no_failed_request_nor_error(page):
     page.reload()
     page.wait_for_selector("body[data-ready=yes]")
     page.click("#clear")
-    _draw(page, STROKES["0"])
+    draw(page, STROKES["0"])
     _guess_becomes(page, "0")
     page.wait_for_timeout(300)  # a favicon is asked for after the page has loaded
     assert page.problems == []
@@ -167,7 +130,7 @@ def test_the_browser_reports_no_failed_request_nor_error(page):
 
 def test_undo_and_the_keyboard(page):
     page.click("#clear")
-    _draw(page, STROKES["4"])
+    draw(page, STROKES["4"])
     _guess_becomes(page, "4")
     page.click("#undo")  # the vertical stroke goes: what is left is not a 4
     page.wait_for_function("document.getElementById('guess').textContent !== '4'")
@@ -213,7 +176,7 @@ def test_it_fits_a_phone(page):
 def test_a_screenshot_for_the_docs(page):
     """With DIGITNET_SCREENSHOT=docs/serve.png, also keep a picture of the page."""
     page.click("#clear")
-    _draw(page, STROKES["7"])
+    draw(page, STROKES["7"])
     _guess_becomes(page, "7")
     target = os.environ.get("DIGITNET_SCREENSHOT")
     if target:

@@ -10,17 +10,11 @@ set, it also keeps a picture of the view in progress (docs/training_view.png).
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 import digitnet
-from browser import chromium_or_skip
+from browser import chromium_or_skip, draw, serving
 
 pytest.importorskip("uvicorn")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -40,28 +34,8 @@ def saved_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server_url(saved_dir):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "digitnet.interfaces.cli", "serve", "--port", str(port),
-         "--save-dir", str(saved_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=saved_dir,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/api/training").close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the server did not start: {server.stderr.read()}")
-            time.sleep(0.2)
-    yield url
-    server.send_signal(signal.SIGINT)
-    server.communicate(timeout=60)
+    with serving(["--save-dir", str(saved_dir)], saved_dir, "/api/training", 60) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -73,18 +47,6 @@ def page(server_url):
         page.wait_for_selector("body[data-ready=yes][data-training-ready=yes]")
         yield page
         browser.close()
-
-
-def _draw(page, strokes):
-    page.locator("#pad").scroll_into_view_if_needed()  # Start is further down the page
-    box = page.locator("#pad").bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
-        page.mouse.up()
 
 
 def _coloured(pixels, rgb, tolerance=40):
@@ -120,7 +82,7 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
     page.wait_for_function("document.getElementById('model').value === 'in training'")
     with page.expect_response(lambda r: "/api/predict" in r.url and "in%20training" in r.url,
                               timeout=60_000) as reading:  # fmt: skip
-        _draw(page, SEVEN)
+        draw(page, SEVEN)
     answer = reading.value.json()
     assert answer["model"] == "in training"
     # A newer snapshot reads the same drawing again, with no hand on the pad: the bars
@@ -172,7 +134,7 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
     page.select_option("#model", name)
     with page.expect_response(lambda r: "/api/predict" in r.url and name in r.url) as saved:
         page.click("#undo")  # the pad is empty: draw again
-        _draw(page, SEVEN)
+        draw(page, SEVEN)
     assert saved.value.json()["model"] == name
 
 
