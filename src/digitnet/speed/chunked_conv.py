@@ -131,11 +131,8 @@ class ChunkedConv2D(Conv2D):
         """The patch matrix of the images `chunk`, copied from `windows` in one copy
         into this thread's reused buffer (one buffer for each width of patch: x's,
         and the padded gradient's)."""
-        images = windows[chunk]
-        rows, width = (
-            images.shape[0] * images.shape[1] * images.shape[2],
-            int(np.prod(images.shape[3:])),
-        )
+        images = windows[chunk]  # (images, rows, cols, kh, kw, channels)
+        rows, width = int(np.prod(images.shape[:3])), int(np.prod(images.shape[3:]))
         buffers = self._buffers.__dict__.setdefault("patches", {})
         buffer = buffers.get((width, images.dtype))
         if buffer is None or buffer.shape[0] < rows:
