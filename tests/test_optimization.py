@@ -159,6 +159,7 @@ def test_every_knob_from_the_command_line(tmp_path, capsys):
             "--step-gamma", "0.5", "--warmup", "0.5", "--dropout", "0.1", "--augment",
             "--elastic", "8", "--patience", "3", "--activation", "tanh", "--init", "glorot",
             "--hidden", "64,32", "--dev-size", "0.1", "--split", "shuffled", "--restore-best",
+            "--erase", "0.3", "--label-smoothing", "0.1", "--ema", "0.99",
             "--out", str(out), "--quiet"]  # fmt: skip
     assert main(args) == 0
     recipe = load_model(out).recipe
@@ -167,7 +168,8 @@ def test_every_knob_from_the_command_line(tmp_path, capsys):
                 "elastic": 8, "patience": 3, "init": "glorot",
                 "layers": "dense64,tanh,dropout0.1,dense32,tanh,dropout0.1,dense10",
                 "dev_size": 0.1, "split": "shuffled",
-                "restore_best": True}  # fmt: skip
+                "restore_best": True, "erase": 0.3, "label_smoothing": 0.1,
+                "ema": 0.99}  # fmt: skip
     assert {key: recipe[key] for key in expected} == expected
     model = load_model(out)
     assert model.network.layer_spec == expected["layers"] and model.info["dev_size"] == 500
@@ -190,3 +192,98 @@ def test_clothes_are_only_mirrored_never_bent_like_handwriting():
     assert 16 < sum(mirrored) < 48  # about half of them mirrored
     handwriting = augmentation_for("handwriting", elastic=8.0)
     assert not handwriting.flip and handwriting.rotation > 0 and handwriting.elastic_alpha == 8.0
+
+
+def test_weight_average_by_hand():
+    """w_avg <- d_t w_avg + (1 - d_t) w after each step, d_t = min(d, (1 + t) / (10 + t))."""
+    from digitnet.training.averaging import WeightAverage
+
+    network = Network.build([3, 2], seed=0, dtype=np.float64)
+    (weight, _), (bias, _) = network.parameters()
+    average = WeightAverage(network, decay=0.5)
+    expected = [weight.copy(), bias.copy()]
+    rng = np.random.default_rng(1)
+    for step in range(1, 6):
+        weight[...], bias[...] = rng.normal(size=weight.shape), rng.normal(size=bias.shape)
+        average.update()
+        decay = min(0.5, (1 + step) / (10 + step))  # 2/11, 3/12, ... then 0.5 from step 8 on
+        expected = [decay * old + (1 - decay) * new for old, new in zip(expected, (weight, bias))]
+    for got, want in zip(average.averages, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for decay in (0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="decay"):
+            WeightAverage(network, decay)
+
+
+def test_batch_norm_statistics_recomputed_as_the_mean_of_batch_statistics():
+    """Each batch norm layer ends with the plain mean of the statistics of the batches it
+    saw (variance unbiased), the weights and dropout's random stream left alone."""
+    from digitnet.training import averaging
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 1, size=(2 * averaging.STATISTICS_BATCH, 20)).astype(np.float64)
+    network = Network.build("dense6,bn,relu,dropout0.5,dense5,bn,dense10", inputs=20, seed=2,
+                            dtype=np.float64)  # fmt: skip
+    first, norm, second, last_norm = (network.layers[i] for i in (0, 1, 4, 5))
+    weights = {name: array.copy() for name, array in network.arrays().items()
+               if "running" not in name}  # fmt: skip
+    dropout_state = network.layers[3].rng.bit_generator.state
+    averaging.recompute_batch_norm(network, images)
+    halves = np.split(images, 2)
+    z = [h @ first.weight + first.bias for h in halves]  # what the first batch norm sees
+    np.testing.assert_allclose(norm.running_mean, np.mean([b.mean(axis=0) for b in z], axis=0))
+    np.testing.assert_allclose(norm.running_var,
+                               np.mean([b.var(axis=0, ddof=1) for b in z], axis=0))  # fmt: skip
+    # The second one sees the first's output normalised with each batch's own statistics.
+    hidden = [np.maximum(norm.scale * (b - b.mean(0)) / np.sqrt(b.var(0) + norm.eps) + norm.shift,
+                         0) for b in z]  # fmt: skip
+    z2 = [h @ second.weight + second.bias for h in hidden]
+    np.testing.assert_allclose(last_norm.running_mean,
+                               np.mean([b.mean(axis=0) for b in z2], axis=0))  # fmt: skip
+    assert norm.momentum == last_norm.momentum == 0.1  # put back
+    assert network.layers[3].rng.bit_generator.state == dropout_state  # no mask drawn
+    for name, array in weights.items():
+        np.testing.assert_array_equal(network.arrays()[name], array)
+
+
+def test_training_with_weight_average_measures_and_ends_on_the_average(sample):
+    """The average changes what is measured and kept, never the training itself: the
+    training losses are those of a run without it, the final weights are the average,
+    and the last dev accuracy is the final network's."""
+    from digitnet.training.trainer import evaluate
+
+    prep = Preprocessing()
+    train_x, train_y = prep.apply(sample.images[1000:2000]), sample.labels[1000:2000]
+    dev_x, dev_y = prep.apply(sample.images[:300]), sample.labels[:300]
+    results, networks = [], []
+    for ema in (0.0, 0.9):
+        network = Network.build("dense32,bn,relu,dense10", seed=0)
+        config = TrainingConfig(learning_rate=0.1, epochs=3, batch_size=32, momentum=0.9, ema=ema)
+        results.append(train(network, train_x, train_y, dev_x, dev_y, config, log=None))
+        networks.append(network)
+    plain, averaged = results
+    assert averaged.history["train_loss"] == plain.history["train_loss"]
+    assert averaged.history["dev_accuracy"] != plain.history["dev_accuracy"]
+    assert evaluate(networks[1], dev_x, dev_y)[1] == averaged.history["dev_accuracy"][-1]
+    assert not np.array_equal(networks[0].layers[0].weight, networks[1].layers[0].weight)
+    assert averaged.history["dev_accuracy"][-1] > 0.8
+
+
+def test_random_erasing_blanks_one_rectangle_in_the_chosen_share(sample):
+    x = Preprocessing().apply(sample.images[:400])
+    erasing = Augmentation(shift=0, rotation=0, scale=0, erase=0.5)
+    out = erasing.apply(x, np.random.default_rng(3))
+    np.testing.assert_array_equal(out, erasing.apply(x, np.random.default_rng(3)))
+    changed = np.abs(out - x).reshape(400, 28, 28) > 1e-6
+    touched = changed.any(axis=(1, 2))
+    assert 150 < touched.sum() < 250  # about half of the images
+    for image, before, after in zip(changed[touched], x[touched], out[touched]):
+        rows, columns = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+        box = image[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+        assert box.mean() > 0.9  # the changed pixels fill one rectangle (noise may match a few)
+        assert 0.02 * 784 * 0.9 <= box.size <= 0.4 * 784 * 1.2  # of 2% to 40% of the image
+        assert 0 <= after.min() and after.max() <= before.max() + 1e-6  # in the image's range
+    assert Augmentation(erase=0.3).describe().endswith("random erasing of 30% of the images")
+    from digitnet.training.augment import augmentation_for
+
+    assert augmentation_for("clothes", erase=0.4).erase == 0.4

@@ -198,12 +198,15 @@ def test_full_batch_with_batch_norm_uses_the_whole_batch(sample):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("techniques", [False, True])
 @pytest.mark.parametrize(
     "text", ["dense64,relu,dense10", "conv8k3same,bn,relu,pool2,dense32,bn,relu,dropout0.2,dense10"]
 )
-def test_a_seed_trains_bit_for_bit_the_same_network_at_any_thread_count(text, sample):
+def test_a_seed_trains_bit_for_bit_the_same_network_at_any_thread_count(text, techniques, sample):
     """The pieces are fixed by the shapes and partial sums added in order, so one and
-    two threads learn exactly the same weights (batch norm, dropout and augmentation too)."""
+    two threads learn exactly the same weights (batch norm, dropout and augmentation
+    too; and with `techniques`, label smoothing, random erasing and the weights' average
+    with batch norm's statistics recomputed)."""
     prep = Preprocessing()
     x, y = prep.apply(sample.images[:600]), sample.labels[:600]
     from digitnet.training.augment import augmentation_for
@@ -211,8 +214,11 @@ def test_a_seed_trains_bit_for_bit_the_same_network_at_any_thread_count(text, sa
     weights = []
     for threads in (1, 2):
         network = Network.build(text, seed=3)
+        extras = {"label_smoothing": 0.1, "ema": 0.9} if techniques else {}
+        erase = 0.5 if techniques else 0.0
         config = TrainingConfig(0.05, 2, 64, momentum=0.9, seed=4,
-                                augmentation=augmentation_for("digits", 0.0))  # fmt: skip
+                                augmentation=augmentation_for("digits", 0.0, erase),
+                                **extras)  # fmt: skip
         with using_threads(threads):
             train(network, x, y, x[:100], y[:100], config, log=None, progress=False)
         weights.append(network.arrays())

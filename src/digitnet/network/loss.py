@@ -15,6 +15,18 @@ it), and what makes it stable: exp(z_k) overflows for z_k > 88 in float32, so
 we subtract max_j z_j first.  The shift cancels in the ratio, so p is unchanged,
 and the largest term becomes exp(0) = 1.  The batch loss is the mean over m
 examples, so its gradient is divided by m.
+
+Label smoothing (Szegedy et al., 2016) trains against a softened target: with
+smoothing e, the true class gets 1 - e + e/K and every class e/K (K classes):
+
+    q_k  = (1 - e) [k == y] + e / K
+    loss = -sum_k q_k log p_k  =  -(1 - e) log p_y - (e / K) sum_k log p_k
+    dloss/dz_k = p_k - q_k                    still "p minus the target"
+
+A one-hot target is only reached as z_y - z_k grows without bound, so plain
+cross-entropy keeps pushing confident logits further apart; the softened one
+is reached at a finite gap, log(q_y / q_k), and the network stops there
+(docs/training.md measures what that is worth).
 """
 
 from __future__ import annotations
@@ -37,24 +49,40 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class SoftmaxCrossEntropy:
-    """The loss of the logits: `fn` its value, `delta` its gradient dL/dz."""
+    """The loss of the logits: `fn` its value, `delta` its gradient dL/dz.
+
+    `smoothing` e in [0, 1): the target's weight spread evenly over the classes
+    (0: the plain one-hot target)."""
 
     # The row-wise functions it uses (a subclass may compute them differently, faster).
     softmax = staticmethod(softmax)
     log_softmax = staticmethod(log_softmax)
 
-    @classmethod
-    def fn(cls, logits: np.ndarray, labels: np.ndarray) -> float:
-        """Mean cross-entropy of a batch: logits (m, classes), labels (m,) ints."""
-        log_p = cls.log_softmax(logits)
-        return float(-np.mean(log_p[np.arange(len(labels)), labels]))
+    def __init__(self, smoothing: float = 0.0) -> None:
+        if not 0 <= smoothing < 1:
+            raise ValueError(f"label smoothing {smoothing}: must be at least 0 and below 1")
+        self.smoothing = smoothing
 
-    @classmethod
-    def delta(cls, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """dL/dz for the mean loss: (softmax(z) - one_hot(y)) / m."""
-        grad = cls.softmax(logits)
-        # Subtracting the one-hot target is subtracting 1 at each row's true class;
+    def fn(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Mean cross-entropy of a batch: logits (m, classes), labels (m,) ints."""
+        log_p = self.log_softmax(logits)
+        true_class = log_p[np.arange(len(labels)), labels]  # log p_y
+        if not self.smoothing:
+            return float(-np.mean(true_class))
+        # -(1 - e) log p_y - (e / K) sum_k log p_k,  and (1/K) sum_k is the row's mean
+        every_class = log_p.mean(axis=1)
+        return float(-np.mean((1 - self.smoothing) * true_class + self.smoothing * every_class))
+
+    def delta(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """dL/dz for the mean loss: (softmax(z) - q) / m, q the (smoothed) one-hot target."""
+        grad = self.softmax(logits)
+        if self.smoothing:  # every class's share of the target: e / K
+            grad -= self.smoothing / logits.shape[1]
+        # Subtracting the one-hot part is subtracting 1 - e at each row's true class;
         # its width is the number of classes, whatever digits this batch contains.
-        grad[np.arange(len(labels)), labels] -= 1
+        grad[np.arange(len(labels)), labels] -= 1 - self.smoothing
         grad /= len(labels)
         return grad
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(smoothing={self.smoothing:g})"

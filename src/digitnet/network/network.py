@@ -36,7 +36,7 @@ class Network:
 
     def __init__(self, layers: list[Layer], specs: list[LayerSpec], inputs: int) -> None:
         self.layers, self.specs, self.inputs = layers, specs, inputs
-        self.loss = SoftmaxCrossEntropy  # the cost on top of the logits (loss.py)
+        self.loss = SoftmaxCrossEntropy()  # the cost on top of the logits (loss.py)
         # Below the first layer with parameters nothing learns: the backward pass
         # stops there and skips its dL/dinput (for 784 pixels, the costliest product).
         self.first_learning = next(

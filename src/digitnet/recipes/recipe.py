@@ -89,6 +89,28 @@ class Recipe:
         default=0.0,
         minimum=0,
     )
+    erase: float = knob(
+        "when augmenting: the share of images given a random blank rectangle (random erasing)",
+        kind="number",
+        default=0.0,
+        minimum=0,
+        maximum=1,
+    )
+    label_smoothing: float = knob(
+        "the share of each target spread evenly over all classes (docs/training.md)",
+        kind="number",
+        default=0.0,
+        minimum=0,
+        maximum=1,
+    )
+    ema: float = knob(
+        "measure and keep a moving average of the weights, with this decay per step "
+        "(0: off; 0.999 averages about the last 1,000 steps)",
+        kind="number",
+        default=0.0,
+        minimum=0,
+        maximum=1,
+    )
     patience: int | None = knob(
         "early stopping: measurements without improvement", kind="count", default=None, none="off"
     )
@@ -190,6 +212,9 @@ class Recipe:
             ("augmented" + (f" (elastic {self.elastic:g})" if self.elastic else ""))
             if self.augment
             else "",
+            f"random erasing {self.erase:g}" if self.augment and self.erase else "",
+            f"label smoothing {self.label_smoothing:g}" if self.label_smoothing else "",
+            f"weights averaged (decay {self.ema:g})" if self.ema else "",
             f"patience {self.patience}" if self.patience else "",
         ]
         return ", ".join(
@@ -282,7 +307,9 @@ def run(
         network = _continue_from(start_from, network)
         done = (start_from.history.get("epoch") or [0])[-1]
         log = _numbered_on(log, done, done + recipe.epochs)
-    augmentation = augmentation_for(dataset.kind, recipe.elastic) if recipe.augment else None
+    augmentation = (
+        augmentation_for(dataset.kind, recipe.elastic, recipe.erase) if recipe.augment else None
+    )
     if augmentation is not None and log is not None:
         log(f"augmentation for {dataset.kind}: {augmentation.describe()}")
     config = TrainingConfig(
@@ -306,6 +333,8 @@ def run(
         patience=recipe.patience,
         seed=int(rng.integers(2**31)),
         textbook=recipe.textbook,
+        label_smoothing=recipe.label_smoothing,
+        ema=recipe.ema,
     )
     result = train(network, train_x, train_y, dev_x, dev_y, config, log=log, progress=progress,
                    watch=watch)  # fmt: skip

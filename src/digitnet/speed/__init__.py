@@ -70,7 +70,7 @@ def accelerate(network: Network) -> AcceleratedNetwork:
         layers.append(fast_twin(layer, on_pixels))
         on_pixels = False
     fast = AcceleratedNetwork(layers, network.specs, network.inputs)
-    fast.loss = ClassMajorSoftmaxCrossEntropy
+    fast.loss = ClassMajorSoftmaxCrossEntropy(network.loss.smoothing)
     return fast
 
 

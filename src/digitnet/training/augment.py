@@ -40,6 +40,7 @@ class Augmentation:
     elastic_alpha: float = 0.0  # strength of the elastic field (0: off; Simard used 34)
     elastic_sigma: float = 4.0  # smoothness of the field (Gaussian std, pixels)
     flip: bool = False  # mirror half of the images left to right
+    erase: float = 0.0  # the share of images given a random blank rectangle (0: none)
 
     def describe(self) -> str:
         """The distortions in words, e.g. 'mirror images, shifts up to 2 px'."""
@@ -49,6 +50,7 @@ class Augmentation:
             f"rotations up to {self.rotation:g} degrees" if self.rotation else "",
             f"scalings up to {self.scale:.0%}" if self.scale else "",
             f"elastic distortion {self.elastic_alpha:g}" if self.elastic_alpha else "",
+            f"random erasing of {self.erase:.0%} of the images" if self.erase else "",
         ]
         return ", ".join(part for part in parts if part) or "none"
 
@@ -72,7 +74,10 @@ class Augmentation:
             dy, dx = self._elastic_field(count, rng)
             source_y = source_y + dy
             source_x = source_x + dx
-        return _bilinear(images.reshape(count, SIDE, SIDE), source_y, source_x).reshape(count, -1)
+        moved = _bilinear(images.reshape(count, SIDE, SIDE), source_y, source_x)
+        if self.erase:
+            moved = _erased(moved, self.erase, rng)
+        return moved.reshape(count, -1)
 
     def _elastic_field(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Two smooth random displacement fields (count, 28, 28): uniform noise in
@@ -111,13 +116,41 @@ def _bilinear(images: np.ndarray, source_y: np.ndarray, source_x: np.ndarray) ->
     return upper + down * (lower - upper)
 
 
-def augmentation_for(kind: str, elastic: float = 0.0) -> Augmentation:
+def _erased(images: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Random erasing (Zhong et al., 2017): in about `share` of the images a rectangle
+    of random size (2% to 40% of the image) and shape (aspect 0.3 to 3.3) is filled
+    with random grey levels, in the range of the rest (0 to the image's brightest).
+
+    The network cannot rely on any one part of the image being there, as in a
+    photo where something covers part of a garment.
+    """
+    count = len(images)
+    area = rng.uniform(0.02, 0.4, count) * SIDE * SIDE
+    aspect = np.exp(rng.uniform(np.log(0.3), np.log(1 / 0.3), count))
+    height = np.clip(np.round(np.sqrt(area * aspect)), 1, SIDE).astype(np.int32)
+    width = np.clip(np.round(np.sqrt(area / aspect)), 1, SIDE).astype(np.int32)
+    top = (rng.random(count) * (SIDE - height + 1)).astype(np.int32)  # the rectangle fits
+    left = (rng.random(count) * (SIDE - width + 1)).astype(np.int32)
+    chosen = rng.random(count) < share
+    rows, columns = np.arange(SIDE)[None, :, None], np.arange(SIDE)[None, None, :]
+    inside = (
+        chosen[:, None, None]
+        & (rows >= top[:, None, None]) & (rows < (top + height)[:, None, None])
+        & (columns >= left[:, None, None]) & (columns < (left + width)[:, None, None])
+    )  # fmt: skip
+    brightest = images.reshape(count, -1).max(axis=1)[:, None, None]
+    noise = rng.random(images.shape, dtype=np.float32).astype(images.dtype) * brightest
+    return np.where(inside, noise, images)
+
+
+def augmentation_for(kind: str, elastic: float = 0.0, erase: float = 0.0) -> Augmentation:
     """The distortions that fit images of `kind` (a Dataset's kind).
 
     'handwriting': shifts of up to 2 pixels, rotations of up to 10 degrees,
     scalings of up to 10%, and elastic distortion of strength `elastic`.
     'clothes': mirror images (half of them, left to right), nothing else.
+    Either kind: random erasing of `erase` of the images.
     """
     if kind == "clothes":
-        return Augmentation(shift=0.0, rotation=0.0, scale=0.0, flip=True)
-    return Augmentation(elastic_alpha=elastic)
+        return Augmentation(shift=0.0, rotation=0.0, scale=0.0, flip=True, erase=erase)
+    return Augmentation(elastic_alpha=elastic, erase=erase)

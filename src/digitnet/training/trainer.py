@@ -7,7 +7,9 @@
             dlogits = loss.delta(logits, y)             # top of the backward pass
             network.backward(dlogits)                   # gradients of every parameter
             optimizer.step()                            # move the parameters
+            average.update()                            # if asked: the weights' moving average
         every `log_every` epochs: measure on the dev set, remember the best weights
+        (the average's, if there is one: averaging.py)
 
 Full-batch gradient descent (batch_size=None, the notebook's) is the same with
 one batch of all rows.
@@ -25,6 +27,7 @@ by not returning yet, and stop it as Ctrl-C does by returning True.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -34,9 +37,10 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.metrics import accuracy
-from digitnet.network import Network
+from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.speed import accelerate, accelerate_optimizer
 from digitnet.training.augment import Augmentation
+from digitnet.training.averaging import WeightAverage
 from digitnet.training.batches import Prefetcher, epoch_batches
 from digitnet.training.bookkeeping import Bookkeeper, TrainingResult
 from digitnet.training.optimizer import Optimizer, make_optimizer
@@ -61,6 +65,8 @@ class TrainingConfig:
     patience: int | None = None  # stop after this many measurements without a better dev score
     seed: int = 0  # the order of mini-batches, and the augmentation
     textbook: bool = False  # train the textbook layers as they are, without the speed step
+    label_smoothing: float = 0.0  # the target's share spread over the classes (loss.py)
+    ema: float = 0.0  # decay of the weights' moving average (averaging.py); 0: off
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ def train(
     `progress=None` shows a progress bar only on a terminal.
     """
     watched = network  # the textbook layers, which the fast ones share their arrays with
+    network = copy.copy(network)  # the same layers (arrays), with the training loss on top
+    network.loss = SoftmaxCrossEntropy(config.label_smoothing)
     if not config.textbook:  # the same arrays, fast layers: `network` learns what this learns
         network = accelerate(network)
     optimizer: Optimizer = make_optimizer(config.optimizer, network.parameters(),
@@ -107,6 +115,7 @@ def train(
                                           config.weight_decay)  # fmt: skip
     if not config.textbook:  # the same rule, its step shared among the threads
         optimizer = accelerate_optimizer(optimizer)
+    average = WeightAverage(network, config.ema) if config.ema else None
     rng = np.random.default_rng(config.seed)
     full_batch = config.batch_size is None  # the notebook's gradient descent: all rows at once
     per_epoch = 1 if full_batch else -(-len(train_x) // config.batch_size)
@@ -133,31 +142,38 @@ def train(
             for epoch in range(1, config.epochs + 1):
                 measuring = epoch % config.log_every == 0 or epoch == config.epochs
                 if full_batch:
-                    loss_sum, correct = _full_batch_step(network, optimizer, train_x, train_y,
-                                                         epoch, measuring, config, bar)  # fmt: skip
+                    loss_sum, correct = _full_batch_step(network, optimizer, average, train_x,
+                                                         train_y, epoch, measuring, config,
+                                                         bar)  # fmt: skip
                     tell(epoch, 1, 1)  # a step is the whole epoch
                 else:
-                    loss_sum, correct = _minibatch_epoch(network, optimizer, train_x, train_y,
-                                                         epoch, measuring, config, rng, stop,
-                                                         bar, tell)  # fmt: skip
+                    loss_sum, correct = _minibatch_epoch(network, optimizer, average, train_x,
+                                                         train_y, epoch, measuring, config, rng,
+                                                         stop, bar, tell)  # fmt: skip
                 if stop.requested:  # a part-epoch is not measured
                     books.interrupted(stop.signal_number)
                     break
                 if measuring:
-                    dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
-                    count = len(train_x)
-                    if books.measured(epoch, loss_sum / count, correct / count, dev_loss,
-                                      dev_accuracy):  # fmt: skip
+                    # The averaged weights are what is measured (and kept, if best).
+                    with average.swapped_in(train_x) if average else nullcontext():
+                        dev_loss, dev_accuracy = evaluate(network, dev_x, dev_y)
+                        count = len(train_x)
+                        ran_out = books.measured(epoch, loss_sum / count, correct / count,
+                                                 dev_loss, dev_accuracy)  # fmt: skip
+                    if ran_out:
                         break  # patience ran out
                     tell(epoch, per_epoch, per_epoch)  # with the new history row
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             books.interrupted()
+    if average is not None:  # training ends on the average (or the best, where that is due)
+        average.put_in(train_x)
     return books.finish()
 
 
 def _full_batch_step(
     network: Network,
     optimizer: Optimizer,
+    average: WeightAverage | None,
     train_x: np.ndarray,
     train_y: np.ndarray,
     epoch: int,
@@ -169,6 +185,8 @@ def _full_batch_step(
     optimizer.learning_rate = config.learning_rate * config.schedule.factor(epoch - 1)
     logits = network.gradient(train_x, train_y)
     optimizer.step()
+    if average is not None:
+        average.update()
     bar.update()
     return _score(network, logits, train_y) if measuring else (0.0, 0)
 
@@ -176,6 +194,7 @@ def _full_batch_step(
 def _minibatch_epoch(
     network: Network,
     optimizer: Optimizer,
+    average: WeightAverage | None,
     train_x: np.ndarray,
     train_y: np.ndarray,
     epoch: int,
@@ -204,6 +223,8 @@ def _minibatch_epoch(
             optimizer.learning_rate = config.learning_rate * factor
             logits = network.gradient(x, y)  # forward, loss gradient, backward
             optimizer.step()
+            if average is not None:
+                average.update()
             if measuring:  # from the logits this step computed anyway
                 batch_loss, batch_correct = _score(network, logits, y)
                 loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
