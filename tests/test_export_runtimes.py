@@ -58,7 +58,7 @@ def trained_one_step(layers: str, sample, dtype=np.float32) -> Model:
     network = Network.build(layers, seed=0, dtype=dtype)
     x = sample.images[:128].astype(dtype) / 255
     logits = network.forward(x, training=True)
-    network.backward(SoftmaxCrossEntropy().delta(logits, sample.labels[:128]))
+    network.backward(SoftmaxCrossEntropy.delta(logits, sample.labels[:128]))
     for parameter, gradient in network.parameters():
         parameter -= 0.1 * gradient
     return Model(network, info={"data": "bundled sample, one step"})

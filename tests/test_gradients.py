@@ -130,9 +130,9 @@ def test_whole_cnn_gradient(rng):
     labels = rng.integers(0, 10, size=6)
 
     def loss():
-        return SoftmaxCrossEntropy().fn(network.forward(x, training=True), labels)
+        return SoftmaxCrossEntropy.fn(network.forward(x, training=True), labels)
 
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x, training=True), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x, training=True), labels))
     analytic = [grad.copy() for _, grad in network.parameters()]
     assert len(analytic) == 12  # kernel, bias, scale, shift, ...: 6 layers with 2 each
     for (param, _), grad in zip(network.parameters(), analytic):
@@ -170,8 +170,8 @@ def test_relu_gradient(rng):
 def test_softmax_cross_entropy_gradient(rng):
     logits = rng.normal(size=(7, 10)) * 3
     labels = rng.integers(0, 10, size=7)
-    analytic = SoftmaxCrossEntropy().delta(logits, labels)
-    numeric = numerical_gradient(lambda: SoftmaxCrossEntropy().fn(logits, labels), logits)
+    analytic = SoftmaxCrossEntropy.delta(logits, labels)
+    numeric = numerical_gradient(lambda: SoftmaxCrossEntropy.fn(logits, labels), logits)
     assert relative_error(analytic, numeric) < TOLERANCE
 
 
@@ -181,26 +181,27 @@ def test_label_smoothing_loss_and_gradient(smoothing, rng):
     out here the long way; its gradient is checked numerically."""
     logits = rng.normal(size=(7, 10)) * 3
     labels = rng.integers(0, 10, size=7)
-    loss = SoftmaxCrossEntropy(smoothing)
+    loss, delta = SoftmaxCrossEntropy.fn, SoftmaxCrossEntropy.delta
     target = np.full((7, 10), smoothing / 10)
     target[np.arange(7), labels] += 1 - smoothing
     by_definition = -np.mean(np.sum(target * np.log(softmax(logits)), axis=1))
-    assert loss.fn(logits, labels) == pytest.approx(by_definition, rel=1e-12)
-    np.testing.assert_allclose(loss.delta(logits, labels), (softmax(logits) - target) / 7,
+    assert loss(logits, labels, smoothing) == pytest.approx(by_definition, rel=1e-12)
+    np.testing.assert_allclose(delta(logits, labels, smoothing), (softmax(logits) - target) / 7,
                                atol=1e-15)  # fmt: skip
-    numeric = numerical_gradient(lambda: loss.fn(logits, labels), logits)
-    assert relative_error(loss.delta(logits, labels), numeric) < TOLERANCE
+    numeric = numerical_gradient(lambda: loss(logits, labels, smoothing), logits)
+    assert relative_error(delta(logits, labels, smoothing), numeric) < TOLERANCE
     # Smoothing changes the loss: its minimum is no longer at an infinite margin.
-    assert loss.fn(logits, labels) != pytest.approx(SoftmaxCrossEntropy().fn(logits, labels))
+    assert loss(logits, labels, smoothing) != pytest.approx(loss(logits, labels))
     confident = np.where(np.arange(10) == labels[:, None], 50.0, 0.0)
-    assert SoftmaxCrossEntropy().delta(confident, labels).max() < 1e-20  # nothing left to learn
-    assert loss.delta(confident, labels)[np.arange(7), labels].min() > 0  # too confident: back
+    assert delta(confident, labels).max() < 1e-20  # nothing left to learn
+    assert delta(confident, labels, smoothing)[np.arange(7), labels].min() > 0  # pulled back
 
 
-def test_label_smoothing_outside_0_to_1_is_refused():
+def test_label_smoothing_outside_0_to_1_is_refused(rng):
+    logits, labels = rng.normal(size=(3, 10)), np.array([0, 1, 2])
     for smoothing in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match="label smoothing"):
-            SoftmaxCrossEntropy(smoothing)
+            SoftmaxCrossEntropy.delta(logits, labels, smoothing)
 
 
 def test_two_hidden_layer_network_gradients(rng):
@@ -209,9 +210,9 @@ def test_two_hidden_layer_network_gradients(rng):
     labels = rng.integers(0, 10, size=9)
 
     def loss():
-        return SoftmaxCrossEntropy().fn(network.forward(x), labels)
+        return SoftmaxCrossEntropy.fn(network.forward(x), labels)
 
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     for param, grad in network.parameters():
         assert relative_error(grad, numerical_gradient(loss, param)) < TOLERANCE
 
@@ -221,11 +222,11 @@ def test_gradient_check_catches_the_notebooks_scalar_bias_gradient(rng):
     network = Network.build([6, 5, 10], seed=1, dtype=np.float64)
     x = rng.normal(size=(8, 6))
     labels = rng.integers(0, 10, size=8)
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     output_layer = network.layers[-1]
     notebook_bias_grad = np.full_like(output_layer.bias_grad, output_layer.bias_grad.sum())
     numeric = numerical_gradient(
-        lambda: SoftmaxCrossEntropy().fn(network.forward(x), labels), output_layer.bias
+        lambda: SoftmaxCrossEntropy.fn(network.forward(x), labels), output_layer.bias
     )
     assert relative_error(notebook_bias_grad, numeric) > 1e-2
     assert relative_error(output_layer.bias_grad, numeric) < TOLERANCE
@@ -236,10 +237,10 @@ def test_each_backward_writes_fresh_gradients(rng):
     leaves no trace."""
     network = Network.build([6, 5, 10], seed=1, dtype=np.float64)
     x, labels = rng.normal(size=(8, 6)), rng.integers(0, 10, size=8)
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     first = [grad.copy() for _, grad in network.parameters()]
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x * 3 + 1), labels))
-    network.backward(SoftmaxCrossEntropy().delta(network.forward(x), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x * 3 + 1), labels))
+    network.backward(SoftmaxCrossEntropy.delta(network.forward(x), labels))
     for (_, grad), expected in zip(network.parameters(), first):
         np.testing.assert_array_equal(grad, expected)
 
@@ -251,8 +252,8 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits(dtype):
     # Any overflow, division by zero or nan fails the test (exp(-2e4) -> 0 is fine).
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         probabilities = softmax(logits)
-        loss = SoftmaxCrossEntropy().fn(logits, labels)
-        grad = SoftmaxCrossEntropy().delta(logits, labels)
+        loss = SoftmaxCrossEntropy.fn(logits, labels)
+        grad = SoftmaxCrossEntropy.delta(logits, labels)
     assert np.all(np.isfinite(probabilities)) and np.all(np.isfinite(grad))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
     # Example 0 is right with a huge margin (loss 0); example 1 wrong by 2e4 (loss 2e4).

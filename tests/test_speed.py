@@ -153,16 +153,21 @@ def test_chunked_conv_equals_conv(stride, padding, channels, filters, monkeypatc
         np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("text", ["dense16,relu,dense10", "conv4k5,relu,pool2,dense10"])
-def test_chunked_full_batch_gradient_equals_one_pass(text, sample):
-    """full_batch.py's label-sorted chunks give the gradient of one pass over all rows."""
+def test_chunked_full_batch_gradient_equals_one_pass(text, threads, sample):
+    """full_batch.py's label-sorted chunks give the gradient of one pass over all rows,
+    the chunks shared among the threads (an MLP's) or taken in turn (the CNN's)."""
     x = Preprocessing().apply(sample.images[:2500], np.float64)
     labels = sample.labels[:2500]
     textbook = Network.build(text, init="he", seed=0, dtype=np.float64)
     fast = accelerate(Network.build(text, init="he", seed=0, dtype=np.float64))
     expected_logits, expected = _pass(textbook, x, labels)
-    got_logits, got = _pass(fast, x, labels)
+    with using_threads(threads):
+        got_logits, got = _pass(fast, x, labels)
     assert fast.full_batch is not None  # it went through the chunks
+    replicas = fast.full_batch.replicas.qsize()
+    assert replicas >= 1 if text.startswith("dense") else replicas == 0
     np.testing.assert_allclose(got_logits, expected_logits, rtol=1e-10, atol=1e-12)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
@@ -182,6 +187,21 @@ def test_full_batch_chunks_without_blank_columns_give_the_same_gradient(sample):
     np.testing.assert_allclose(inked_logits, plain_logits, rtol=1e-12)
     for got, expected in zip(inked, plain):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_full_batch_trains_bit_for_bit_the_same_at_one_and_two_threads(sample):
+    """The seed recipe's kind of run: the chunks' gradients are summed in fixed groups,
+    the groups in order, whichever thread computed which."""
+    x, y = Preprocessing().apply(sample.images[:4500]), sample.labels[:4500]
+    weights = []
+    for threads in (1, 2):
+        network = Network.build("dense10,relu,dense10", init="uniform", seed=3)
+        config = TrainingConfig(0.1, 3, None)  # full batch: 5 chunks of 1,024 rows or fewer
+        with using_threads(threads):
+            train(network, x, y, x[:100], y[:100], config, log=None, progress=False)
+        weights.append(network.arrays())
+    for name, array in weights[0].items():
+        np.testing.assert_array_equal(weights[1][name], array, err_msg=name)
 
 
 def test_full_batch_with_batch_norm_uses_the_whole_batch(sample):

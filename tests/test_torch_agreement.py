@@ -46,7 +46,7 @@ def test_logits_and_every_gradient_agree_with_pytorch(layers, sample):
     torch.nn.functional.cross_entropy(their_logits, torch.from_numpy(labels)).backward()
 
     logits = network.forward(x, training=twin.training)
-    network.backward(SoftmaxCrossEntropy().delta(logits, labels))
+    network.backward(SoftmaxCrossEntropy.delta(logits, labels))
     assert relative_error(logits, their_logits.detach().numpy()) < 1e-10
     ours = [grad for _, grad in network.parameters()]
     theirs = parameter_gradients(twin)

@@ -55,7 +55,7 @@ def test_batched_measurement_equals_one_big_forward_pass(sample):
     logits = network.forward(x)
     np.testing.assert_allclose(network.logits(x, batch_size=300), logits, rtol=1e-13)
     loss, accuracy = evaluate(network, x, labels)
-    assert loss == pytest.approx(SoftmaxCrossEntropy().fn(logits, labels), rel=1e-12)
+    assert loss == pytest.approx(SoftmaxCrossEntropy.fn(logits, labels), rel=1e-12)
     assert accuracy == np.mean(logits.argmax(axis=1) == labels)
     assert all(np.isnan(evaluate(network, x[:0], labels[:0])))
     to_floats = lambda rows: Preprocessing().apply(rows, np.float64)  # noqa: E731

@@ -75,7 +75,7 @@ def test_gradient_of_the_example_matches_central_differences(page):
 
     def loss(arrays):
         hidden = np.maximum(arrays["x"] @ arrays["W1"] + arrays["b1"], 0)
-        return SoftmaxCrossEntropy().fn(hidden @ arrays["W2"] + arrays["b2"], arrays["y"])
+        return SoftmaxCrossEntropy.fn(hidden @ arrays["W2"] + arrays["b2"], arrays["y"])
 
     step = 1e-6
     for name in ("W1", "b1", "W2", "b2"):

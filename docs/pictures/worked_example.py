@@ -70,7 +70,7 @@ def forward_backward(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     z1 = hidden.forward(x)
     a1 = relu.forward(z1)
     z2 = output.forward(a1)
-    dz2 = SoftmaxCrossEntropy().delta(z2, y)
+    dz2 = SoftmaxCrossEntropy.delta(z2, y)
     da1 = output.backward(dz2)
     dz1 = relu.backward(da1)
     dx = hidden.backward(dz1, input_grad=True)
@@ -79,7 +79,7 @@ def forward_backward(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "a1": a1,
         "z2": z2,
         "p": softmax(z2),
-        "L": np.array(SoftmaxCrossEntropy().fn(z2, y)),
+        "L": np.array(SoftmaxCrossEntropy.fn(z2, y)),
         "dz2": dz2,
         "dW2": output.weight_grad.copy(),
         "db2": output.bias_grad.copy(),

@@ -51,38 +51,39 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 class SoftmaxCrossEntropy:
     """The loss of the logits: `fn` its value, `delta` its gradient dL/dz.
 
-    `smoothing` e in [0, 1): the target's weight spread evenly over the classes
+    `smoothing` e in [0, 1): the target's share spread evenly over the classes
     (0: the plain one-hot target)."""
 
     # The row-wise functions it uses (a subclass may compute them differently, faster).
     softmax = staticmethod(softmax)
     log_softmax = staticmethod(log_softmax)
 
-    def __init__(self, smoothing: float = 0.0) -> None:
-        if not 0 <= smoothing < 1:
-            raise ValueError(f"label smoothing {smoothing}: must be at least 0 and below 1")
-        self.smoothing = smoothing
-
-    def fn(self, logits: np.ndarray, labels: np.ndarray) -> float:
+    @classmethod
+    def fn(cls, logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0) -> float:
         """Mean cross-entropy of a batch: logits (m, classes), labels (m,) ints."""
-        log_p = self.log_softmax(logits)
+        _check(smoothing)
+        log_p = cls.log_softmax(logits)
         true_class = log_p[np.arange(len(labels)), labels]  # log p_y
-        if not self.smoothing:
+        if not smoothing:
             return float(-np.mean(true_class))
         # -(1 - e) log p_y - (e / K) sum_k log p_k,  and (1/K) sum_k is the row's mean
         every_class = log_p.mean(axis=1)
-        return float(-np.mean((1 - self.smoothing) * true_class + self.smoothing * every_class))
+        return float(-np.mean((1 - smoothing) * true_class + smoothing * every_class))
 
-    def delta(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    @classmethod
+    def delta(cls, logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
         """dL/dz for the mean loss: (softmax(z) - q) / m, q the (smoothed) one-hot target."""
-        grad = self.softmax(logits)
-        if self.smoothing:  # every class's share of the target: e / K
-            grad -= self.smoothing / logits.shape[1]
+        _check(smoothing)
+        grad = cls.softmax(logits)
+        if smoothing:  # every class's share of the target: e / K
+            grad -= smoothing / logits.shape[1]
         # Subtracting the one-hot part is subtracting 1 - e at each row's true class;
         # its width is the number of classes, whatever digits this batch contains.
-        grad[np.arange(len(labels)), labels] -= 1 - self.smoothing
+        grad[np.arange(len(labels)), labels] -= 1 - smoothing
         grad /= len(labels)
         return grad
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(smoothing={self.smoothing:g})"
+
+def _check(smoothing: float) -> None:
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"label smoothing {smoothing}: must be at least 0 and below 1")

@@ -36,7 +36,8 @@ class Network:
 
     def __init__(self, layers: list[Layer], specs: list[LayerSpec], inputs: int) -> None:
         self.layers, self.specs, self.inputs = layers, specs, inputs
-        self.loss = SoftmaxCrossEntropy()  # the cost on top of the logits (loss.py)
+        self.loss = SoftmaxCrossEntropy  # the cost on top of the logits (loss.py)
+        self.label_smoothing = 0.0  # the loss's target, softened when training asks for it
         # Below the first layer with parameters nothing learns: the backward pass
         # stops there and skips its dL/dinput (for 784 pixels, the costliest product).
         self.first_learning = next(
@@ -104,7 +105,7 @@ class Network:
         batch norm then normalises with the statistics of every row.
         """
         logits = self.forward(x, training=True)
-        self.backward(self.loss.delta(logits, labels))
+        self.backward(self.loss.delta(logits, labels, self.label_smoothing))
         return logits
 
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -70,7 +70,8 @@ def accelerate(network: Network) -> AcceleratedNetwork:
         layers.append(fast_twin(layer, on_pixels))
         on_pixels = False
     fast = AcceleratedNetwork(layers, network.specs, network.inputs)
-    fast.loss = ClassMajorSoftmaxCrossEntropy(network.loss.smoothing)
+    fast.loss = ClassMajorSoftmaxCrossEntropy
+    fast.label_smoothing = network.label_smoothing
     return fast
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet.metrics import accuracy
-from digitnet.network import Network, SoftmaxCrossEntropy
+from digitnet.network import Network
 from digitnet.speed import accelerate, accelerate_optimizer
 from digitnet.training.augment import Augmentation
 from digitnet.training.averaging import WeightAverage
@@ -107,7 +107,7 @@ def train(
     """
     watched = network  # the textbook layers, which the fast ones share their arrays with
     network = copy.copy(network)  # the same layers (arrays), with the training loss on top
-    network.loss = SoftmaxCrossEntropy(config.label_smoothing)
+    network.label_smoothing = config.label_smoothing
     if not config.textbook:  # the same arrays, fast layers: `network` learns what this learns
         network = accelerate(network)
     optimizer: Optimizer = make_optimizer(config.optimizer, network.parameters(),
@@ -235,7 +235,7 @@ def _minibatch_epoch(
 
 def _score(network: Network, logits: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
     """The summed loss of a batch and its count of correct predictions."""
-    loss_sum = network.loss.fn(logits, labels) * len(labels)
+    loss_sum = network.loss.fn(logits, labels, network.label_smoothing) * len(labels)
     return loss_sum, int(np.count_nonzero(logits.argmax(axis=1) == labels))
 
 
@@ -255,4 +255,4 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
     if len(y) == 0:
         return float("nan"), float("nan")
     logits = network.logits(x)
-    return network.loss.fn(logits, y), accuracy(logits.argmax(axis=1), y)
+    return network.loss.fn(logits, y, network.label_smoothing), accuracy(logits.argmax(axis=1), y)
