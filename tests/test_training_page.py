@@ -69,7 +69,7 @@ def test_a_bad_layer_spec_is_shown_beside_its_field(page):
 
 def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, server_url):
     page.select_option("#train-recipe", "cnn")
-    assert page.input_value("#train-layers").startswith("image,conv16k3same")
+    assert page.input_value("#train-layers").startswith("image,conv32k3same")
     page.fill("#train-epochs", "2")
     page.click("#train-start")
     # The first snapshot (after the first step): the filters, nearly as initialised.
@@ -77,7 +77,7 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
                            "document.getElementById('train-save').disabled === false",
                            timeout=60_000)  # fmt: skip
     before = page.evaluate(PIXELS_OF, "train-weights")
-    assert "16 filters, 3x3" in page.locator("#weights-title").text_content()
+    assert "32 filters, 3x3" in page.locator("#weights-title").text_content()
     # Draw while it trains: the pad reads with the model in training.
     page.wait_for_function("document.getElementById('model').value === 'in training'")
     with page.expect_response(lambda r: "/api/predict" in r.url and "in%20training" in r.url,
