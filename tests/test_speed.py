@@ -100,10 +100,10 @@ def test_blank_pixels_are_skipped_and_change_nothing():
     ("size", "stride", "side"), [(2, 2, 8), (2, 2, 9), (3, 2, 9), (2, 1, 6), (2, 3, 6)]
 )
 def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, side, monkeypatch):
-    """Max pooling piece by piece: the textbook's outputs and gradients exactly, with
-    windows that tie (after a ReLU, most of a window may be 0: the first takes the
-    gradient), windows that overlap, and pixels no window covers (side 9, and the gaps
-    between windows of stride 3)."""
+    """Max pooling piece by piece, each window's winner noted or not: the textbook's
+    outputs and gradients exactly, with windows that tie (after a ReLU, most of a
+    window may be 0: the first takes the gradient), windows that overlap, and pixels
+    no window covers (side 9, and the gaps between windows of stride 3)."""
     from digitnet.speed import workers
     from digitnet.speed.elementwise import PiecewiseMaxPool2D
 
@@ -111,12 +111,16 @@ def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, si
     rng = np.random.default_rng(side)
     x = np.maximum(rng.normal(size=(11, side, side, 3)), 0).round(1)  # many ties
     plain, piecewise = MaxPool2D(size, stride), PiecewiseMaxPool2D(size, stride)
-    with using_threads(2):
-        a = piecewise.forward(x)
-        a_grad = rng.normal(size=a.shape)
-        x_grad = piecewise.backward(a_grad)
-    np.testing.assert_array_equal(a, plain.forward(x))
-    np.testing.assert_array_equal(x_grad, plain.backward(a_grad))
+    expected_a = plain.forward(x)
+    a_grad = rng.normal(size=expected_a.shape)
+    expected_grad = plain.backward(a_grad)
+    for training in (True, False):  # each window's winner noted in training only
+        with using_threads(2):
+            a = piecewise.forward(x, training)
+            x_grad = piecewise.backward(a_grad)
+        assert (piecewise.winner is not None) == (training and stride >= size)
+        np.testing.assert_array_equal(a, expected_a)
+        np.testing.assert_array_equal(x_grad, expected_grad)
 
 
 @pytest.mark.parametrize(
@@ -127,6 +131,7 @@ def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, si
         (3, "valid", 3, 4),
         (1, "valid", 4, 3),
         (1, "same", 4, 4),
+        (1, "same", 8, 4),  # a window's row of 24 numbers: patches copied in one go
     ],  # fmt: skip
 )
 def test_chunked_conv_equals_conv(stride, padding, channels, filters, monkeypatch):

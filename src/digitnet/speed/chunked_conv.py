@@ -18,6 +18,7 @@ from digitnet.speed.workers import WORKERS, pieces
 
 CHUNK_BYTES = 1_500_000  # a patch matrix this size stays in the CPU's cache
 FEWEST_CHUNKS = 8  # a batch is cut into at least this many chunks, so the workers share it
+SHORTEST_ROW = 16  # numbers in a window's row below which patches are copied offset by offset
 
 
 class ChunkedConv2D(Conv2D):
@@ -138,7 +139,17 @@ class ChunkedConv2D(Conv2D):
         if buffer is None or buffer.shape[0] < rows:
             buffer = buffers[(width, images.dtype)] = np.empty((rows, width), dtype=images.dtype)
         patches = buffer[:rows]
-        patches.reshape(images.shape)[...] = images
+        target = patches.reshape(images.shape)
+        kh, kw, channels = images.shape[3:]
+        if kw * channels < SHORTEST_ROW:
+            # One offset of the window at a time: numpy's innermost loop then runs along
+            # a row of the image, not along a window's row of kw * channels numbers
+            # (3 for a first layer on grey pixels), where it spends its time starting.
+            for i in range(kh):
+                for j in range(kw):
+                    target[:, :, :, i, j] = images[:, :, :, i, j]
+        else:
+            target[...] = images
         return patches
 
     def _padded_grad(self, z_grad: np.ndarray) -> np.ndarray:

@@ -45,24 +45,47 @@ class PiecewiseReLU(ReLU):
 class PiecewiseMaxPool2D(MaxPool2D):
     """MaxPool2D's steps on pieces of the batch, into arrays allocated once per batch
     (the generic Piecewise below would run a copy of the layer per piece and join
-    their outputs: one more pass over memory, made by one thread)."""
+    their outputs: one more pass over memory, made by one thread).
+
+    Where windows do not overlap, the forward pass also notes each window's winner:
+    the offset (0 to size*size - 1, in reading order) of its first maximum.  The
+    backward pass then hands each offset its gradient from one comparison of small
+    integers, where MaxPool2D compares every input with the maximum again and keeps
+    count of the windows already claimed.  The same input takes the gradient: the
+    winner moves only to an offset that beats the maximum so far strictly, so a tie
+    leaves it with the first.  (A backward pass after a forward pass outside
+    training, as in a gradient check, takes MaxPool2D's way.)
+    """
+
+    winner: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         (first_rows, first_cols), *others = self._window_slices(x.shape)
         a = np.empty(x[:, first_rows, first_cols, :].shape, dtype=x.dtype)
+        # (in training only: prediction needs no backward pass)
+        noting = training and self.stride >= self.size and self.size * self.size <= 256
+        winner = np.zeros(a.shape, dtype=np.uint8) if noting else None
 
         def piece(batch: slice) -> None:  # a = max over the window's offsets
             out = a[batch]
             np.copyto(out, x[batch, first_rows, first_cols, :])
-            for rows, cols in others:
-                np.maximum(out, x[batch, rows, cols, :], out=out)
+            beats, offset = np.empty(out.shape, dtype=bool), np.empty(out.shape, np.uint8)
+            for index, (rows, cols) in enumerate(others, start=1):
+                pixels = x[batch, rows, cols, :]
+                if winner is not None:
+                    # offsets come in increasing order: the winner is the last to beat
+                    # the maximum so far, max(winner, index * beats)
+                    np.greater(pixels, out, out=beats)
+                    np.multiply(beats, np.uint8(index), out=offset)
+                    np.maximum(winner[batch], offset, out=winner[batch])
+                np.maximum(out, pixels, out=out)
 
         WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
-        self.inputs, self.outputs = x, a
+        self.inputs, self.outputs, self.winner = x, a, winner
         return a
 
     def backward(self, a_grad: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        x, a = self.inputs, self.outputs
+        x, a, winner = self.inputs, self.outputs, self.winner
         assert x is not None and a is not None, "backward() called before forward()"
         slices = self._window_slices(x.shape)
         overlapping = self.stride < self.size
@@ -75,8 +98,13 @@ class PiecewiseMaxPool2D(MaxPool2D):
 
         def piece(batch: slice) -> None:  # as MaxPool2D.backward, on these examples
             target, grad = x_grad[batch], a_grad[batch]
-            unclaimed = np.ones(grad.shape, dtype=bool)
             is_max = np.empty(grad.shape, dtype=bool)
+            if winner is not None:  # each window's gradient to its winner
+                for index, (rows, cols) in enumerate(slices):
+                    np.equal(winner[batch], index, out=is_max)
+                    np.multiply(grad, is_max, out=target[:, rows, cols, :])
+                return
+            unclaimed = np.ones(grad.shape, dtype=bool)
             for rows, cols in slices:
                 np.equal(x[batch, rows, cols, :], a[batch], out=is_max)
                 is_max &= unclaimed
