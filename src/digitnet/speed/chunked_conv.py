@@ -87,7 +87,7 @@ class ChunkedConv2D(Conv2D):
         # dL/dz with a border of kernel size - 1 zeros, and its windows (stride 1)
         grad_windows = self._windows(self._padded_grad(z_grad), 1) if by_convolution else None
 
-        def chunk_backward(chunk: slice) -> tuple[np.ndarray, np.ndarray]:
+        def chunk_backward(chunk: slice) -> np.ndarray:
             grad = z_grad[chunk].reshape(-1, filters)
             if x_grad is not None and flipped is not None and grad_windows is not None:
                 # dL/dx = dL/dz, padded, convolved with the flipped kernel
@@ -97,16 +97,15 @@ class ChunkedConv2D(Conv2D):
                 # dL/dx = col2im(dL/dz K^T), chunk by chunk
                 x_grad[chunk] = col2im(grad @ self.kernel_matrix.T, x[chunk].shape,
                                        self.kernel.shape[:2], self.stride)  # fmt: skip
-            # this chunk's parts of dL/dK = patches^T dL/dz and of dL/db = sum of dL/dz
-            # (einsum: numpy's sum(axis=0) walks a tall array one short row at a time)
-            return self._patches(windows, chunk).T @ grad, np.einsum("ij->j", grad)
+            # this chunk's part of dL/dK = patches^T dL/dz
+            return self._patches(windows, chunk).T @ grad
 
         parts = WORKERS.map(chunk_backward, self._chunks(x))
         kernel_grad = self.kernel_grad.reshape(-1, filters)
-        kernel_grad[...], self.bias_grad[...] = parts[0]
-        for kernel_part, bias_part in parts[1:]:  # in chunk order: the same sums at any
-            kernel_grad += kernel_part  # thread count
-            self.bias_grad += bias_part
+        kernel_grad[...] = parts[0]
+        for part in parts[1:]:  # in chunk order: the same sum at any thread count
+            kernel_grad += part
+        np.sum(z_grad.reshape(-1, filters), axis=0, out=self.bias_grad)
         if x_grad is None:
             return None
         (top, bottom), (left, right) = self.pads
