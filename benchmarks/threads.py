@@ -24,6 +24,7 @@ import numpy as np
 
 from digitnet.data import Preprocessing, load_data
 from digitnet.network import Network
+from digitnet.recipes import get_recipe
 from digitnet.speed import using_threads
 from digitnet.speed.workers import available_cores, default_threads
 from digitnet.training import TrainingConfig, train
@@ -32,7 +33,8 @@ CNNS = {
     "A": "conv32k5,relu,pool2,conv64k5,relu,pool2,dense128,relu,dense10",
     "B": "conv32k3,bn,relu,conv32k3,bn,relu,pool2,conv64k3,bn,relu,conv64k3,bn,relu,pool2,"
     "dense128,relu,dense10",
-    "cnn": "conv16k3same,pool2,bn,relu,conv64k3same,pool2,bn,relu,dense256,relu,dropout0.4,dense10",
+    "cnn": get_recipe("cnn").layers,  # the recipes' networks as they are today
+    "best": get_recipe("best").layers,
 }
 
 
