@@ -58,7 +58,7 @@ BEST_MLP = Recipe(
 CNN = Recipe(
     name="cnn",
     summary="two 3x3 'same' convolutions with batch norm and max pooling, dense 256, "
-    "weight decay, label smoothing, augmented, 14 epochs",
+    "weight decay, label smoothing, augmented, 15 epochs",
     # 3x3 kernels with 'same' padding keep 7x7 maps for the dense layer (5x5 'valid'
     # ones kept 4x4): clothes need the finer detail (on Fashion-MNIST's test set the
     # 5x5 network reached 91.9%, 92.3% with weight decay, this kind 93.0%).  Why 32
@@ -69,7 +69,7 @@ CNN = Recipe(
     layers="conv32k3same,pool2,bn,relu,conv64k3same,pool2,bn,relu,dense256,relu,dropout0.25,dense10",
     init="he",
     learning_rate=0.05,
-    epochs=14,  # what fits in 6 minutes at two threads
+    epochs=15,  # what fits in 6 minutes at two threads (14 left seed 1 at 99.47%)
     batch_size=128,
     momentum=0.9,
     weight_decay=5e-4,  # on the weights, not the biases or batch norm's scale and shift
