@@ -19,6 +19,7 @@ from digitnet.speed.workers import WORKERS, pieces
 CHUNK_BYTES = 1_500_000  # a patch matrix this size stays in the CPU's cache
 FEWEST_CHUNKS = 8  # a batch is cut into at least this many chunks, so the workers share it
 SHORTEST_ROW = 16  # numbers in a window's row below which patches are copied offset by offset
+FEWEST_OFFSETS = 9  # ... if the window has at most this many offsets (3x3)
 
 
 class ChunkedConv2D(Conv2D):
@@ -141,10 +142,12 @@ class ChunkedConv2D(Conv2D):
         patches = buffer[:rows]
         target = patches.reshape(images.shape)
         kh, kw, channels = images.shape[3:]
-        if kw * channels < SHORTEST_ROW:
+        if kw * channels < SHORTEST_ROW and kh * kw <= FEWEST_OFFSETS:
             # One offset of the window at a time: numpy's innermost loop then runs along
             # a row of the image, not along a window's row of kw * channels numbers
             # (3 for a first layer on grey pixels), where it spends its time starting.
+            # Not for larger windows: 25 copies a chunk for 5x5 cost more in handing
+            # Python's lock between the workers than the longer loops save.
             for i in range(kh):
                 for j in range(kw):
                     target[:, :, :, i, j] = images[:, :, :, i, j]
