@@ -69,7 +69,8 @@ class PiecewiseMaxPool2D(MaxPool2D):
         def piece(batch: slice) -> None:  # a = max over the window's offsets
             out = a[batch]
             np.copyto(out, x[batch, first_rows, first_cols, :])
-            beats, offset = np.empty(out.shape, dtype=bool), np.empty(out.shape, np.uint8)
+            if winner is not None:
+                beats, offset = np.empty(out.shape, dtype=bool), np.empty(out.shape, np.uint8)
             for index, (rows, cols) in enumerate(others, start=1):
                 pixels = x[batch, rows, cols, :]
                 if winner is not None:
