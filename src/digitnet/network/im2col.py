@@ -65,18 +65,27 @@ def im2col(
 
 
 def col2im(
-    patches_grad: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int], stride: int
+    patches_grad: np.ndarray,
+    shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The adjoint of im2col: dL/dx (shape, padded) from dL/dpatches.
 
     Each patch entry was copied from one pixel, so its gradient is added back
     to that pixel; pixels shared by overlapping windows sum their gradients.
+    `out`, if given, is a contiguous array of `shape` to write dL/dx into.
     """
     m, height, width, channels = shape
     kh, kw = kernel
     rows, cols = output_size(height, kh, stride), output_size(width, kw, stride)
     windows = patches_grad.reshape(m, rows, cols, kh, kw * channels)
-    x_grad = np.zeros(shape, dtype=patches_grad.dtype)
+    if out is None:
+        x_grad = np.zeros(shape, dtype=patches_grad.dtype)
+    else:
+        x_grad = out
+        x_grad[...] = 0
     # The same contiguous runs as in im2col, now to add into.  Runs of neighbouring
     # windows overlap, and one addition must not write a number twice, so the
     # windows are taken in `apart` groups: columns first, first + apart, ...,

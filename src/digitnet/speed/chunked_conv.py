@@ -95,9 +95,13 @@ class ChunkedConv2D(Conv2D):
                 flat = x_grad[chunk].reshape(-1, x.shape[-1])
                 np.matmul(self._patches(grad_windows, chunk), flipped, out=flat)
             elif x_grad is not None:
-                # dL/dx = col2im(dL/dz K^T), chunk by chunk
-                x_grad[chunk] = col2im(grad @ self.kernel_matrix.T, x[chunk].shape,
-                                       self.kernel.shape[:2], self.stride)  # fmt: skip
+                # dL/dx = col2im(dL/dz K^T), chunk by chunk, written in place
+                patches_grad = self._buffer(
+                    "patches_grad", (len(grad), self.kernel_matrix.shape[0]), grad.dtype
+                )
+                np.matmul(grad, self.kernel_matrix.T, out=patches_grad)
+                col2im(patches_grad, x[chunk].shape, self.kernel.shape[:2], self.stride,
+                       out=x_grad[chunk])  # fmt: skip
             # this chunk's part of dL/dK = patches^T dL/dz
             return self._patches(windows, chunk).T @ grad
 
@@ -135,11 +139,7 @@ class ChunkedConv2D(Conv2D):
         and the padded gradient's)."""
         images = windows[chunk]  # (images, rows, cols, kh, kw, channels)
         rows, width = int(np.prod(images.shape[:3])), int(np.prod(images.shape[3:]))
-        buffers = self._buffers.__dict__.setdefault("patches", {})
-        buffer = buffers.get((width, images.dtype))
-        if buffer is None or buffer.shape[0] < rows:
-            buffer = buffers[(width, images.dtype)] = np.empty((rows, width), dtype=images.dtype)
-        patches = buffer[:rows]
+        patches = self._buffer("patches", (rows, width), images.dtype)
         target = patches.reshape(images.shape)
         kh, kw, channels = images.shape[3:]
         if kw * channels < SHORTEST_ROW and kh * kw <= FEWEST_OFFSETS:
@@ -154,6 +154,16 @@ class ChunkedConv2D(Conv2D):
         else:
             target[...] = images
         return patches
+
+    def _buffer(self, name: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        """This thread's reused (rows, width) array called `name`: one for each width
+        and dtype, grown as needed.  Fresh memory for every chunk would cost page faults."""
+        buffers = self._buffers.__dict__.setdefault(name, {})
+        rows, width = shape
+        buffer = buffers.get((width, dtype))
+        if buffer is None or buffer.shape[0] < rows:
+            buffer = buffers[(width, dtype)] = np.empty((rows, width), dtype=dtype)
+        return buffer[:rows]
 
     def _padded_grad(self, z_grad: np.ndarray) -> np.ndarray:
         """dL/dz with a border of kernel size - 1 zeros, in a reused buffer."""
