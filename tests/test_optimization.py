@@ -287,3 +287,28 @@ def test_random_erasing_blanks_one_rectangle_in_the_chosen_share(sample):
     from digitnet.training.augment import augmentation_for
 
     assert augmentation_for("clothes", erase=0.4).erase == 0.4
+
+
+def test_random_crops_move_each_image_by_whole_pixels_within_the_limit(sample):
+    x = Preprocessing().apply(sample.images[:300])
+    plain = Augmentation(shift=0, rotation=0, scale=0)
+    cropping = Augmentation(shift=0, rotation=0, scale=0, crop=2)
+    out = cropping.apply(x, np.random.default_rng(5))
+    np.testing.assert_array_equal(out, cropping.apply(x, np.random.default_rng(5)))
+    # With crop 0 the random stream is what it was: the recorded runs still rerun.
+    np.testing.assert_array_equal(plain.apply(x, np.random.default_rng(5)), x)
+    framed = np.zeros((300, 32, 32), dtype=x.dtype)
+    framed[:, 2:30, 2:30] = x.reshape(300, 28, 28)
+    moves = []
+    for before, after in zip(framed, out.reshape(300, 28, 28)):
+        # exactly one whole-pixel offset of the framed image gives the crop, unblurred
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(before[dy : dy + 28, dx : dx + 28], after)]  # fmt: skip
+        assert found, "a crop must be the image moved by whole pixels"
+        moves.append(found[0])
+    assert len(set(moves)) > 15  # the offsets vary, all 25 possible in 300 images
+    assert cropping.describe() == "crops shifted up to 2 whole px"
+    from digitnet.training.augment import augmentation_for
+
+    assert augmentation_for("clothes", crop=1).crop == 1
+    assert augmentation_for("clothes", crop=1).flip

@@ -60,10 +60,11 @@ def speaks_flags() -> bool:
 class Knob:
     """One setting: what values it takes and what it means.
 
-    kind: 'number' (a float), 'count' (a whole number >= 1), 'switch' (true or
-    false), 'choice' (one of `choices`), 'text', or 'sizes' (whole numbers >= 1,
-    written 512,256).  minimum/maximum bound a number; `open_minimum` excludes the
-    minimum itself.  `none` says what None means where None is allowed.
+    kind: 'number' (a float), 'count' (a whole number >= 1), 'whole' (a whole
+    number from minimum to maximum, both included), 'switch' (true or false),
+    'choice' (one of `choices`), 'text', or 'sizes' (whole numbers >= 1, written
+    512,256).  minimum/maximum bound a number (a number's maximum is excluded);
+    `open_minimum` excludes the minimum itself.  `none` says what None means where None is allowed.
     """
 
     name: str
@@ -113,6 +114,14 @@ class Knob:
                     f"{shown}: must be one or more whole numbers >= 1, such as {example}"
                 )
             return tuple(int(n) for n in sizes)
+        if self.kind == "whole":
+            whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            if not whole or not self._in_range(value):
+                example = f"{self.flag} 2" if flags else f"{self.name}=2"
+                raise DigitnetError(
+                    f"{shown}: must be a whole number {self.range_text()}, such as {example}"
+                )
+            return int(value)
         if self.kind == "count":
             if not _is_count(value):
                 example = f"{self.flag} 10" if flags else f"{self.name}=10"
@@ -128,6 +137,8 @@ class Knob:
     def _in_range(self, value: float) -> bool:
         low, high = self.minimum, self.maximum
         above = low is None or value > low or (value == low and not self.open_minimum)
+        if self.kind == "whole":
+            return above and (high is None or value <= high)
         return above and (high is None or value < high)
 
     def range_text(self) -> str:
@@ -139,6 +150,8 @@ class Knob:
             if self.maximum is not None:
                 parts.append(f"< {self.maximum:g}")
             return " and ".join(parts)
+        if self.kind == "whole":
+            return f">= {self.minimum:g} and <= {self.maximum:g}"
         return {
             "count": "whole number >= 1",
             "switch": "on or off",
@@ -150,11 +163,13 @@ class Knob:
     def parse(self, text: str) -> Any:
         """This knob's command-line text as a value (argparse's `type`).  Only the
         conversion: the range is checked with the other knobs, by the recipe."""
-        converters = {"count": int, "number": float, "sizes": _sizes}
+        converters = {"count": int, "whole": int, "number": float, "sizes": _sizes}
         try:
             return converters.get(self.kind, str)(text)
         except ValueError:
-            noun = {"count": "whole number", "number": "number"}.get(self.kind, "list of sizes")
+            noun = {"count": "whole number", "whole": "whole number", "number": "number"}.get(
+                self.kind, "list of sizes"
+            )
             raise argparse.ArgumentTypeError(f"'{text}' is not a {noun}") from None
 
 

@@ -96,6 +96,13 @@ class Recipe:
         minimum=0,
         maximum=1,
     )
+    crop: int = knob(
+        "when augmenting: random crops moving each image by up to this many whole pixels",
+        kind="whole",
+        default=0,
+        minimum=0,
+        maximum=8,
+    )
     label_smoothing: float = knob(
         "the share of each target spread evenly over all classes (docs/training.md)",
         kind="number",
@@ -213,6 +220,7 @@ class Recipe:
             if self.augment
             else "",
             f"random erasing {self.erase:g}" if self.augment and self.erase else "",
+            f"random crops {self.crop}" if self.augment and self.crop else "",
             f"label smoothing {self.label_smoothing:g}" if self.label_smoothing else "",
             f"weights averaged (decay {self.ema:g})" if self.ema else "",
             f"patience {self.patience}" if self.patience else "",
@@ -308,7 +316,9 @@ def run(
         done = (start_from.history.get("epoch") or [0])[-1]
         log = _numbered_on(log, done, done + recipe.epochs)
     augmentation = (
-        augmentation_for(dataset.kind, recipe.elastic, recipe.erase) if recipe.augment else None
+        augmentation_for(dataset.kind, recipe.elastic, recipe.erase, recipe.crop)
+        if recipe.augment
+        else None
     )
     if augmentation is not None and log is not None:
         log(f"augmentation for {dataset.kind}: {augmentation.describe()}")

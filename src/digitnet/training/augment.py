@@ -41,6 +41,7 @@ class Augmentation:
     elastic_sigma: float = 4.0  # smoothness of the field (Gaussian std, pixels)
     flip: bool = False  # mirror half of the images left to right
     erase: float = 0.0  # the share of images given a random blank rectangle (0: none)
+    crop: int = 0  # whole-pixel shifts up to this many pixels, each axis (0: none)
 
     def describe(self) -> str:
         """The distortions in words, e.g. 'mirror images, shifts up to 2 px'."""
@@ -51,6 +52,7 @@ class Augmentation:
             f"scalings up to {self.scale:.0%}" if self.scale else "",
             f"elastic distortion {self.elastic_alpha:g}" if self.elastic_alpha else "",
             f"random erasing of {self.erase:.0%} of the images" if self.erase else "",
+            f"crops shifted up to {self.crop} whole px" if self.crop else "",
         ]
         return ", ".join(part for part in parts if part) or "none"
 
@@ -77,6 +79,8 @@ class Augmentation:
         moved = _bilinear(images.reshape(count, SIDE, SIDE), source_y, source_x)
         if self.erase:
             moved = _erased(moved, self.erase, rng)
+        if self.crop:
+            moved = _cropped(moved, self.crop, rng)
         return moved.reshape(count, -1)
 
     def _elastic_field(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -143,14 +147,35 @@ def _erased(images: np.ndarray, share: float, rng: np.random.Generator) -> np.nd
     return np.where(inside, noise, images)
 
 
-def augmentation_for(kind: str, elastic: float = 0.0, erase: float = 0.0) -> Augmentation:
+def _cropped(images: np.ndarray, most: int, rng: np.random.Generator) -> np.ndarray:
+    """Random crops: each image framed by `most` blank pixels on every side, and a
+    28x28 window cut from it at a random offset, so the image moves by a whole
+    number of pixels (-most to +most, each axis).
+
+    Whole pixels, not the affine map's fractional shift: reading a photo between
+    its pixels (bilinear interpolation) blurs it, and a garment's texture and edges
+    are what tell a shirt from a pullover.
+    """
+    count = len(images)
+    framed = np.zeros((count, SIDE + 2 * most, SIDE + 2 * most), dtype=images.dtype)
+    framed[:, most : most + SIDE, most : most + SIDE] = images
+    top, left = rng.integers(0, 2 * most + 1, (2, count))
+    rows = (top[:, None] + np.arange(SIDE))[:, :, None]  # (count, 28, 1)
+    columns = (left[:, None] + np.arange(SIDE))[:, None, :]  # (count, 1, 28)
+    return framed[np.arange(count)[:, None, None], rows, columns]
+
+
+def augmentation_for(
+    kind: str, elastic: float = 0.0, erase: float = 0.0, crop: int = 0
+) -> Augmentation:
     """The distortions that fit images of `kind` (a Dataset's kind).
 
     'handwriting': shifts of up to 2 pixels, rotations of up to 10 degrees,
     scalings of up to 10%, and elastic distortion of strength `elastic`.
     'clothes': mirror images (half of them, left to right), nothing else.
-    Either kind: random erasing of `erase` of the images.
+    Either kind: random erasing of `erase` of the images, and random crops that
+    move each image by up to `crop` whole pixels.
     """
     if kind == "clothes":
-        return Augmentation(shift=0.0, rotation=0.0, scale=0.0, flip=True, erase=erase)
-    return Augmentation(elastic_alpha=elastic, erase=erase)
+        return Augmentation(shift=0.0, rotation=0.0, scale=0.0, flip=True, erase=erase, crop=crop)
+    return Augmentation(elastic_alpha=elastic, erase=erase, crop=crop)
