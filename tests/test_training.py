@@ -100,3 +100,32 @@ def test_ctrl_c_keeps_the_best_weights_so_far(sample):
     assert not all(
         np.array_equal(saved, latest) for saved, latest in zip(snapshots[best], snapshots[-1])
     )
+
+
+def test_a_recipe_trains_clothes_with_its_settings_for_clothes_unless_given(sample):
+    from dataclasses import replace
+
+    from digitnet.data.dataset import Dataset
+    from digitnet.errors import DigitnetError
+
+    images, labels = sample.images[:700], sample.labels[:700]
+    clothes = Dataset(images, labels, "clothes made of digits", kind="clothes")
+    digits = Dataset(images, labels, "the same digits", kind="handwriting")
+    recipe = replace(FAST, epochs=1, dev_size=100,
+                     for_clothes=(("epochs", 2), ("weight_decay", 1e-3)))  # fmt: skip
+    lines: list[str] = []
+    model = run(recipe, clothes, log=lines.append)
+    assert (model.recipe["epochs"], model.recipe["weight_decay"]) == (2, 1e-3)
+    assert model.history["epoch"] == [1, 2]  # it trained as it says
+    assert "for clothes, recipe fast sets epochs 2, weight decay 0.001" in "\n".join(lines)
+    # A knob given by name keeps its value; the others still follow the data's kind.
+    given = run(recipe.with_overrides(epochs=1), clothes, log=None)
+    assert (given.recipe["epochs"], given.recipe["weight_decay"]) == (1, 1e-3)
+    assert given.history["epoch"] == [1]
+    # Handwriting: the recipe as it is.
+    plain = run(recipe, digits, log=None)
+    assert (plain.recipe["epochs"], plain.recipe["weight_decay"]) == (1, 0.0)
+    with pytest.raises(DigitnetError, match="for_clothes sets 'epoch', not a knob"):
+        replace(FAST, for_clothes=(("epoch", 2),))
+    with pytest.raises(DigitnetError, match="weight_decay"):
+        replace(FAST, for_clothes=(("weight_decay", -1.0),))

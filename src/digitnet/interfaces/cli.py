@@ -49,7 +49,7 @@ from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.recipes.knobs import add_flags, as_flags, knob_table
-from digitnet.recipes.recipe import KNOBS
+from digitnet.recipes.recipe import KNOBS, adapted, as_settings
 from digitnet.speed import using_threads
 
 EXIT_USER_ERROR = 2
@@ -468,6 +468,7 @@ def command_train(args: argparse.Namespace) -> int:
         mismatch = class_mismatch(start, args.resume, dataset)
         if mismatch:
             _warn(f"{mismatch}; training on, the model will predict {dataset.noun}s")
+    recipe = adapted(recipe, dataset.kind, say)  # run() would; said before the settings
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
         done = start.history["epoch"][-1]
@@ -786,6 +787,9 @@ def command_recipes(args: argparse.Namespace) -> int:
         default = " (default)" if name == DEFAULT_RECIPE else ""
         print(f"{name}{default}: {recipe.summary}")
         print(f"    --layers {recipe.layers}")
+        clothes = recipe.kind_settings("clothes")
+        if clothes:
+            print(f"    on clothes (Fashion-MNIST): {as_settings(clothes)}")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -35,10 +35,16 @@ from digitnet.training.trainer import Watch
 
 @dataclass(frozen=True)
 class Recipe:
-    """A named training configuration.  Every field but name and summary is a knob:
-    declared here once, with its kind, range, default and help (recipes/knobs.py),
-    and from that the command line's flags, the API's keywords, the checks and the
-    table in docs/training.md."""
+    """A named training configuration.  Every field but name, summary, for_clothes and
+    given is a knob: declared here once, with its kind, range, default and help
+    (recipes/knobs.py), and from that the command line's flags, the API's keywords,
+    the checks and the table in docs/training.md.
+
+    `for_clothes`: knobs this recipe sets otherwise when the images are clothes (a
+    Dataset's kind), as (name, value) pairs, chosen on Fashion-MNIST's validation
+    split.  `run` applies them (`for_kind`), except to the knobs in `given`: those
+    set by name through `with_overrides` (a flag, a keyword), which keep their value.
+    """
 
     name: str
     summary: str
@@ -146,6 +152,8 @@ class Recipe:
         kind="switch",
         default=False,
     )
+    for_clothes: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("name", "summary"):
@@ -153,6 +161,11 @@ class Recipe:
                 raise DigitnetError(f"recipe setting '{name}' must be text")
         for each in RECIPE_KNOBS:  # widened or refused, one DigitnetError naming the flag
             object.__setattr__(self, each.name, each.check(getattr(self, each.name)))
+        by_name = {each.name: each for each in RECIPE_KNOBS}
+        for name, value in self.for_clothes:  # knobs, each value in its knob's range
+            if name not in by_name:
+                raise DigitnetError(f"recipe '{self.name}': for_clothes sets '{name}', not a knob")
+            by_name[name].check(value)
         # One text for one network: the complete form that parse_layers reads back.
         complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
         object.__setattr__(self, "layers", complete)
@@ -187,7 +200,25 @@ class Recipe:
             if "layers" in changes:
                 raise DigitnetError("give the layers whole, or hidden/activation/dropout, not both")
             changes["layers"] = self._mlp_with(**shorthand)
-        return replace(self, **changes)
+        given = self.given | {key for key in overrides if overrides[key] is not None}
+        return replace(self, **changes, given=frozenset(given))
+
+    def for_kind(self, kind: str) -> Recipe:
+        """This recipe as it trains on images of `kind`: for clothes, with its
+        `for_clothes` settings, but for the knobs given by name (see the class)."""
+        settings = self.kind_settings(kind)
+        return replace(self, **settings, for_clothes=()) if settings else self
+
+    def kind_settings(self, kind: str) -> dict[str, Any]:
+        """The knobs `for_kind(kind)` changes, with their new values."""
+        if kind != "clothes":
+            return {}
+        # epochs given through `full_batch` or layers through `hidden` count as given
+        given = set(self.given)
+        given |= {"batch_size"} if "full_batch" in given else set()
+        given |= {"layers"} if given & {each.name for each in MLP_SHORTHAND} else set()
+        return {name: value for name, value in self.for_clothes
+                if name not in given and getattr(self, name) != value}  # fmt: skip
 
     def _mlp_with(self, hidden: Any = None, activation: Any = None, dropout: Any = None) -> str:
         mlp = as_mlp(self.layers)
@@ -237,7 +268,7 @@ class Recipe:
         """The recipe saved in a model file (unknown keys from other versions ignored).
 
         digitnet 0.1 saved an MLP as hidden_sizes, activation and dropout."""
-        known = {f.name for f in fields(cls)}
+        known = {"name", "summary"} | {each.name for each in RECIPE_KNOBS}
         kept = {key: value for key, value in values.items() if key in known}
         try:
             if "layers" not in kept and "hidden_sizes" in values:
@@ -249,7 +280,11 @@ class Recipe:
             raise DigitnetError(f"not a valid recipe ({error})") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Name, summary and knobs: what a model file saves (run saves the recipe as
+        it trained, its settings for the data's kind applied)."""
+        values = asdict(self)
+        del values["for_clothes"], values["given"]
+        return values
 
 
 def _declared_knobs() -> tuple[Knob, ...]:
@@ -300,6 +335,7 @@ def run(
     after every step (training/trainer.py: Progress).
     """
     _check(recipe, dataset)
+    recipe = adapted(recipe, dataset.kind, log)
     rng = np.random.default_rng(seed)
     assert dataset.labels is not None
     train_rows, dev_rows = splits.split(dataset.labels, recipe.dev_size, recipe.split, rng)
@@ -440,6 +476,23 @@ def _continue_from(model: Model, fresh: Network) -> Network:
         )
     fresh.set_arrays(model.network.arrays())
     return fresh
+
+
+def adapted(recipe: Recipe, kind: str, log: Callable[[str], None] | None = None) -> Recipe:
+    """`recipe.for_kind(kind)`, and a line to `log` saying what that changed."""
+    changed = recipe.kind_settings(kind)
+    if changed and log is not None:
+        log(f"for {kind}, recipe {recipe.name} sets {as_settings(changed)} "
+            "(a flag or keyword that sets one wins)")  # fmt: skip
+    return recipe.for_kind(kind)
+
+
+def as_settings(changed: dict[str, Any]) -> str:
+    """{'epochs': 20, 'weight_decay': 0.002} as 'epochs 20, weight decay 0.002'."""
+    return ", ".join(
+        f"{name.replace('_', ' ')} {value:g}" if isinstance(value, float) else
+        f"{name.replace('_', ' ')} {value}" for name, value in changed.items()
+    )  # fmt: skip
 
 
 def _check(recipe: Recipe, dataset: Dataset) -> None:
