@@ -19,7 +19,8 @@ looking like the 10,000 test photos (a Fashion-MNIST run with the handwriting
 distortions scored 87.3%, well below one without).  Clothes get a mirror
 image only (a left sleeve looks like a right one): measured with the `cnn`
 recipe on Fashion-MNIST's test set, mirror images alone gave 91.9%, mirror
-images and 2-pixel shifts 91.1% (the photos are already centred).
+images and 2-pixel shifts 91.1% (the photos are already centred); whole-pixel
+crops, which blur nothing, cost as much (benchmarks/README.md), so no recipe uses them.
 """
 
 from __future__ import annotations
