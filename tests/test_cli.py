@@ -91,6 +91,8 @@ def test_recipes_are_listed(capsys):
     assert main(["recipes"]) == 0
     out = capsys.readouterr().out
     assert "seed:" in out and "fast (default):" in out
+    best = out[out.index("best:") :]  # the recipe's settings for clothes, under it
+    assert "on clothes (Fashion-MNIST): epochs 20, weight decay 0.002" in best
 
 
 @pytest.mark.parametrize(
