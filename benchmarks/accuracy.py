@@ -23,6 +23,7 @@ import time
 import digitnet
 from digitnet.data import load_data
 from digitnet.recipes import get_recipe, run
+from digitnet.recipes.recipe import adapted
 from digitnet.speed import using_threads
 
 
@@ -49,6 +50,7 @@ def main() -> None:
     recipe = get_recipe(args.recipe).with_overrides(**overrides)
     dataset = load_data(args.data)
     test = load_data(f"{args.data}:test") if args.test else None
+    recipe = adapted(recipe, dataset.kind, print)  # a recipe's settings for clothes
     print(f"data: {dataset.source}\nrecipe: {recipe.name}: {recipe.settings()}")
     print(f"threads: {args.threads}, seeds {seeds}, digitnet {digitnet.__version__}")
     rows = []
