@@ -213,7 +213,7 @@ class Recipe:
         """The knobs `for_kind(kind)` changes, with their new values."""
         if kind != "clothes":
             return {}
-        # epochs given through `full_batch` or layers through `hidden` count as given
+        # batch_size given as `full_batch`, or layers as `hidden` (MLP shorthand), is given
         given = set(self.given)
         given |= {"batch_size"} if "full_batch" in given else set()
         given |= {"layers"} if given & {each.name for each in MLP_SHORTHAND} else set()
