@@ -82,6 +82,9 @@ CNN = Recipe(
     dev_size=1000,
     split="stratified",
     log_every=1,
+    # Clothes, chosen on Fashion-MNIST's validation split (benchmarks/README.md): 20
+    # epochs ended at 93.57% and 93.53% (seeds 0, 1), 15 at 93.47% (seed 0).
+    for_clothes=(("epochs", 20),),
 )
 
 BEST = Recipe(
