@@ -70,14 +70,15 @@ class PiecewiseMaxPool2D(MaxPool2D):
             out = a[batch]
             np.copyto(out, x[batch, first_rows, first_cols, :])
             if winner is not None:
-                beats = np.empty(out.shape, dtype=bool)
+                beats, offset = np.empty(out.shape, dtype=bool), np.empty(out.shape, np.uint8)
             for index, (rows, cols) in enumerate(others, start=1):
                 pixels = x[batch, rows, cols, :]
                 if winner is not None:
-                    # offsets come in reading order: the winner is the last offset to
-                    # beat the maximum so far
+                    # offsets come in increasing order: the winner is the last to beat
+                    # the maximum so far, max(winner, index * beats)
                     np.greater(pixels, out, out=beats)
-                    np.copyto(winner[batch], np.uint8(index), where=beats)
+                    np.multiply(beats, np.uint8(index), out=offset)
+                    np.maximum(winner[batch], offset, out=winner[batch])
                 np.maximum(out, pixels, out=out)
 
         WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
