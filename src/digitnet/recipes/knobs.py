@@ -64,7 +64,8 @@ class Knob:
     number from minimum to maximum, both included), 'switch' (true or false),
     'choice' (one of `choices`), 'text', or 'sizes' (whole numbers >= 1, written
     512,256).  minimum/maximum bound a number (a number's maximum is excluded);
-    `open_minimum` excludes the minimum itself.  `none` says what None means where None is allowed.
+    `open_minimum` excludes the minimum itself.  `none` says what None means where
+    None is allowed.
     """
 
     name: str

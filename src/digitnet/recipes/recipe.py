@@ -42,7 +42,7 @@ class Recipe:
 
     `for_clothes`: knobs this recipe sets otherwise when the images are clothes (a
     Dataset's kind), as (name, value) pairs, chosen on Fashion-MNIST's validation
-    split.  `run` applies them (`for_kind`), except to the knobs in `given`: those
+    split.  `run` applies them (`adapted`), except to the knobs in `given`: those
     set by name through `with_overrides` (a flag, a keyword), which keep their value.
     """
 
@@ -203,14 +203,10 @@ class Recipe:
         given = self.given | {key for key in overrides if overrides[key] is not None}
         return replace(self, **changes, given=frozenset(given))
 
-    def for_kind(self, kind: str) -> Recipe:
-        """This recipe as it trains on images of `kind`: for clothes, with its
-        `for_clothes` settings, but for the knobs given by name (see the class)."""
-        settings = self.kind_settings(kind)
-        return replace(self, **settings, for_clothes=()) if settings else self
-
     def kind_settings(self, kind: str) -> dict[str, Any]:
-        """The knobs `for_kind(kind)` changes, with their new values."""
+        """The knobs this recipe changes for images of `kind`, with their new values:
+        for clothes, its `for_clothes` settings but the knobs given by name (see the
+        class).  `adapted` applies them."""
         if kind != "clothes":
             return {}
         # batch_size given as `full_batch`, or layers as `hidden` (MLP shorthand), is given
@@ -479,12 +475,15 @@ def _continue_from(model: Model, fresh: Network) -> Network:
 
 
 def adapted(recipe: Recipe, kind: str, log: Callable[[str], None] | None = None) -> Recipe:
-    """`recipe.for_kind(kind)`, and a line to `log` saying what that changed."""
+    """`recipe` as it trains on images of `kind` (its `kind_settings` applied), and a
+    line to `log` saying what that changed."""
     changed = recipe.kind_settings(kind)
-    if changed and log is not None:
+    if not changed:
+        return recipe
+    if log is not None:
         log(f"for {kind}, recipe {recipe.name} sets {as_settings(changed)} "
             "(a flag or keyword that sets one wins)")  # fmt: skip
-    return recipe.for_kind(kind)
+    return replace(recipe, **changed, for_clothes=())
 
 
 def as_settings(changed: dict[str, Any]) -> str:

@@ -157,7 +157,7 @@ class ChunkedConv2D(Conv2D):
 
     def _buffer(self, name: str, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
         """This thread's reused (rows, width) array called `name`: one for each width
-        and dtype, grown as needed.  Fresh memory for every chunk would cost page faults."""
+        and dtype, grown as needed: allocated once, not for every chunk."""
         buffers = self._buffers.__dict__.setdefault(name, {})
         rows, width = shape
         buffer = buffers.get((width, dtype))
