@@ -19,7 +19,8 @@ layer, gradients included.  Every speed trick in digitnet lives here:
 - elementwise.py: ReLU, max pooling and the other activations, piece by piece;
 - loss.py: the softmax over logits stored class by class;
 - optimizer.py: the optimizer's step, on pieces of the parameters;
-- workers.py: the threads that share each batch's pieces (`using_threads`).
+- workers.py: the threads that share each batch's pieces (`using_threads`);
+- memory.py: freed arrays kept for the next batch (no fresh pages to fault in).
 
 The recipes and the trainer call `accelerate` (a recipe's `textbook` knob
 leaves it out); the network core and the training loop never name a trick.
@@ -38,6 +39,7 @@ from digitnet.speed.chunked_conv import ChunkedConv2D
 from digitnet.speed.dense import BlockedDense
 from digitnet.speed.elementwise import Piecewise, PiecewiseMaxPool2D, PiecewiseReLU
 from digitnet.speed.loss import ClassMajorSoftmaxCrossEntropy
+from digitnet.speed.memory import keep_freed_memory
 from digitnet.speed.network import AcceleratedNetwork
 from digitnet.speed.optimizer import Optimizer, PiecewiseOptimizer
 from digitnet.speed.workers import WORKERS, available_cores, capped, using_threads
@@ -64,6 +66,7 @@ def accelerate(network: Network) -> AcceleratedNetwork:
     """
     if isinstance(network, AcceleratedNetwork):
         return network
+    keep_freed_memory()
     on_pixels = True  # the first layer reads rows of pixels
     layers = []
     for layer in network.layers:

@@ -1,0 +1,53 @@
+"""Freed memory kept for the next batch, not handed back to the operating system.
+
+A training step allocates the same arrays batch after batch: a layer's output,
+batch norm's normalised maps, a gradient, each megabytes.  By default glibc's
+allocator gives an array that large pages of its own (mmap) and returns them
+when it is freed; the next batch's array then touches fresh pages, and the
+kernel stops the process to zero every 4 KB of them.  With two threads those
+page faults also queue for the one lock on the process's memory map: measured
+with the `best` recipe's network (benchmarks/README.md), the first
+convolution's forward pass took 12-15 ms at two threads against 3 ms at one.
+
+`keep_freed_memory()` asks glibc to serve arrays of up to MMAP_THRESHOLD from
+its heap and to keep up to TRIM_THRESHOLD of freed heap: the next batch's
+arrays reuse the pages of the last one's.  Nothing is computed differently;
+the process only keeps what it used.  Other C libraries (macOS, Windows, musl)
+are left as they are.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
+MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's upper bound for this setting on 64-bit systems
+TRIM_THRESHOLD = 512 * 1024 * 1024  # freed heap above this is given back
+
+_kept = False
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's allocator to keep freed arrays for reuse (once per process).
+
+    True where the settings took (glibc), False where this C library has no
+    such settings.
+    """
+    global _kept
+    if _kept:
+        return True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # mallopt answers 1 where it took a setting, 0 where it refused it
+    _kept = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
+    return _kept
