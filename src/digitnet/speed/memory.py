@@ -5,9 +5,9 @@ batch norm's normalised maps, a gradient, each megabytes.  By default glibc's
 allocator gives an array that large pages of its own (mmap) and returns them
 when it is freed; the next batch's array then touches fresh pages, and the
 kernel stops the process to zero every 4 KB of them.  With two threads those
-page faults also queue for the one lock on the process's memory map: measured
-with the `best` recipe's network (benchmarks/README.md), the first
-convolution's forward pass took 12-15 ms at two threads against 3 ms at one.
+page faults also queue for the one lock on the process's memory map, and a
+layer's pass at two threads can take several times its one-thread time
+(benchmarks/README.md counts the faults and times them).
 
 `keep_freed_memory()` asks glibc to serve arrays of up to MMAP_THRESHOLD from
 its heap and to keep up to TRIM_THRESHOLD of freed heap: the next batch's
