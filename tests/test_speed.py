@@ -394,3 +394,26 @@ def test_freed_memory_is_kept_for_the_next_batch():
     assert kept == "True"
     assert default_faults > 3_000  # the defaults fault the pages in again, batch after batch
     assert kept_faults < default_faults / 10
+
+
+@pytest.mark.parametrize(
+    "count, other_sides",
+    [(800, 128 * 784), (784, 128 * 800), (520, 128 * 800), (3136, 128 * 256), (6272, 32768),
+     (10, 1000), (1024, 128 * 1024), (97, 10**9)],
+)  # fmt: skip
+def test_dense_blocks_share_evenly_among_two_or_four_threads(count, other_sides):
+    """A product's blocks: 1, 2, 4 or 8 of them, widths differing by the rounding alone,
+    each worth a thread unless there is only one, covering every unit once."""
+    from digitnet.speed.dense import NARROWEST_BLOCK, blocks
+    from digitnet.speed.workers import SMALLEST_PRODUCT
+
+    cut = blocks(count, other_sides)
+    widths = [block.stop - block.start for block in cut]
+    assert len(cut) in (1, 2, 4, 8)
+    assert cut[0].start == 0 and cut[-1].stop == count
+    assert all(a.stop == b.start for a, b in zip(cut, cut[1:]))
+    assert max(widths) - min(widths) <= len(cut)
+    narrowest = max(NARROWEST_BLOCK, -(-SMALLEST_PRODUCT // other_sides))
+    assert len(cut) == 1 or min(widths) * 2 >= narrowest  # halving stopped in time
+    if len(cut) < 8:  # one more halving would have made blocks too narrow
+        assert count < 2 * len(cut) * narrowest

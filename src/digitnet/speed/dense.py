@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet.network.layers import Dense
-from digitnet.speed.workers import SMALLEST_PRODUCT, WORKERS, split
+from digitnet.speed.workers import SMALLEST_PRODUCT, WORKERS, pieces
 
 BLOCK_PARTS = 8  # blocks per product: enough for the workers, few enough to stay large
 NARROWEST_BLOCK = 64  # units or inputs: a narrower product runs below BLAS's speed
@@ -25,9 +25,17 @@ NARROWEST_BLOCK = 64  # units or inputs: a narrower product runs below BLAS's sp
 
 def blocks(count: int, other_sides: int) -> list[slice]:
     """`count` units (or inputs) cut into blocks whose products, each `other_sides`
-    multiply-adds per unit, are worth a thread (the sizes alone decide)."""
-    return split(count, BLOCK_PARTS,
-                 max(NARROWEST_BLOCK, -(-SMALLEST_PRODUCT // max(1, other_sides))))  # fmt: skip
+    multiply-adds per unit, are worth a thread (the sizes alone decide).
+
+    BLOCK_PARTS blocks, halved until each is wide enough: 8, 4, 2 or 1 blocks
+    of nearly equal width, so that 2 or 4 threads get equal shares (5 blocks
+    would give one of two threads 3, and the other would wait for it).
+    """
+    narrowest = max(NARROWEST_BLOCK, -(-SMALLEST_PRODUCT // max(1, other_sides)))
+    parts = BLOCK_PARTS
+    while parts > 1 and count < parts * narrowest:
+        parts //= 2
+    return pieces(count, -(-count // parts))
 
 
 class BlockedDense(Dense):
