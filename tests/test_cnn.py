@@ -98,3 +98,21 @@ def test_bad_layers_on_the_command_line_give_one_line(layers, message, capsys, t
     assert main(["train", "--layers", layers, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_a_cnn_is_measured_in_smaller_batches_with_the_same_outputs(sample):
+    """Prediction keeps each layer's input for a batch: a CNN's feature maps for 1,024
+    images take 100 MB a layer, so a CNN is measured 256 images at a time, and its
+    images do not meet, so the outputs are the same bit for bit at any batch size."""
+    from digitnet.network import Network
+    from digitnet.speed import accelerate, using_threads
+
+    cnn = accelerate(Network.build(SMALL_CNN, init="he", seed=0))
+    mlp = Network.build("dense32,relu,dense10", init="he", seed=0)
+    assert cnn.measuring_batch == 256 and mlp.measuring_batch == 1024
+    x = (sample.images[:700].reshape(700, -1) / 255).astype(np.float32)
+    with using_threads(1):
+        default = cnn.logits(x)
+        np.testing.assert_array_equal(default, cnn.logits(x, batch_size=1024))
+        np.testing.assert_array_equal(default, cnn.logits(x, batch_size=100))
+    assert default.shape == (700, 10)

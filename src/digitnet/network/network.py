@@ -144,11 +144,12 @@ class Network:
     def logits(
         self,
         x: np.ndarray,
-        batch_size: int = 1024,
+        batch_size: int | None = None,
         prepare: Callable[[np.ndarray], np.ndarray] | None = None,
         progress: Progress | None = None,
     ) -> np.ndarray:
-        """The outputs (m, classes) for many rows, `batch_size` rows at a time.
+        """The outputs (m, classes) for many rows, `batch_size` rows at a time
+        (default: `measuring_batch`).
 
         The one batched forward pass behind prediction and measurement: in
         batches, memory stays bounded (a CNN's im2col of 60,000 images at once
@@ -161,7 +162,7 @@ class Network:
     def predict_proba(
         self,
         x: np.ndarray,
-        batch_size: int = 1024,
+        batch_size: int | None = None,
         prepare: Callable[[np.ndarray], np.ndarray] | None = None,
         progress: Progress | None = None,
     ) -> np.ndarray:
@@ -172,11 +173,12 @@ class Network:
     def _batches(
         self,
         x: np.ndarray,
-        batch_size: int,
+        batch_size: int | None,
         prepare: Callable[[np.ndarray], np.ndarray] | None,
         progress: Progress | None,
         then: Callable[[np.ndarray], np.ndarray] | None,
     ) -> np.ndarray:
+        batch_size = batch_size or self.measuring_batch
         starts: Iterable[int] = range(0, len(x), batch_size)
         outputs = []
         for start in progress(starts) if progress else starts:
@@ -197,6 +199,15 @@ class Network:
     @property
     def dtype(self) -> np.dtype:
         return next(iter(self.arrays().values())).dtype
+
+    @property
+    def measuring_batch(self) -> int:
+        """Rows per batch when predicting or measuring.  Every layer keeps its input
+        until the next batch, so a CNN holds a batch's feature maps layer after
+        layer: 1,024 images of 28x28x32 make 100 MB for each such layer.  A CNN's
+        image does not meet the others in its batch, so fewer at a time give it the
+        same outputs; an MLP's batches are small anyway."""
+        return 256 if self.is_convolutional else 1024
 
     @property
     def is_convolutional(self) -> bool:
