@@ -389,7 +389,7 @@ def test_freed_memory_is_kept_for_the_next_batch():
         kept, count = run.stdout.split()
         return kept, int(count)
 
-    default_kept, default_faults = faults("default")
+    _, default_faults = faults("default")
     kept, kept_faults = faults("keep")
     assert kept == "True"
     assert default_faults > 3_000  # the defaults fault the pages in again, batch after batch

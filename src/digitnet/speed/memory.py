@@ -20,24 +20,21 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import platform
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's upper bound for this setting on 64-bit systems
 TRIM_THRESHOLD = 512 * 1024 * 1024  # freed heap above this is given back
 
-_kept = False
 
-
+@functools.cache  # once per process, whatever the answer: libc_ver() reads the executable
 def keep_freed_memory() -> bool:
-    """Set glibc's allocator to keep freed arrays for reuse (once per process).
+    """Set glibc's allocator to keep freed arrays for reuse.
 
     True where the settings took (glibc), False where this C library has no
     such settings.
     """
-    global _kept
-    if _kept:
-        return True
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -47,7 +44,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # mallopt answers 1 where it took a setting, 0 where it refused it
-    _kept = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     )
-    return _kept
