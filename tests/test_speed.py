@@ -125,24 +125,27 @@ def test_piecewise_max_pooling_equals_max_pooling_ties_included(size, stride, si
 
 
 @pytest.mark.parametrize(
-    ("stride", "padding", "channels", "filters"),
+    ("stride", "padding", "channels", "filters", "size"),
     [
-        (1, "valid", 3, 4),
-        (2, "same", 3, 4),
-        (3, "valid", 3, 4),
-        (1, "valid", 4, 3),
-        (1, "same", 4, 4),
-        (1, "same", 8, 4),  # a window's row of 24 numbers: patches copied in one go
+        (1, "valid", 3, 4, 3),
+        (2, "same", 3, 4, 3),
+        (3, "valid", 3, 4, 3),
+        (1, "valid", 4, 3, 3),
+        (1, "same", 4, 4, 3),
+        (1, "same", 8, 4, 3),  # a window's row of 24 numbers: patches copied in one go
+        (1, "same", 4, 3, 5),  # two zeros each side
+        (1, "same", 4, 3, 4),  # one zero before, two after: the border of dL/dz is uneven
+        (1, "same", 3, 4, 4),  # the same padding, dL/dx by col2im
     ],  # fmt: skip
 )
-def test_chunked_conv_equals_conv(stride, padding, channels, filters, monkeypatch):
+def test_chunked_conv_equals_conv(stride, padding, channels, filters, size, monkeypatch):
     """The chunked convolution gives Conv2D's numbers, also with a short last chunk;
     with at least as many channels as filters (stride 1), dL/dx is the convolution of
     the padded dL/dz with the flipped kernel."""
     monkeypatch.setattr(chunked_conv, "CHUNK_BYTES", 3000)  # a few images per chunk
     rng = np.random.default_rng(stride)
     x = rng.normal(size=(7, 9, 9, channels))
-    kernel, bias = rng.normal(size=(3, 3, channels, filters)), rng.normal(size=filters)
+    kernel, bias = rng.normal(size=(size, size, channels, filters)), rng.normal(size=filters)
     plain = Conv2D(kernel.copy(), bias.copy(), stride, padding)
     chunked = chunked_conv.ChunkedConv2D(kernel.copy(), bias.copy(), stride, padding)
     z = plain.forward(x)
@@ -152,11 +155,28 @@ def test_chunked_conv_equals_conv(stride, padding, channels, filters, monkeypatc
     for input_grad in (True, False):
         expected, got = plain.backward(z_grad, input_grad), chunked.backward(z_grad, input_grad)
         if input_grad:  # by the flipped kernel the sums run in another order: rounding
+            assert got.shape == x.shape
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)
         else:
             assert got is None and expected is None
         np.testing.assert_allclose(chunked.kernel_grad, plain.kernel_grad, rtol=1e-12)
         np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
+
+
+def test_chunked_conv_reuses_its_padded_buffers_without_mixing_batches():
+    """'same' padding writes each batch into a reused buffer whose border stays zero:
+    batches of other sizes in between (a measurement, the last short batch) and a
+    second batch of the first size give what a fresh layer gives."""
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(3, 3, 4, 4)), rng.normal(size=4)
+    reused = chunked_conv.ChunkedConv2D(kernel, bias, 1, "same")
+    for size in (5, 3, 5, 8, 5):
+        x = rng.normal(size=(size, 6, 6, 4))
+        fresh = Conv2D(kernel, bias, 1, "same")
+        np.testing.assert_allclose(reused.forward(x), fresh.forward(x), rtol=1e-12)
+        z_grad = rng.normal(size=(size, 6, 6, 4))
+        np.testing.assert_allclose(reused.backward(z_grad), fresh.backward(z_grad),
+                                   rtol=1e-12, atol=1e-13)  # fmt: skip
 
 
 @pytest.mark.parametrize("threads", [1, 2])
