@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli, write_test_csv
+from conftest import run_cli, write_test_csv, write_train_csv
 from digitnet.interfaces.cli import main
 from digitnet.model_file import load_model
 
@@ -156,11 +156,55 @@ def test_bad_input_one_line_exit_2_nothing_lost(tmp_path, sample, args, message)
     assert leftovers == []
 
 
-def test_bad_option_value_is_one_usage_error(tmp_path):
-    result = run_cli("train", "--epochs", "zero", cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--epochs", "zero"],
+         "digitnet train: error: argument --epochs: 'zero' is not a whole number"),
+        (["train", "--threads", "0"],
+         "digitnet train: error: argument --threads: 0 must be at least 1"),
+        (["train", "--epochs", "1.5"], "'1.5' is not a whole number"),
+        (["trian"], "digitnet: error: argument COMMAND: invalid choice: 'trian'"),
+    ],
+)  # fmt: skip
+def test_bad_option_value_is_one_line_naming_it_and_where_help_is(args, message, tmp_path):
+    result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
-    assert "'zero' is not a whole number" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # not argparse's usage block first
+    assert message in result.stderr and result.stderr.rstrip().endswith("--help)")
+    assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_a_small_csv_holds_out_a_tenth_where_the_recipe_asks_1000_rows(tmp_path, sample):
+    """A Kaggle CSV cut down to 300 rows trains with the default recipe: a tenth of
+    it held out (the recipe's 1,000 would be more than it has), and a line says so;
+    a dev size given by name is kept, and refused, naming its flag, if it cannot be."""
+    data = write_train_csv(tmp_path / "small.csv", sample.images[:300], sample.labels[:300])
+    model = tmp_path / "m.npz"
+    trained = run_cli("train", "--data", str(data), "--epochs", "1", "--out", str(model))
+    assert trained.returncode == 0, trained.stderr
+    assert "the data has 300 rows: 30 (a tenth) held out for the dev set" in trained.stdout
+    saved = load_model(model)
+    assert saved.info["dev_size"] == 30 and saved.info["train_size"] == 270
+    refused = run_cli("train", "--data", str(data), "--dev-size", "300", "--out", str(model))
+    assert refused.returncode == 2
+    assert "--dev-size 300: must be a count below 300" in refused.stderr
+    assert load_model(model).info["dev_size"] == 30  # the good model kept
+
+
+def test_a_batch_larger_than_the_training_rows_is_said(tmp_path):
+    trained = run_cli("train", "--epochs", "1", "--batch-size", "100000", "--out",
+                      str(tmp_path / "m.npz"))  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "--batch-size 100000 is more than the 4000 training rows" in trained.stdout
+
+
+@pytest.mark.parametrize("threads", [0, -1, "2", 2.5, True])
+def test_the_api_refuses_a_thread_count_that_is_not_one(threads):
+    import digitnet
+
+    with pytest.raises(digitnet.DigitnetError, match=r"^threads=.*: must be a whole number"):
+        digitnet.train("fast", epochs=1, threads=threads, verbose=False)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -269,5 +313,7 @@ def test_an_unknown_option_is_reported_by_its_command_with_the_nearest(typed, hi
     with pytest.raises(SystemExit) as exit_:
         main(["train", *typed])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and err.startswith("usage: digitnet train")
-    assert err.strip().endswith(f"unrecognized arguments: {' '.join(typed)}{hint}")
+    assert exit_.value.code == 2 and err.startswith("digitnet train: error: ")
+    assert err.strip().endswith(
+        f"unrecognized arguments: {' '.join(typed)}{hint} (see digitnet train --help)"
+    )

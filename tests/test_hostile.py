@@ -365,6 +365,21 @@ case("knob learning rate nan", "--learning-rate nan")(
 case("knob dev size negative", "--dev-size -1.0")(
     lambda f, m: ["train", "--dev-size", "-1", "--out", str(f / "m2.npz")]
 )
+case("knob dev size 1", "--dev-size 1: a fraction is below 1 (0.1: a tenth), a count above 1")(
+    lambda f, m: ["train", "--dev-size", "1.0", "--out", str(f / "m2.npz")]
+)
+case("knob dev size all the rows", "--dev-size 5000: must be a count below 5000")(
+    lambda f, m: ["train", "--dev-size", "5000", "--out", str(f / "m2.npz")]
+)
+case("knob layers with an empty one", "an empty layer between commas")(
+    lambda f, m: ["train", "--layers", "dense256,,dense10", "--out", str(f / "m2.npz")]
+)
+case("out of explore is a file", "exists and is not a folder")(
+    lambda f, m: ["explore", "--out", str(m)]
+)
+case("out of report is the model", "exists and is not a folder")(
+    lambda f, m: ["report", str(m), "--out", str(m)]
+)
 case("knob step every 0", "--step-every 0.0")(
     lambda f, m: ["train", "--step-every", "0", "--out", str(f / "m2.npz")]
 )

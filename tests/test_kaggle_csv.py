@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -124,6 +125,26 @@ def test_submission_format(tmp_path):
     path = tmp_path / "submission.csv"
     write_submission(path, np.array([3, 1, 4, 1, 5]))
     assert path.read_text().splitlines() == ["ImageId,Label", "1,3", "2,1", "3,4", "4,1", "5,5"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([1, 2, 13], "label 13 of ImageId 3 is not a digit 0..9"),
+        ([1, 2.5], "label 2.5 of ImageId 2"),
+        ([-1], "label -1 of ImageId 1"),
+        (["7"], "label '7' of ImageId 1"),
+        ([[1, 2]], "one per image"),
+    ],
+)
+def test_a_submission_of_labels_that_are_not_digits_is_refused(labels, message, tmp_path):
+    path = tmp_path / "submission.csv"
+    write_submission(path, [4])
+    with pytest.raises(DigitnetError, match=re.escape(message)):
+        write_submission(path, labels)
+    assert path.read_text() == "ImageId,Label\n1,4\n"  # the good file kept
+    write_submission(path, np.array([2.0, 0.0]))  # whole-valued floats are digits
+    assert path.read_text().splitlines()[1:] == ["1,2", "2,0"]
 
 
 def test_submission_write_failure_keeps_the_old_file(tmp_path, monkeypatch):

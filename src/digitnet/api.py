@@ -46,9 +46,10 @@ def train(
         dataset = Dataset(images, labels, f"arrays ({len(images)} images)")
     else:
         dataset = data if isinstance(data, Dataset) else load_data(data)
-    with using_threads(threads, say=_warn):
+    with using_threads(threads, say=_warn, named="threads="):
         return run(chosen.with_overrides(**overrides), dataset, seed, log=log, progress=progress)
 
 
 def _warn(note: str) -> None:
-    warnings.warn(note, stacklevel=3)
+    # the caller of train(), past _warn, using_threads and contextlib
+    warnings.warn(note, stacklevel=5)

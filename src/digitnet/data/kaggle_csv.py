@@ -95,9 +95,22 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
     """Write Kaggle's submission format: header `ImageId,Label`, ImageId from 1.
 
     Written atomically: an existing submission is replaced only by a complete one.
+    Labels must be one whole number 0..9 per image; anything else is refused, not
+    written into a file that Kaggle would reject.
     """
-    ids = np.arange(1, len(predicted_labels) + 1)
-    rows = np.column_stack([ids, np.asarray(predicted_labels, dtype=np.int64)])
+    labels = np.asarray(predicted_labels)
+    if labels.ndim != 1:
+        raise DigitnetError(f"{path}: labels must be one per image (a list), got shape "
+                            f"{labels.shape}")  # fmt: skip
+    valid = np.zeros(len(labels), bool)  # text, True/False: none is a digit
+    if labels.dtype.kind in "iuf":
+        valid = (labels == np.round(labels)) & (labels >= 0) & (labels <= 9)
+    if len(labels) and not valid.all():
+        first = int(np.flatnonzero(~valid)[0])
+        raise DigitnetError(f"{path}: label {labels[first].item()!r} of ImageId {first + 1} is not "
+                            "a digit 0..9")  # fmt: skip
+    ids = np.arange(1, len(labels) + 1)
+    rows = np.column_stack([ids, labels.astype(np.int64)])
     with atomic_write(path, "w") as stream:
         stream.write("ImageId,Label\n")
         np.savetxt(stream, rows, fmt="%d", delimiter=",")

@@ -74,7 +74,7 @@ class DigitClassifier:
         recipe = get_recipe(self.recipe).with_overrides(**{"dev_size": 0, **self.knobs})
         dataset = Dataset(images, labels, f"arrays given to fit ({len(images)} images)")
         log = print if self.verbose else None
-        with using_threads(self.threads):
+        with using_threads(self.threads, named="threads="):
             self.model_: Model = run(recipe, dataset, self.seed, log=log, progress=False)
         self.classes_ = np.arange(CLASSES)
         return self

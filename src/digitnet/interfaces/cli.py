@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, NoReturn
 
 import numpy as np
 
@@ -158,6 +158,14 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     raise AssertionError("unreachable: error() exits")
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """argparse's parser, its errors one line (what was wrong, and where help is), as
+    every other error of digitnet's, not the whole usage block first."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _DefaultsShown(argparse.HelpFormatter):
     """Help that ends each option with its default, where it has one of its own.
 
@@ -174,7 +182,7 @@ class _DefaultsShown(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="digitnet",
         description="A handwritten-digit neural network in plain numpy.",
         formatter_class=_DefaultsShown,
@@ -183,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     # Every command's parser shows its defaults too.
-    command_parser = functools.partial(argparse.ArgumentParser, formatter_class=_DefaultsShown)
+    command_parser = functools.partial(_OneLineErrors, formatter_class=_DefaultsShown)
     commands = parser.add_subparsers(
         title="commands", required=True, metavar="COMMAND", parser_class=command_parser
     )
@@ -578,7 +586,8 @@ def command_predict(args: argparse.Namespace) -> int:
     else:
         images = np.stack([read_digit_image(path) for path in pictures]).reshape(-1, PIXELS)
         names = [str(path) for path in pictures]
-        tell(f"images: {len(pictures)} pictures (each prepared as show --image prepares one)")
+        counted = _count(len(pictures), "picture")
+        tell(f"images: {counted} (each prepared as show --image prepares one)")
     probabilities = model.predict_proba(images, progress=None)
     kaggle = pictures is None
     table = prediction_table(names, probabilities, model.class_names, kaggle=kaggle,
@@ -586,13 +595,14 @@ def command_predict(args: argparse.Namespace) -> int:
     write_table(out, table)
     form = ("Kaggle format: ImageId,Label" if kaggle else "file,label") + (
         ", then each class's probability" if args.proba else "")  # fmt: skip
-    tell(f"wrote {len(images)} predictions to {'stdout' if to_stdout else out} ({form})")
+    tell(f"wrote {_count(len(images), 'prediction')} to {'stdout' if to_stdout else out} ({form})")
     return 0
 
 
 def command_explore(args: argparse.Namespace) -> int:
     from digitnet.pictures import write_data_pictures
 
+    output_folder(args.out)  # a bad --out is refused before the data is read
     dataset = load_data(args.data, data_dir=args.data_dir)
     print(f"data: {dataset.source}")
     assert dataset.labels is not None
@@ -622,7 +632,8 @@ def command_show(args: argparse.Namespace) -> int:
         dataset = load_data(args.data, need_labels=False, split="test", data_dir=args.data_dir)
         index = int(np.random.default_rng().integers(len(dataset))) if args.random else args.index
         if not -len(dataset) <= index < len(dataset):
-            raise DigitnetError(f"--index {index}: {dataset.source} has rows 0..{len(dataset) - 1}")
+            raise DigitnetError(f"--index {index}: {dataset.source} has rows 0..{len(dataset) - 1} "
+                                f"(or -{len(dataset)}..-1, counted from the end)")  # fmt: skip
         index %= len(dataset)
         pixels = dataset.images[index]
         label = None if dataset.labels is None else int(dataset.labels[index])
@@ -644,12 +655,13 @@ def command_show(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     from digitnet.pictures.report import build_report
 
+    output_folder(args.out)  # a bad --out is refused before any work
     model = load_model(args.model)
     _check_inputs(model, args.model)
     dataset, overlap = _scored_data(model, args)
     paths = build_report(model, dataset, args.out, progress=False if args.quiet else None,
                          warning=overlap)  # fmt: skip
-    print(f"wrote {len(paths) - 1} pictures and {paths[-1]} (open it in a browser)")
+    print(f"wrote {_count(len(paths) - 1, 'picture')} and {paths[-1]} (open it in a browser)")
     return 0
 
 
@@ -827,6 +839,11 @@ def _check_inputs(model: Model, path: str) -> None:
         raise DigitnetError(
             f"{path}: the model takes {model.network.inputs} inputs, not 28x28 = {PIXELS} pixels"
         )
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 picture', '2 pictures'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _port(text: str) -> int:

@@ -59,6 +59,10 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
     """The layers written in `text`, completed with `image`/`flatten` and checked
     against the input (rows of `pixels`) and the output (`classes` logits; None:
     any number, as long as the last layer is Dense)."""
+    # Commas or spaces between tokens; two commas with nothing between them are a slip
+    # (a layer left out), not a separator to skip.
+    if re.search(r",\s*,", text) or re.match(r"\s*,|.*,\s*$", text):
+        raise DigitnetError(f"layers '{text}': an empty layer between commas (a layer left out?)")
     tokens = [token for token in re.split(r"[,\s]+", text.strip()) if token]
     if not tokens:
         raise DigitnetError("no layers given (for example: dense256,relu,dense10)")

@@ -256,7 +256,8 @@ class Recipe:
             [f"layers {self.layers}", f"{self.init} init", batching,
              f"{self.optimizer} learning rate {self.learning_rate:g}",
              *[extra for extra in extras if extra],
-             f"{self.epochs} {steps}", f"dev {self.dev_size:g} rows ({self.split})"]
+             f"{self.epochs} {steps}",
+             f"dev {splits.shown_size(self.dev_size)} rows ({self.split})"]
         )  # fmt: skip
 
     @classmethod
@@ -330,11 +331,13 @@ def run(
     and `model.info["interrupted"]` is True.  `watch` is told where training is
     after every step (training/trainer.py: Progress).
     """
+    recipe = _dev_size_for(recipe, len(dataset), log)
     _check(recipe, dataset)
     recipe = adapted(recipe, dataset.kind, log)
     rng = np.random.default_rng(seed)
     assert dataset.labels is not None
     train_rows, dev_rows = splits.split(dataset.labels, recipe.dev_size, recipe.split, rng)
+    _note_batch_size(recipe, len(train_rows), log)
     dtype = np.dtype(recipe.dtype)
     preprocessing = Preprocessing()
     train_x = preprocessing.apply(dataset.images[train_rows], dtype)
@@ -494,7 +497,38 @@ def as_settings(changed: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
+SMALL_DATA_DEV_SHARE = 0.1  # of a file too small for the recipe's dev count
+
+
+def _dev_size_for(recipe: Recipe, rows: int, log: Callable[[str], None] | None) -> Recipe:
+    """`recipe`, its dev set a tenth of the rows where its own count (1,000) would take
+    half of them or more (a Kaggle CSV cut down to try things) and no dev size was
+    given by name; a line to `log` says so."""
+    if "dev_size" in recipe.given or recipe.dev_size < 1 or 2 * recipe.dev_size <= rows:
+        return recipe
+    if log is not None:
+        held = splits.held_out_count(SMALL_DATA_DEV_SHARE, rows)
+        flag = "--dev-size" if speaks_flags() else "dev_size"
+        log(f"the data has {rows} rows: {held} (a tenth) held out for the dev set, not "
+            f"recipe {recipe.name}'s {recipe.dev_size:g} ({flag} sets it)")  # fmt: skip
+    return replace(recipe, dev_size=SMALL_DATA_DEV_SHARE)
+
+
 def _check(recipe: Recipe, dataset: Dataset) -> None:
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; training needs labelled data")
-    splits.held_out_count(recipe.dev_size, len(dataset))  # raises if it leaves no training rows
+    try:  # raises if it leaves no training rows
+        splits.held_out_count(recipe.dev_size, len(dataset))
+    except DigitnetError as error:
+        size = splits.shown_size(recipe.dev_size)
+        named = f"--dev-size {size}" if speaks_flags() else f"dev_size={size}"
+        problem = str(error).split(": ", 1)[-1]  # without its own "dev size N: "
+        raise DigitnetError(f"{dataset.source}: {named}: {problem}") from None
+
+
+def _note_batch_size(recipe: Recipe, rows: int, log: Callable[[str], None] | None) -> None:
+    """A line to `log` when a mini-batch would be larger than the training rows."""
+    if log is not None and recipe.batch_size is not None and recipe.batch_size > rows:
+        flag = "--batch-size " if speaks_flags() else "batch_size="
+        log(f"{flag}{recipe.batch_size} is more than the {rows} training rows: each epoch "
+            "is one step on all of them")  # fmt: skip

@@ -21,7 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+import numpy as np
 from threadpoolctl import threadpool_limits
+
+from digitnet.errors import DigitnetError
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -148,25 +151,33 @@ def default_threads() -> int:
     return max(1, min(cores, cores - busy))
 
 
-def capped(threads: int | None) -> tuple[int, str | None]:
+def capped(threads: int | None, named: str = "--threads ") -> tuple[int, str | None]:
     """The thread count to use for `threads` (None: `default_threads()`), and a
-    note when the request was more than the cores this process may use."""
+    note when the request was more than the cores this process may use.  `named`
+    is how the caller spells the setting in what it says: '--threads ' on the
+    command line, 'threads=' in Python."""
     cores = available_cores()
     if threads is None:
         return default_threads(), None
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
+        raise DigitnetError(f"{named}{threads!r}: must be a whole number of cores, at least 1 "
+                            "(or None: every core)")  # fmt: skip
     if threads > cores:
         return cores, (
-            f"--threads {threads}: this process may use {cores} core(s); using {cores} "
+            f"{named}{threads}: this process may use {cores} core(s); using {cores} "
             "(more threads than cores only take turns)"
         )
-    return threads, None
+    return int(threads), None
 
 
 @contextmanager
-def using_threads(threads: int | None, say: Callable[[str], None] | None = None) -> Iterator[int]:
+def using_threads(
+    threads: int | None, say: Callable[[str], None] | None = None, named: str = "--threads "
+) -> Iterator[int]:
     """A context in which the fast layers use `threads` workers (capped to the cores,
-    with `say` told why) and BLAS one thread each; the previous settings come back after."""
-    count, note = capped(threads)
+    with `say` told why, naming the setting as `named`: see `capped`) and BLAS one
+    thread each; the previous settings come back after."""
+    count, note = capped(threads, named)
     if note and say is not None:
         say(note)
     previous = WORKERS.threads
