@@ -95,6 +95,18 @@ def test_recipes_are_listed(capsys):
     assert "on clothes (Fashion-MNIST): epochs 20, weight decay 0.002" in best
 
 
+def test_the_layer_tokens_are_listed_where_a_pip_install_can_see_them(capsys):
+    """A bad layer token points at `digitnet recipes --layers`, which lists them all
+    (docs/layers.md is not in an installed package)."""
+    assert main(["train", "--layers", "dense256,rleu,dense10", "--quiet"]) == 2
+    assert "`digitnet recipes --layers` lists every form" in capsys.readouterr().err
+    assert main(["recipes", "--layers"]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("| token | layer | notes |")
+    for token in ("`dense128`", "`conv32k5`", "`pool2`", "`bn`", "`dropout0.4`", "`relu`"):
+        assert f"| {token} |" in table
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -363,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     recipes.add_argument(
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
     )
+    recipes.add_argument(
+        "--layers",
+        action="store_true",
+        help="list every layer token that --layers takes instead (a Markdown table)",
+    )
     recipes.set_defaults(command=command_recipes, threads=None)
     _add_export_command(commands)
     for name, command in commands.choices.items():
@@ -387,7 +392,7 @@ _DESCRIPTIONS = {
     "calibration, weights, hidden layers) plus a self-contained index.html: by default on "
     "the rows it held out.",
     "recipes": "List the named training recipes, each with the network it trains; --knobs "
-    "lists every knob that train can override, as a Markdown table.",
+    "lists every knob that train can override, --layers every layer token, as Markdown tables.",
 }
 # One example a command, shown at the end of its --help.
 _EXAMPLES = {
@@ -794,6 +799,11 @@ def command_download(args: argparse.Namespace) -> int:
 def command_recipes(args: argparse.Namespace) -> int:
     if args.knobs:
         print(knob_table(KNOBS), end="")
+        return 0
+    if args.layers:
+        from digitnet.network.kinds import layer_table
+
+        print(layer_table(), end="")
         return 0
     for name, recipe in RECIPES.items():
         default = " (default)" if name == DEFAULT_RECIPE else ""

@@ -51,7 +51,7 @@ def parse_token(token: str) -> LayerSpec:
     examples = ", ".join(kind.example for kind in KINDS.values())
     raise DigitnetError(
         f"layer '{token}' is not one digitnet knows: write one of {examples} "
-        "(docs/layers.md has every form)"
+        "(`digitnet recipes --layers` lists every form)"
     )
 
 

@@ -50,7 +50,7 @@ class Recipe:
     summary: str
     layers: str = knob(
         "the network as a layer spec, e.g. 'conv32k5,relu,pool2,dense128,relu,dense10' "
-        "(docs/layers.md)",
+        "(`digitnet recipes --layers` lists the tokens)",
         kind="text",
     )
     init: str = knob("initial weights", kind="choice", choices=tuple(sorted(INITIALIZERS)))
