@@ -105,3 +105,15 @@ def test_standard_mnist_split_is_the_last_rows():
 def test_impossible_split_sizes(sample, size):
     with pytest.raises(DigitnetError, match="dev size"):
         split(sample.labels, size, "stratified")
+
+
+def test_dataset_names_are_read_in_any_case(tmp_path, monkeypatch):
+    """'Sample' and 'MNIST:Test' are the names 'sample' and 'mnist:test'; a file that
+    happens to be called so is still read as the file."""
+    from digitnet.data import load_data
+
+    assert load_data("Sample").spec == "sample"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Sample").write_text("not a dataset\n")
+    with pytest.raises(DigitnetError, match="Sample"):
+        load_data("Sample")

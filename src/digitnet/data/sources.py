@@ -44,7 +44,7 @@ def load_data(
     `split` is the default for names and folders ('train' or 'test'); with
     'test', a folder without test files falls back to its training files.
     """
-    text = str(spec)
+    text = _known_name(str(spec))
     dataset = _load(text, need_labels, split, data_dir, progress)
     name = text.partition(":")[0]
     if text == SAMPLE or (name in DATASETS and not Path(text).exists()):
@@ -52,6 +52,15 @@ def load_data(
     else:
         found = str((Path(text) if Path(text).exists() else Path(name)).resolve())
     return dataclasses.replace(dataset, spec=found)
+
+
+def _known_name(text: str) -> str:
+    """A dataset's name in any case ('MNIST', 'Sample', 'Fashion-MNIST:test') as its
+    own; anything that is a path, or no known name, as it was given."""
+    lowered = text.lower()
+    if Path(text).exists() or not (lowered == SAMPLE or lowered.partition(":")[0] in DATASETS):
+        return text
+    return lowered
 
 
 def _load(
