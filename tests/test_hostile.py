@@ -374,6 +374,9 @@ case("knob dev size all the rows", "--dev-size 5000: must be a count below 5000"
 case("knob layers with an empty one", "an empty layer between commas")(
     lambda f, m: ["train", "--layers", "dense256,,dense10", "--out", str(f / "m2.npz")]
 )
+case("predict with the model and the data swapped", "the model comes first")(
+    lambda f, m: ["predict", _csv(f, ROW + "\n"), str(m), "--out", str(f / "out.csv")]
+)
 case("out of explore is a file", "exists and is not a folder")(
     lambda f, m: ["explore", "--out", str(m)]
 )

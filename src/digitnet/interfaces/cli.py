@@ -574,7 +574,12 @@ def command_predict(args: argparse.Namespace) -> int:
     if not to_stdout:
         check_output(out, [args.model, *args.inputs])
     tell = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)  # not in the CSV
-    model = load_model(args.model)
+    try:
+        model = load_model(args.model)
+    except DigitnetError as error:  # `predict test.csv model.npz`: the order, not the file
+        swapped = any(str(given).lower().endswith(".npz") for given in args.inputs)
+        hint = " (the model comes first: digitnet predict MODEL IMAGES...)" if swapped else ""
+        raise DigitnetError(f"{error}{hint}") from None
     _check_inputs(model, args.model)
     if pictures is None:
         try:
