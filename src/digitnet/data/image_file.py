@@ -73,8 +73,11 @@ def read_grayscale(source: str | os.PathLike[str] | bytes, name: str | None = No
         ) from None
     except DigitnetError:
         raise
-    except Exception as error:  # a truncated or corrupt file: any error while decoding
-        raise DigitnetError(f"{name}: not a readable image ({type(error).__name__})") from None
+    except Exception:  # a truncated or corrupt file: any error while decoding
+        # Pillow's exceptions say little a person can act on ("OSError"); what it means:
+        raise DigitnetError(
+            f"{name}: not a readable image: its data is truncated or damaged"
+        ) from None
 
 
 def _check_size(size: tuple[int, int], name: str) -> None:
