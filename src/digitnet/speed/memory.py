@@ -9,11 +9,15 @@ page faults also queue for the one lock on the process's memory map, and a
 layer's pass at two threads can take several times its one-thread time
 (benchmarks/README.md counts the faults and times them).
 
-`keep_freed_memory()` asks glibc to serve arrays of up to MMAP_THRESHOLD from
-its heap and to keep up to TRIM_THRESHOLD of freed heap: the next batch's
-arrays reuse the pages of the last one's.  Nothing is computed differently;
-the process only keeps what it used.  Other C libraries (macOS, Windows, musl)
-are left as they are.
+`keep_freed_memory()` asks glibc to serve arrays from its heap, whatever their
+size, and to keep up to TRIM_THRESHOLD of freed heap: the next batch's arrays
+reuse the pages of the last one's.  Raising the size below which arrays come
+from the heap (MMAP_THRESHOLD) stops at 32 MB on 64-bit glibc, and a batch of 500
+images, as batch norm's statistics are recomputed for the weights' average
+(training/averaging.py), has 50 MB feature maps; so mmap is also turned off
+(MMAP_MAX 0: glibc still maps memory where the heap cannot grow).  Nothing is
+computed differently; the process only keeps what it used.  Other C libraries
+(macOS, Windows, musl) are left as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import ctypes.util
 import functools
 import platform
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4  # mallopt's parameters (malloc.h)
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's upper bound for this setting on 64-bit systems
 TRIM_THRESHOLD = 512 * 1024 * 1024  # freed heap above this is given back
 
@@ -44,6 +48,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # mallopt answers 1 where it took a setting, 0 where it refused it
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    )
+    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+                (M_MMAP_MAX, 0))  # fmt: skip
+    return all([bool(mallopt(name, value)) for name, value in settings])
