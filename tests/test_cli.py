@@ -195,13 +195,32 @@ def test_a_small_csv_holds_out_a_tenth_where_the_recipe_asks_1000_rows(tmp_path,
     model = tmp_path / "m.npz"
     trained = run_cli("train", "--data", str(data), "--epochs", "1", "--out", str(model))
     assert trained.returncode == 0, trained.stderr
-    assert "the data has 300 rows: 30 (a tenth) held out for the dev set" in trained.stdout
+    said = "the data has 300 rows: 30 held out for the dev set (a tenth), not recipe fast's 1000"
+    assert said in trained.stdout
+    assert trained.stdout.index(said) < trained.stdout.index("recipe: fast")  # before the settings
+    assert "dev 0.1 rows" in trained.stdout
     saved = load_model(model)
     assert saved.info["dev_size"] == 30 and saved.info["train_size"] == 270
     refused = run_cli("train", "--data", str(data), "--dev-size", "300", "--out", str(model))
     assert refused.returncode == 2
     assert "--dev-size 300: must be a count below 300" in refused.stderr
     assert load_model(model).info["dev_size"] == 30  # the good model kept
+
+
+def test_a_resumed_run_holds_out_the_rows_it_held_out_before(tmp_path, sample):
+    """A dev size given by name (800 of 1,200 rows, more than half) is kept, and so is
+    it on --resume, where the recipe is read back from the model: its dev rows must
+    stay rows it never trained on."""
+    data = write_train_csv(tmp_path / "d.csv", sample.images[:1200], sample.labels[:1200])
+    model = tmp_path / "m.npz"
+    first = run_cli("train", "--data", str(data), "--epochs", "1", "--dev-size", "800",
+                    "--out", str(model))  # fmt: skip
+    assert first.returncode == 0 and "held out" not in first.stdout, first.stderr
+    resumed = run_cli("train", "--resume", str(model), "--epochs", "1", "--out", str(model))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "held out" not in resumed.stdout
+    again = load_model(model)
+    assert again.info["dev_size"] == 800 and again.history["epoch"] == [1, 2]
 
 
 def test_a_batch_larger_than_the_training_rows_is_said(tmp_path):

@@ -163,18 +163,22 @@ def test_chunked_conv_equals_conv(stride, padding, channels, filters, size, monk
         np.testing.assert_allclose(chunked.bias_grad, plain.bias_grad, rtol=1e-12)
 
 
-def test_chunked_conv_reuses_its_padded_buffers_without_mixing_batches():
+@pytest.mark.parametrize("stride", [1, 2])
+def test_chunked_conv_reuses_its_padded_buffers_without_mixing_batches(stride):
     """'same' padding writes each batch into a reused buffer whose border stays zero:
-    batches of other sizes in between (a measurement, the last short batch) and a
-    second batch of the first size give what a fresh layer gives."""
+    batches in a row of one size (the buffer reused), of other sizes in between (a
+    measurement, the last short batch), and at stride 2 maps of 7x7 and 8x8, which
+    pad to the same 9x9 with their zeros on other sides, give what Conv2D gives."""
     rng = np.random.default_rng(0)
     kernel, bias = rng.normal(size=(3, 3, 4, 4)), rng.normal(size=4)
-    reused = chunked_conv.ChunkedConv2D(kernel, bias, 1, "same")
-    for size in (5, 3, 5, 8, 5):
-        x = rng.normal(size=(size, 6, 6, 4))
-        fresh = Conv2D(kernel, bias, 1, "same")
-        np.testing.assert_allclose(reused.forward(x), fresh.forward(x), rtol=1e-12)
-        z_grad = rng.normal(size=(size, 6, 6, 4))
+    reused = chunked_conv.ChunkedConv2D(kernel, bias, stride, "same")
+    sides = (7, 8) if stride == 2 else (6,)
+    for size, side in [(5, s) for s in sides] * 2 + [(5, sides[0]), (3, sides[0]), (8, sides[-1])]:
+        x = rng.normal(size=(size, side, side, 4))
+        fresh = Conv2D(kernel, bias, stride, "same")
+        z = fresh.forward(x)
+        np.testing.assert_allclose(reused.forward(x), z, rtol=1e-12)
+        z_grad = rng.normal(size=z.shape)
         np.testing.assert_allclose(reused.backward(z_grad), fresh.backward(z_grad),
                                    rtol=1e-12, atol=1e-13)  # fmt: skip
 

@@ -310,15 +310,18 @@ def test_the_servers_view_trains_on_data_it_was_started_with(
         progress=False))], training=view)) as client:  # fmt: skip
         overview = client.get("/api/training").json()
         assert overview["data"]["data"].endswith("train.csv (600 images, train format)")
-        refused = client.post("/api/training", json={**SMALL, "data": "data"})
-        _refused(refused, 422, "too few rows for recipe fast, which holds out 1000", "data")
-    bigger = write_train_csv(tmp_path / "bigger.csv", sample.images[:1500], sample.labels[:1500])
+        # Too few rows for the recipe's 1,000 dev rows: a tenth held out, as train does
+        started = client.post("/api/training", json={**SMALL, "data": "data"}).json()
+        assert started["plan"]["rows"] == 600
+        state = _wait(client, lambda s: s["status"] == "finished")
+        assert np.array(state["snapshot"]["confusion"]).sum() == 60  # the dev rows
+    bigger = write_train_csv(tmp_path / "bigger.csv", sample.images[:2500], sample.labels[:2500])
     view = training_view_for(str(bigger), str(tmp_path), None, False)
     with TestClient(create_app([served], training=view)) as client:
         started = client.post("/api/training", json={**SMALL, "data": "data"}).json()
-        assert started["plan"]["rows"] == 1500
+        assert started["plan"]["rows"] == 2500
         state = _wait(client, lambda s: s["status"] == "finished")
-        assert np.array(state["snapshot"]["confusion"]).sum() == 1000  # the dev rows
+        assert np.array(state["snapshot"]["confusion"]).sum() == 1000  # the recipe's dev rows
     with pytest.raises(digitnet.DigitnetError, match="--save-dir .*: not a folder"):
         training_view_for(None, str(tmp_path / "missing"), None, False)
 

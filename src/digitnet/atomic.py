@@ -50,6 +50,19 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
     return destination
 
 
+def check_output_folder(folder: PathLike) -> None:
+    """Refuse, before any work, a folder of outputs that `output_folder` could not
+    make or write in; nothing is created yet (a failed command leaves no empty folder)."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise DigitnetError(f"{path}: exists and is not a folder")
+    existing = next(parent for parent in (path, *path.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        raise DigitnetError(f"{path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DigitnetError(f"{path}: cannot write in folder {existing} (permission denied)")
+
+
 def output_folder(folder: PathLike) -> Path:
     """`folder`, created if needed, checked writable: for outputs of several files."""
     path = Path(folder)

@@ -63,6 +63,8 @@ def read_grayscale(source: str | os.PathLike[str] | bytes, name: str | None = No
         raise DigitnetError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise DigitnetError(f"{name}: is a folder, not an image") from None
+    except PermissionError:
+        raise DigitnetError(f"{name}: cannot read it (permission denied)") from None
     except Image.DecompressionBombError:
         raise DigitnetError(f"{name}: too many pixels (a decompression bomb?)") from None
     except UnidentifiedImageError:

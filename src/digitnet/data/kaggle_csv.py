@@ -99,21 +99,30 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
     written into a file that Kaggle would reject.
     """
     labels = np.asarray(predicted_labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels
+        labels = labels[:, 0]
     if labels.ndim != 1:
         raise DigitnetError(f"{path}: labels must be one per image (a list), got shape "
                             f"{labels.shape}")  # fmt: skip
-    valid = np.zeros(len(labels), bool)  # text, True/False: none is a digit
-    if labels.dtype.kind in "iuf":
-        valid = (labels == np.round(labels)) & (labels >= 0) & (labels <= 9)
-    if len(labels) and not valid.all():
-        first = int(np.flatnonzero(~valid)[0])
-        raise DigitnetError(f"{path}: label {labels[first].item()!r} of ImageId {first + 1} is not "
-                            "a digit 0..9")  # fmt: skip
-    ids = np.arange(1, len(labels) + 1)
-    rows = np.column_stack([ids, labels.astype(np.int64)])
+    digits = [_digit(label) for label in labels.tolist()]  # Python values, whatever the dtype
+    for image_id, (label, digit) in enumerate(zip(labels.tolist(), digits), start=1):
+        if digit is None:
+            raise DigitnetError(f"{path}: label {label!r} of ImageId {image_id} is not a "
+                                "digit 0..9")  # fmt: skip
+    ids = np.arange(1, len(digits) + 1)
+    rows = np.column_stack([ids, np.array(digits, dtype=np.int64)]).reshape(-1, 2)
     with atomic_write(path, "w") as stream:
         stream.write("ImageId,Label\n")
         np.savetxt(stream, rows, fmt="%d", delimiter=",")
+
+
+def _digit(label: object) -> int | None:
+    """`label` as the digit it is (3, 3.0, np.int64(3)), or None (13, 2.5, '3', True)."""
+    if isinstance(label, bool) or not isinstance(label, int | float):
+        return None
+    if not 0 <= label <= 9 or label != round(label):  # NaN fails the range test too
+        return None
+    return int(label)
 
 
 def _opener(path: Path) -> Callable[[], TextIO]:

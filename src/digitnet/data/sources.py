@@ -58,9 +58,9 @@ def _known_name(text: str) -> str:
     """A dataset's name in any case ('MNIST', 'Sample', 'Fashion-MNIST:test') as its
     own; anything that is a path, or no known name, as it was given."""
     lowered = text.lower()
-    if Path(text).exists() or not (lowered == SAMPLE or lowered.partition(":")[0] in DATASETS):
+    if Path(text).exists() or Path(text.partition(":")[0]).exists():  # ./MNIST:test
         return text
-    return lowered
+    return lowered if lowered == SAMPLE or lowered.partition(":")[0] in DATASETS else text
 
 
 def _load(

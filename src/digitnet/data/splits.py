@@ -20,14 +20,12 @@ SPLITS = ("shuffled", "stratified", "last")
 
 def shown_size(size: float) -> str:
     """A dev size as a person wrote it: 1000, not 1000.0 or 1e+03; 0.1 as 0.1."""
-    return str(int(size)) if size >= 1 and size == int(size) else f"{size:g}"
+    return str(int(size)) if size >= 1 and size == int(size) else repr(float(size))
 
 
 def held_out_count(size: float, rows: int) -> int:
     """A count (>= 1, whole) or a fraction (0 < f < 1) of `rows`, as a count."""
     count = round(size * rows) if 0 < size < 1 else int(size)
-    if size == 1:  # 1.0 reads as "all of it", 1 as one row: say which is meant
-        raise DigitnetError("dev size 1: a fraction is below 1 (0.1: a tenth), a count above 1")
     if size < 0 or (size >= 1 and size != int(size)) or count >= rows:
         raise DigitnetError(
             f"dev size {shown_size(size)}: must be a count below {rows} or a fraction below 1"

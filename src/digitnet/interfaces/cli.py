@@ -22,7 +22,7 @@ from typing import IO, NoReturn
 
 import numpy as np
 
-from digitnet.atomic import check_output, output_folder
+from digitnet.atomic import check_output, check_output_folder, output_folder
 from digitnet.data import load_data
 from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
@@ -49,7 +49,7 @@ from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.recipes.knobs import add_flags, as_flags, knob_table
-from digitnet.recipes.recipe import KNOBS, adapted, as_settings
+from digitnet.recipes.recipe import KNOBS, adapted, as_settings, dev_size_fitted
 from digitnet.speed import using_threads
 
 EXIT_USER_ERROR = 2
@@ -482,6 +482,8 @@ def command_train(args: argparse.Namespace) -> int:
         if mismatch:
             _warn(f"{mismatch}; training on, the model will predict {dataset.noun}s")
     recipe = adapted(recipe, dataset.kind, say)  # run() would; said before the settings
+    if start is None:  # so would this (a resumed run keeps its dev rows)
+        recipe = dev_size_fitted(recipe, len(dataset), say)
     say(f"recipe: {recipe.name}: {recipe.settings()}")
     if start is not None:
         done = start.history["epoch"][-1]
@@ -612,7 +614,7 @@ def command_predict(args: argparse.Namespace) -> int:
 def command_explore(args: argparse.Namespace) -> int:
     from digitnet.pictures import write_data_pictures
 
-    output_folder(args.out)  # a bad --out is refused before the data is read
+    check_output_folder(args.out)  # a bad --out is refused before the data is read
     dataset = load_data(args.data, data_dir=args.data_dir)
     print(f"data: {dataset.source}")
     assert dataset.labels is not None
@@ -665,7 +667,7 @@ def command_show(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     from digitnet.pictures.report import build_report
 
-    output_folder(args.out)  # a bad --out is refused before any work
+    check_output_folder(args.out)  # a bad --out is refused before any work
     model = load_model(args.model)
     _check_inputs(model, args.model)
     dataset, overlap = _scored_data(model, args)

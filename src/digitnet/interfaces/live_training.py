@@ -40,7 +40,7 @@ from digitnet.network.conv import Conv2D
 from digitnet.network.layers import Dense
 from digitnet.network.spec import output_shape, parse_layers
 from digitnet.recipes.catalog import RECIPES, get_recipe
-from digitnet.recipes.recipe import Recipe, run
+from digitnet.recipes.recipe import Recipe, dev_size_fitted, run
 from digitnet.training.bookkeeping import HISTORY_KEYS
 from digitnet.training.trainer import Progress
 
@@ -152,6 +152,7 @@ def plan_training(request: dict[str, Any], datasets: dict[str, Dataset]) -> Plan
     check_rows(dataset)
     if dataset.labels is None:
         raise TrainingRefused(f"{dataset.source}: has no labels to train on", field="data")
+    recipe = dev_size_fitted(recipe, len(dataset), None)  # as run() holds them out
     try:
         splits.held_out_count(recipe.dev_size, len(dataset))
     except DigitnetError as error:  # the recipe's dev rows would leave none to train on

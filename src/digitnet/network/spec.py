@@ -61,7 +61,7 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
     any number, as long as the last layer is Dense)."""
     # Commas or spaces between tokens; two commas with nothing between them are a slip
     # (a layer left out), not a separator to skip.
-    if re.search(r",\s*,", text) or re.match(r"\s*,|.*,\s*$", text):
+    if re.search(r",\s*,", text):
         raise DigitnetError(f"layers '{text}': an empty layer between commas (a layer left out?)")
     tokens = [token for token in re.split(r"[,\s]+", text.strip()) if token]
     if not tokens:

@@ -188,6 +188,9 @@ class Recipe:
         changes = {
             key: by_name[key].check(value) for key, value in overrides.items() if value is not None
         }
+        if changes.get("dev_size") == 1:  # 1.0 reads as "all of it", 1 as one row
+            named = "--dev-size 1" if speaks_flags() else "dev_size=1"
+            raise DigitnetError(f"{named}: a fraction is below 1 (0.1: a tenth), a count above 1")
         if changes.pop("full_batch", False):
             if "batch_size" in changes:
                 both = "--batch-size or --full-batch" if speaks_flags() else (
@@ -331,7 +334,8 @@ def run(
     and `model.info["interrupted"]` is True.  `watch` is told where training is
     after every step (training/trainer.py: Progress).
     """
-    recipe = _dev_size_for(recipe, len(dataset), log)
+    if start_from is None:  # a resumed run holds out the rows it held out before
+        recipe = dev_size_fitted(recipe, len(dataset), log)
     _check(recipe, dataset)
     recipe = adapted(recipe, dataset.kind, log)
     rng = np.random.default_rng(seed)
@@ -500,17 +504,19 @@ def as_settings(changed: dict[str, Any]) -> str:
 SMALL_DATA_DEV_SHARE = 0.1  # of a file too small for the recipe's dev count
 
 
-def _dev_size_for(recipe: Recipe, rows: int, log: Callable[[str], None] | None) -> Recipe:
-    """`recipe`, its dev set a tenth of the rows where its own count (1,000) would take
+def dev_size_fitted(recipe: Recipe, rows: int, log: Callable[[str], None] | None) -> Recipe:
+    """`recipe`, its dev set a tenth of the rows where its own count (1,000) would be
     half of them or more (a Kaggle CSV cut down to try things) and no dev size was
-    given by name; a line to `log` says so."""
-    if "dev_size" in recipe.given or recipe.dev_size < 1 or 2 * recipe.dev_size <= rows:
+    given by name; a line to `log` says so.  (Not for a resumed run: it holds out
+    the rows it held out before.)"""
+    if "dev_size" in recipe.given or recipe.dev_size < 1 or 2 * recipe.dev_size < rows:
         return recipe
     if log is not None:
         held = splits.held_out_count(SMALL_DATA_DEV_SHARE, rows)
         flag = "--dev-size" if speaks_flags() else "dev_size"
-        log(f"the data has {rows} rows: {held} (a tenth) held out for the dev set, not "
-            f"recipe {recipe.name}'s {recipe.dev_size:g} ({flag} sets it)")  # fmt: skip
+        log(f"the data has {rows} rows: {held or 'none'} held out for the dev set (a tenth), "
+            f"not recipe {recipe.name}'s {splits.shown_size(recipe.dev_size)} "
+            f"({flag} sets it)")  # fmt: skip
     return replace(recipe, dev_size=SMALL_DATA_DEV_SHARE)
 
 

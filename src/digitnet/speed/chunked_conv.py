@@ -203,10 +203,12 @@ class ChunkedConv2D(Conv2D):
             return a
         m, h, w, c = a.shape
         shape = (m, h + top + bottom, w + left + right, c)
-        buffer = self._buffers.__dict__.get(name)
-        if buffer is None or buffer.shape != shape or buffer.dtype != a.dtype:
-            buffer = np.zeros(shape, dtype=a.dtype)  # its border is never written again
-            self._buffers.__dict__[name] = buffer
+        kept = self._buffers.__dict__.get(name)
+        # The same shape may come with another border (stride 2: 7x7 padded (1, 1) and
+        # 8x8 padded (0, 1) both make 9x9): a buffer is reused for the same border only.
+        if kept is None or kept[1] != border or kept[0].shape != shape or kept[0].dtype != a.dtype:
+            kept = self._buffers.__dict__[name] = (np.zeros(shape, dtype=a.dtype), border)
+        buffer = kept[0]  # its border is never written again
         middle = buffer[:, top : top + h, left : left + w]
 
         def copy(piece: slice) -> None:
