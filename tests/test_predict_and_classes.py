@@ -67,7 +67,7 @@ def test_pictures_get_the_preprocessing_of_show_image(model_path, pictures):
     expected = load_model(model_path).predict_proba(read_digit_image(path).reshape(1, -1))[0]
     np.testing.assert_allclose(printed, expected, atol=1e-6)
     assert row[1] == str(expected.argmax())
-    assert "images: 1 pictures" in done.stderr  # what it read goes to stderr, not the CSV
+    assert "images: 1 picture (" in done.stderr  # what it read goes to stderr, not the CSV
 
 
 def test_out_dash_writes_a_kaggle_submission_to_stdout(model_path, tmp_path, sample):
