@@ -104,11 +104,13 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
     if labels.ndim != 1:
         raise DigitnetError(f"{path}: labels must be one per image (a list), got shape "
                             f"{labels.shape}")  # fmt: skip
-    digits = [_digit(label) for label in labels.tolist()]  # Python values, whatever the dtype
-    for image_id, (label, digit) in enumerate(zip(labels.tolist(), digits), start=1):
+    digits = []
+    for image_id, label in enumerate(labels.tolist(), start=1):  # Python values, any dtype
+        digit = _digit(label)
         if digit is None:
             raise DigitnetError(f"{path}: label {label!r} of ImageId {image_id} is not a "
                                 "digit 0..9")  # fmt: skip
+        digits.append(digit)
     ids = np.arange(1, len(digits) + 1)
     rows = np.column_stack([ids, np.array(digits, dtype=np.int64)]).reshape(-1, 2)
     with atomic_write(path, "w") as stream:
