@@ -6,7 +6,7 @@ few times for warm-up and then `--steps` times; the table gives each layer's mea
 milliseconds at each thread count, and what an epoch of 50,000 images would take.
 
 Usage: python benchmarks/layers.py [--layers SPEC | --recipe cnn] [--threads 1,2]
-           [--batch 128] [--steps 30]
+           [--batch 128] [--steps 30] [--textbook]
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from digitnet.speed import accelerate, using_threads
 WARM_UP = 3
 
 
-def layer_times(spec: str, threads: int, batch: int, steps: int) -> list[tuple[str, float, float]]:
-    """(layer, forward ms, backward ms) for every layer, the mean over `steps` batches."""
-    network = accelerate(Network.build(spec, init="he", seed=0))
+def layer_times(
+    spec: str, threads: int, batch: int, steps: int, textbook: bool = False
+) -> list[tuple[str, float, float]]:
+    """(layer, forward ms, backward ms) for every layer, the mean over `steps` batches
+    (of the textbook layers if `textbook`, else of the fast ones)."""
+    network = Network.build(spec, init="he", seed=0)
+    network = network if textbook else accelerate(network)
     rng = np.random.default_rng(0)
     x = rng.random((batch, network.inputs), dtype=np.float32)
     labels = rng.integers(0, network.classes, batch)
@@ -57,11 +61,19 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument(
+        "--textbook", action="store_true", help="time the textbook layers, without the speed step"
+    )
     args = parser.parse_args()
     spec = args.layers or get_recipe(args.recipe).layers
     counts = [int(count) for count in args.threads.split(",")]
-    results = {count: layer_times(spec, count, args.batch, args.steps) for count in counts}
-    print(f"network: {spec}; batch {args.batch}, mean of {args.steps} steps, milliseconds\n")
+    results = {
+        count: layer_times(spec, count, args.batch, args.steps, args.textbook) for count in counts
+    }
+    kind = "textbook layers" if args.textbook else "fast layers"
+    print(
+        f"network: {spec} ({kind}); batch {args.batch}, mean of {args.steps} steps, milliseconds\n"
+    )
     header = " | ".join(f"forward, {count} thr. | backward, {count} thr." for count in counts)
     print(f"| layer | {header} |")
     print("| --- |" + " ---: | ---: |" * len(counts))

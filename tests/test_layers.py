@@ -142,6 +142,9 @@ def test_image_and_flatten_are_put_in_where_needed():
         ("conv32k29,dense10", "window does not fit the 28x28 maps"),
         ("conv8k5,pool2,conv8k5,pool2,conv8k5,dense10", "does not fit"),
         ("dense64,conv8k3,dense10", "needs feature maps"),
+        # rows of a square number: the layer that makes them maps is named, with the size
+        ("bn,conv8k3,dense10", r"follows rows of 784; put 'image' before it \(28x28 maps\)"),
+        ("dense10,image,dense10", "layer 'image': 10 inputs are not a square image"),
         ("dropout1.5,dense10", "dropout rate"),
         ("conv0k3,dense10", "at least 1"),
         ("", "no layers given"),

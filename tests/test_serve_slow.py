@@ -294,7 +294,7 @@ def test_the_picture_queue_is_bounded_in_length_and_in_time(shipped, monkeypatch
             status, headers, answer, elapsed = ask(port, "POST", "/api/predict", pixels,
                                                    "application/json")  # fmt: skip
             assert status == 503 and headers["Retry-After"] == "1" and elapsed < QUICK
-            assert "1 pictures are waiting already" in answer["error"]
+            assert "1 picture is waiting already" in answer["error"]
             status, headers, answer, elapsed = second.result(timeout=10)
             assert status == 503 and "no worker was free for 1.5 s" in answer["error"]
             assert 1.0 < elapsed < 1.5 + QUICK

@@ -72,7 +72,9 @@ class PictureQueue:
     async def turn(self) -> AsyncIterator[None]:
         """Wait for a worker (503 if too many wait, or the wait is too long), then hold it."""
         if self.workers.value == 0 and self.waiting >= self.limits.queued:
-            raise self.limits.busy(f"{self.limits.queued} pictures are waiting already")
+            queued = self.limits.queued
+            waiting = "1 picture is" if queued == 1 else f"{queued} pictures are"
+            raise self.limits.busy(f"{waiting} waiting already")
         self.waiting += 1
         try:
             with anyio.move_on_after(self.limits.queue_seconds) as wait:

@@ -104,7 +104,7 @@ def _dense_shape(spec: LayerSpec, shape: Shape) -> Shape:
 def _image_shape(spec: LayerSpec, shape: Shape) -> Shape:
     side = round(shape[0] ** 0.5)
     if side * side != shape[0]:
-        raise DigitnetError(f"{shape} inputs are not a square image")
+        raise DigitnetError(f"{shape[0]} inputs are not a square image")
     return (side, side, 1)
 
 

@@ -94,7 +94,9 @@ def output_shape(spec: LayerSpec, shape: Shape, token: str = "") -> Shape:
     where = f"layer '{token or spec}'"
     kind = KINDS[spec.kind]
     if kind.takes == "maps" and len(shape) != 3:
-        raise DigitnetError(f"{where}: needs feature maps, but follows rows of {shape[0]}")
+        side = round(shape[0] ** 0.5)
+        hint = f"; put 'image' before it ({side}x{side} maps)" if side * side == shape[0] else ""
+        raise DigitnetError(f"{where}: needs feature maps, but follows rows of {shape[0]}{hint}")
     if kind.takes == "rows" and len(shape) != 1:
         raise DigitnetError(f"{where}: needs rows; put 'flatten' before it")
     try:
