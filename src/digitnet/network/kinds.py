@@ -101,9 +101,15 @@ def _dense_shape(spec: LayerSpec, shape: Shape) -> Shape:
     return (spec.size,)
 
 
+def square_side(count: int) -> int | None:
+    """The side of a square image of `count` pixels (28 for 784); None if no square has it."""
+    side = round(count**0.5)
+    return side if side * side == count else None
+
+
 def _image_shape(spec: LayerSpec, shape: Shape) -> Shape:
-    side = round(shape[0] ** 0.5)
-    if side * side != shape[0]:
+    side = square_side(shape[0])
+    if side is None:
         raise DigitnetError(f"{shape[0]} inputs are not a square image")
     return (side, side, 1)
 

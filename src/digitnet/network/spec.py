@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from digitnet.errors import DigitnetError
-from digitnet.network.kinds import ACTIVATIONS, KINDS, LayerSpec
+from digitnet.network.kinds import ACTIVATIONS, KINDS, LayerSpec, square_side
 from digitnet.network.layer import Shape
 
 __all__ = ["ACTIVATIONS", "LayerSpec", "format_layers", "output_shape", "parse_layers"]
@@ -94,8 +94,8 @@ def output_shape(spec: LayerSpec, shape: Shape, token: str = "") -> Shape:
     where = f"layer '{token or spec}'"
     kind = KINDS[spec.kind]
     if kind.takes == "maps" and len(shape) != 3:
-        side = round(shape[0] ** 0.5)
-        hint = f"; put 'image' before it ({side}x{side} maps)" if side * side == shape[0] else ""
+        side = square_side(shape[0])
+        hint = f"; put 'image' before it ({side}x{side} maps)" if side else ""
         raise DigitnetError(f"{where}: needs feature maps, but follows rows of {shape[0]}{hint}")
     if kind.takes == "rows" and len(shape) != 1:
         raise DigitnetError(f"{where}: needs rows; put 'flatten' before it")
