@@ -103,7 +103,9 @@ def test_bad_layers_on_the_command_line_give_one_line(layers, message, capsys, t
 def test_a_cnn_is_measured_in_smaller_batches_with_the_same_outputs(sample):
     """Prediction keeps each layer's input for a batch: a CNN's feature maps for 1,024
     images take 100 MB a layer, so a CNN is measured 256 images at a time, and its
-    images do not meet, so the outputs are the same bit for bit at any batch size."""
+    images do not meet, so the outputs are the same at any batch size, to float32
+    rounding: OpenBLAS may round a product's rows differently when it has more or fewer
+    of them (seen with its Haswell kernels), so bit for bit is not promised here."""
     from digitnet.network import Network
     from digitnet.speed import accelerate, using_threads
 
@@ -113,6 +115,6 @@ def test_a_cnn_is_measured_in_smaller_batches_with_the_same_outputs(sample):
     x = (sample.images[:700].reshape(700, -1) / 255).astype(np.float32)
     with using_threads(1):
         default = cnn.logits(x)
-        np.testing.assert_array_equal(default, cnn.logits(x, batch_size=1024))
-        np.testing.assert_array_equal(default, cnn.logits(x, batch_size=100))
+        np.testing.assert_allclose(default, cnn.logits(x, batch_size=1024), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(default, cnn.logits(x, batch_size=100), rtol=1e-5, atol=1e-5)
     assert default.shape == (700, 10)
