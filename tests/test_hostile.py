@@ -269,6 +269,31 @@ case("model checksum not text", "info field 'data_checksum' has the wrong type")
 case("model huge claimed array", "(1000000000, 1000000)")(
     lambda f, m: _evaluate(_huge_member(f, m))
 )
+case("model huge layers in a small file", "more than the file's")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d.update(layers="dense50000,relu,dense10")))
+    ),  # fmt: skip
+)
+case("model a million units twice", "digitnet builds at most 100,000,000")(
+    lambda f, m: _evaluate(_model_with(f, m, _metadata(
+        lambda d: d.update(layers="dense1000000,relu,dense1000000,dense10"))))
+)  # fmt: skip
+case("model 10**12 inputs", "parameters to learn")(
+    lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=10**12))))
+)
+case("model 0 inputs", "inputs per row must be a whole number >= 1, not 0")(
+    lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=0))))
+)
+case("model -1 inputs", "inputs per row must be a whole number >= 1, not -1")(
+    lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=-1))))
+)
+case("knob layers of a trillion parameters", "digitnet builds at most 100,000,000")(
+    lambda f, m: ["train", "--layers", "dense1000000,relu,dense1000000,dense10",
+                  "--out", str(f / "m2.npz")]  # fmt: skip
+)
+case("knob conv of 10**11 filters", "numbers per example")(
+    lambda f, m: ["train", "--layers", "conv99999999999k3,dense10", "--out", str(f / "m2.npz")]
+)
 case("resume bad recipe", "--learning-rate 'fast': must be a number")(
     lambda f, m: [
         "train",

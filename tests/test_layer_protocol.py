@@ -16,7 +16,7 @@ from digitnet.network import KINDS, Network, parse_layers
 from digitnet.network.kinds import layer_table
 from digitnet.network.layer import Init
 from digitnet.network.layers import Dropout
-from digitnet.network.spec import format_layers
+from digitnet.network.spec import count_parameters, format_layers
 from digitnet.speed import accelerate
 from digitnet.training import TrainingConfig, train
 
@@ -28,6 +28,31 @@ def test_the_docs_table_is_the_declared_one():
     start = text.index("-->\n", text.index("<!-- layer table")) + 4
     end = text.index("<!-- end of layer table -->")
     assert text[start:end] == layer_table()
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        "dense256,relu,dense10",
+        "conv32k3same,pool2,bn,relu,conv64k3s2,bn,relu,dense128,relu,dropout0.2,dense10",
+        "bn,dense10",
+        "pool2,conv8k5,bn,dense10",
+    ],
+)
+def test_parameters_are_counted_from_the_spec_as_built(layers):
+    """count_parameters reads the declarations alone; it must agree with what is built."""
+    network = Network.build(layers)
+    built = sum(parameter.size for parameter, _ in network.parameters())
+    assert count_parameters(network.specs, 784) == built
+
+
+def test_a_spec_too_large_to_build_is_refused_before_anything_is_allocated():
+    with pytest.raises(DigitnetError, match="1,000,796,000,010 parameters"):
+        Network.build("dense1000000,relu,dense1000000,dense10")
+    with pytest.raises(DigitnetError, match="78,400,000 numbers per example"):
+        Network.build("conv100000k1same,dense10")
+    with pytest.raises(DigitnetError, match="inputs per row"):
+        Network.build("dense10", inputs=0)
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))

@@ -197,6 +197,17 @@ def test_a_cnn_with_batch_norm_round_trips_with_its_running_averages(tmp_path, s
     np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
 
 
+def test_a_negative_running_variance_is_refused(tmp_path):
+    """Batch norm divides by sqrt(variance): a negative one would make every prediction NaN."""
+    path = tmp_path / "bn.npz"
+    save_model(digitnet.Model(digitnet.Network.build("dense8,bn,relu,dense10")), path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    arrays["layer1_running_var"][3] = -0.5
+    np.savez(path, **arrays)
+    _expect_error(path, "'layer1_running_var' holds negative variances")
+
+
 def test_non_finite_weights_are_refused(tmp_path, saved):
     bad = tmp_path / "bad.npz"
     with np.load(saved) as archive:

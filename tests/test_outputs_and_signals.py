@@ -117,6 +117,21 @@ def test_a_full_disk_gives_one_line_and_keeps_the_old_file(model_file, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left
 
 
+def test_running_out_of_memory_gives_one_line_and_keeps_the_old_file(model_file, tmp_path,
+                                                                      monkeypatch, capsys):  # fmt: skip
+    out = tmp_path / "m.npz"
+    out.write_bytes(model_file.read_bytes())
+    before = out.read_bytes()
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.4 GiB for an array")
+
+    monkeypatch.setattr("digitnet.interfaces.cli.run", out_of_memory)
+    assert main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 2
+    _one_line_error(capsys, "out of memory")
+    assert out.read_bytes() == before
+
+
 def _cli(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)  # fmt: skip

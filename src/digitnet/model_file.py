@@ -38,7 +38,7 @@ from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
-from digitnet.network.spec import mlp_layers, parse_layers
+from digitnet.network.spec import count_parameters, mlp_layers, parse_layers
 from digitnet.recipes.recipe import Recipe
 
 FORMAT_VERSION = 2
@@ -107,9 +107,20 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
         )
         renamed = {}
     try:
-        network = Network.build(layers, inputs=inputs)  # float32 first: names and shapes
+        parameters = count_parameters(parse_layers(layers, inputs, None), inputs)
     except DigitnetError as error:
         raise DigitnetError(f"{path}: {error}") from None
+    # Counted before building: a small file that names huge layers is refused before
+    # their memory is allocated (what an archive's members unpack to is in its index).
+    # Small networks are cheap to build, and each array's own check then says which
+    # one is wrong.
+    held = sum(member.file_size for member in archive.infolist())
+    if parameters > 1_000_000 and 4 * parameters > held:
+        raise DigitnetError(
+            f"{path}: its layers need {parameters:,} parameters, more than the file's "
+            f"{held:,} bytes of arrays hold"
+        )
+    network = Network.build(layers, inputs=inputs)  # float32 first: names and shapes
     if network.classes != CLASSES:
         raise DigitnetError(
             f"{path}: its last layer has {network.classes} outputs; a digitnet model has "
@@ -129,6 +140,8 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
         arrays[name] = _read_member(archive, stored, target.shape, (target.dtype.str,))
         if not np.all(np.isfinite(arrays[name])):
             raise DigitnetError(f"{path}: array '{stored}' holds NaN or infinite values")
+        if name.endswith("_running_var") and np.any(arrays[name] < 0):  # sqrt(var) ahead
+            raise DigitnetError(f"{path}: array '{stored}' holds negative variances")
     network.set_arrays(arrays)
     return Model(
         network=network,

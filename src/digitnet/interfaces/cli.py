@@ -124,6 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DigitnetError as error:
         print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except MemoryError:  # numpy could not allocate an array: say so, not a traceback
+        print(
+            "digitnet: error: out of memory: this needs more than the machine can give; "
+            "try smaller layers or a smaller --batch-size",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -38,7 +38,7 @@ from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.conv import Conv2D
 from digitnet.network.layers import Dense
-from digitnet.network.spec import output_shape, parse_layers
+from digitnet.network.spec import count_parameters, output_shape, parse_layers
 from digitnet.recipes.catalog import RECIPES, get_recipe
 from digitnet.recipes.recipe import Recipe, dev_size_fitted, run
 from digitnet.training.bookkeeping import HISTORY_KEYS
@@ -182,18 +182,13 @@ def memory_estimate(recipe: Recipe, rows: int) -> tuple[int, int]:
     """
     batch = rows if recipe.batch_size is None else recipe.batch_size
     shape: tuple[int, ...] = (PIXELS,)
-    parameters = activations = 0
-    for spec in parse_layers(recipe.layers, PIXELS, CLASSES):
+    specs = parse_layers(recipe.layers, PIXELS, CLASSES)
+    parameters, activations = count_parameters(specs, PIXELS), 0
+    for spec in specs:
         before = shape
         shape = output_shape(spec, shape)
-        if spec.kind == "dense":
-            parameters += (before[0] + 1) * spec.size
-        elif spec.kind == "conv":
-            patch = spec.kernel * spec.kernel * before[2]
-            parameters += (patch + 1) * spec.size
-            activations += shape[0] * shape[1] * patch  # the im2col patches
-        elif spec.kind == "bn":
-            parameters += 2 * shape[-1]
+        if spec.kind == "conv":
+            activations += shape[0] * shape[1] * spec.kernel * spec.kernel * before[2]  # patches
         activations += math.prod(shape)
     size = np.dtype(recipe.dtype).itemsize
     return parameters, size * (4 * parameters + 3 * batch * activations + rows * PIXELS)

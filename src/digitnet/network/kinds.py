@@ -70,6 +70,9 @@ class LayerKind:
     shape: Callable[[LayerSpec, Shape], Shape]  # one example's shape after the layer
     build: Callable[[LayerSpec, Shape, Init], Layer]  # a fresh layer, given its input shape
     write: Callable[[LayerSpec], str] = lambda spec: spec.kind
+    # How many numbers it learns, given its input shape: counted before anything is
+    # built, so that a spec asking for billions is refused, not allocated.
+    parameters: Callable[[LayerSpec, Shape], int] = lambda spec, shape: 0
     activation: bool = False
 
     def read(self, token: str) -> LayerSpec | None:
@@ -162,6 +165,7 @@ KINDS: dict[str, LayerKind] = {
             lambda spec, shape, init: Dense.create(shape[0], spec.size, init.scheme, init.rng,
                                                    init.dtype),
             write=lambda spec: f"dense{spec.size}",
+            parameters=lambda spec, shape: (shape[0] + 1) * spec.size,  # W and b
         ),
         LayerKind(
             "conv",
@@ -173,6 +177,7 @@ KINDS: dict[str, LayerKind] = {
                                                     spec.stride, spec.padding, init.scheme,
                                                     init.rng, init.dtype),
             write=_write_conv,
+            parameters=lambda spec, shape: (spec.kernel**2 * shape[2] + 1) * spec.size,
         ),
         LayerKind(
             "pool", r"pool(?P<kernel>\d+)(?:s(?P<stride>\d+))?", "pool2",
@@ -184,6 +189,7 @@ KINDS: dict[str, LayerKind] = {
             "bn", "bn", "bn", "BatchNorm",
             "per unit after a Dense layer, per channel on feature maps", "any", _keeps,
             lambda spec, shape, init: BatchNorm.create(shape[-1], init.dtype),
+            parameters=lambda spec, shape: 2 * shape[-1],  # gamma and beta
         ),
         _activation("relu", ReLU, "max(z, 0)"),
         _activation("leaky_relu", LeakyReLU, "slope 0.01 below 0"),

@@ -28,6 +28,7 @@ the command line all use this text.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -35,7 +36,22 @@ from digitnet.errors import DigitnetError
 from digitnet.network.kinds import ACTIVATIONS, KINDS, LayerSpec, square_side
 from digitnet.network.layer import Shape
 
-__all__ = ["ACTIVATIONS", "LayerSpec", "format_layers", "output_shape", "parse_layers"]
+__all__ = [
+    "ACTIVATIONS",
+    "LayerSpec",
+    "count_parameters",
+    "format_layers",
+    "output_shape",
+    "parse_layers",
+]
+
+# Limits that keep a typo or a hostile model file from asking for terabytes: a
+# spec is refused, with its size, before anything is allocated.  100 million
+# parameters are 400 MB of float32 weights (four times that while training, with
+# gradients and optimizer state), far beyond any digit network; 16 million numbers
+# per example in one layer's output are 64 MB per image, times the batch.
+MAX_PARAMETERS = 100_000_000
+MAX_VALUES_PER_EXAMPLE = 2**24
 
 
 def parse_token(token: str) -> LayerSpec:
@@ -66,6 +82,9 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
     tokens = [token for token in re.split(r"[,\s]+", text.strip()) if token]
     if not tokens:
         raise DigitnetError("no layers given (for example: dense256,relu,dense10)")
+    if isinstance(pixels, bool) or not isinstance(pixels, int) or pixels < 1:
+        raise DigitnetError(f"layers '{text}': inputs per row must be a whole number >= 1, "
+                            f"not {pixels!r:.40}")  # fmt: skip
     complete: list[LayerSpec] = []
     shape: Shape = (pixels,)
     for token in tokens:
@@ -78,7 +97,18 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
             complete.append(LayerSpec("flatten"))
             shape = output_shape(complete[-1], shape, token)
         shape = output_shape(spec, shape, token)
+        if math.prod(shape) > MAX_VALUES_PER_EXAMPLE:
+            raise DigitnetError(
+                f"layer '{token}': outputs {math.prod(shape):,} numbers per example "
+                f"{shape}; digitnet allows at most {MAX_VALUES_PER_EXAMPLE:,}"
+            )
         complete.append(spec)
+    parameters = count_parameters(complete, pixels)
+    if parameters > MAX_PARAMETERS:
+        raise DigitnetError(
+            f"layers '{text}': {parameters:,} parameters to learn; digitnet builds at most "
+            f"{MAX_PARAMETERS:,} (400 MB of float32 weights)"
+        )
     last = complete[-1]
     if last.kind != "dense" or last.size != (classes or last.size):
         raise DigitnetError(
@@ -103,6 +133,17 @@ def output_shape(spec: LayerSpec, shape: Shape, token: str = "") -> Shape:
         return kind.shape(spec, shape)
     except DigitnetError as error:
         raise DigitnetError(f"{where}: {error}") from None
+
+
+def count_parameters(specs: list[LayerSpec], inputs: int) -> int:
+    """How many numbers the layers learn (weights, biases, batch norm's scale and
+    shift), counted from the spec alone: nothing is built."""
+    shape: Shape = (inputs,)
+    total = 0
+    for spec in specs:
+        total += KINDS[spec.kind].parameters(spec, shape)
+        shape = output_shape(spec, shape)
+    return total
 
 
 def format_layers(specs: list[LayerSpec]) -> str:
