@@ -294,6 +294,13 @@ case("knob layers of a trillion parameters", "digitnet builds at most 100,000,00
 case("knob conv of 10**11 filters", "numbers per example")(
     lambda f, m: ["train", "--layers", "conv99999999999k3,dense10", "--out", str(f / "m2.npz")]
 )
+case("knob learning rate that diverges", "training diverged: the network's outputs became")(
+    lambda f, m: ["train", "--learning-rate", "1e30", "--out", str(m)]  # the good model stays
+)
+case("knob linear layers that diverge", "training diverged")(
+    lambda f, m: ["train", "--layers", "conv4k3same,conv4k1,pool1,dense10", "--threads", "2",
+                  "--out", str(m)]  # fmt: skip
+)
 case("resume bad recipe", "--learning-rate 'fast': must be a number")(
     lambda f, m: [
         "train",

@@ -288,6 +288,25 @@ def test_a_thread_count_above_the_cores_is_capped_with_a_note():
     assert len(said) == 1
 
 
+@pytest.mark.skipif(available_cores() < 2, reason="needs a second core for a helper thread")
+def test_helper_threads_work_under_the_callers_floating_point_settings():
+    """numpy's error settings are per thread: the trainer's silence about overflow
+    must reach the helpers that run pieces of its batches."""
+    import threading
+    import time
+
+    from digitnet.speed.workers import WORKERS
+
+    def piece(_: int) -> tuple[str, str]:
+        time.sleep(0.002)  # long enough that both threads take pieces
+        return threading.current_thread().name, np.geterr()["over"]
+
+    with using_threads(2), np.errstate(over="ignore"):
+        seen = WORKERS.map(piece, list(range(40)))
+    assert {name for name, _ in seen} >= {"MainThread", "digitnet-1"}
+    assert {setting for _, setting in seen} == {"ignore"}
+
+
 def test_the_split_depends_on_sizes_only():
     assert split(128, 8, 8) == [slice(i, i + 16) for i in range(0, 128, 16)]
     assert split(10, 8, 8) == [slice(0, 8), slice(8, 10)]

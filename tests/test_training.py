@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import signal
+import warnings
 
 import numpy as np
 import pytest
 
 from digitnet.data import Preprocessing
+from digitnet.errors import TrainingDiverged
 from digitnet.network import Network, SoftmaxCrossEntropy
 from digitnet.recipes import FAST, SEED, run
+from digitnet.speed import using_threads
 from digitnet.training import TrainingConfig, evaluate, train
 from digitnet.training.optimizer import SGD
 
@@ -70,6 +73,31 @@ def test_momentum_step_matches_formula():
     np.testing.assert_allclose(param, [1.0 - 0.05, -2.0 - 0.025])
     optimizer.step()  # v = 0.9 v - 0.1 g
     np.testing.assert_allclose(param, [0.95 - 0.05 * 1.9, -2.025 - 0.025 * 1.9])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch_size", [64, None])
+def test_a_diverging_run_stops_with_one_error_and_no_warnings(sample, threads, batch_size):
+    """A learning rate of 1e30 overflows within a few steps: training stops there with
+    TrainingDiverged, and numpy's overflow warnings (from every thread) are not shown."""
+    prep = Preprocessing()
+    x, y = prep.apply(sample.images[:1000]), sample.labels[:1000]
+    network = Network.build("dense64,relu,dense10", seed=0)
+    config = TrainingConfig(learning_rate=1e30, epochs=3, batch_size=batch_size, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the test
+        with using_threads(threads), pytest.raises(TrainingDiverged, match="diverged"):
+            train(network, x, y, x[:0], y[:0], config, log=None)
+    assert np.geterr()["over"] == "warn"  # the silence ends with training
+
+
+def test_a_healthy_run_is_not_called_diverging(sample):
+    prep = Preprocessing()
+    x, y = prep.apply(sample.images[:1000]), sample.labels[:1000]
+    network = Network.build("dense64,relu,dense10", seed=0)
+    config = TrainingConfig(learning_rate=0.1, epochs=2, batch_size=64, momentum=0.9)
+    result = train(network, x, y, x[:0], y[:0], config, log=None)
+    assert np.isfinite(result.history["train_loss"]).all()
 
 
 def test_ctrl_c_keeps_the_best_weights_so_far(sample):

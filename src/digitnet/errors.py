@@ -15,3 +15,8 @@ class DigitnetError(Exception):
 
 class DownloadError(DigitnetError):
     """A named dataset could not be fetched (offline, mirrors down, bad checksums)."""
+
+
+class TrainingDiverged(DigitnetError):
+    """The loss became NaN or infinite: the steps were too large for the network
+    (a learning rate too high, or layers that amplify without bound)."""

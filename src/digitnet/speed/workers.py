@@ -119,17 +119,21 @@ class _Job:
         self.remaining = len(items)
         self.lock = threading.Lock()
         self.error: BaseException | None = None
+        # numpy's floating-point error settings belong to each thread: a helper
+        # works under the caller's (the trainer silences overflow warnings, say).
+        self.float_errors = np.geterr()
 
     def work(self) -> None:
-        for index in iter(self.next.__next__, None):
-            if index >= len(self.items):
-                return
-            try:
-                self.results[index] = self.task(self.items[index])
-            except BaseException as error:  # raised again in the calling thread
-                self.error = error
-            with self.lock:
-                self.remaining -= 1
+        with np.errstate(**self.float_errors):
+            for index in iter(self.next.__next__, None):
+                if index >= len(self.items):
+                    return
+                try:
+                    self.results[index] = self.task(self.items[index])
+                except BaseException as error:  # raised again in the calling thread
+                    self.error = error
+                with self.lock:
+                    self.remaining -= 1
 
 
 WORKERS = Workers()

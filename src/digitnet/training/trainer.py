@@ -18,6 +18,11 @@ Before the loop the network is made fast (digitnet.speed.accelerate: the same
 numbers, faster, on every thread `using_threads` allows), unless the config
 asks for the textbook layers; the loop itself is the same either way.
 
+If the network's outputs stop being finite numbers (a learning rate too high
+makes each step overshoot, and the weights grow until they overflow), training
+stops at that step with `TrainingDiverged`: the NaN weights are never saved, and
+the floating-point warnings of the overflow are not shown, as the error says it.
+
 Ctrl-C stops training cleanly after the current step (stop.py): the network is
 left holding the best weights seen so far (by dev accuracy) and the result says
 it was interrupted.  A `watch` callback (digitnet serve's training view) is told
@@ -36,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from digitnet.errors import TrainingDiverged
 from digitnet.metrics import accuracy
 from digitnet.network import Network
 from digitnet.speed import accelerate, accelerate_optimizer
@@ -137,7 +143,10 @@ def train(
         ):
             stop.requested = True  # fmt: skip
 
-    with stop_on_ctrl_c() as stop, bar:
+    # A diverging network overflows on its way to NaN: `_finite` says so in one
+    # error, instead of numpy warning at every layer it passes (errstate reaches the
+    # worker threads too: speed/workers.py runs each piece under the caller's).
+    with stop_on_ctrl_c() as stop, bar, np.errstate(over="ignore", invalid="ignore"):
         try:
             for epoch in range(1, config.epochs + 1):
                 measuring = epoch % config.log_every == 0 or epoch == config.epochs
@@ -183,7 +192,7 @@ def _full_batch_step(
 ) -> tuple[float, int]:
     """One step of gradient descent on the whole training set (an epoch of one batch)."""
     optimizer.learning_rate = config.learning_rate * config.schedule.factor(epoch - 1)
-    logits = network.gradient(train_x, train_y)
+    logits = _finite(network.gradient(train_x, train_y), epoch, 1, 1, optimizer)
     optimizer.step()
     if average is not None:
         average.update()
@@ -222,6 +231,7 @@ def _minibatch_epoch(
             factor = config.schedule.factor(epoch - 1 + step / batches_per_epoch)
             optimizer.learning_rate = config.learning_rate * factor
             logits = network.gradient(x, y)  # forward, loss gradient, backward
+            _finite(logits, epoch, step + 1, batches_per_epoch, optimizer)
             optimizer.step()
             if average is not None:
                 average.update()
@@ -231,6 +241,23 @@ def _minibatch_epoch(
             bar.update()
             tell(epoch, step + 1, batches_per_epoch)
     return loss_sum, correct
+
+
+def _finite(
+    logits: np.ndarray, epoch: int, step: int, steps: int, optimizer: Optimizer
+) -> np.ndarray:
+    """The logits, if they are all finite numbers; else training has diverged.
+
+    Checked before the step that would move the weights further: one pass over
+    a batch's (m, 10) outputs, nothing next to the step itself."""
+    if not np.isfinite(logits).all():
+        what = "NaN (not a number)" if np.isnan(logits).any() else "infinite"
+        raise TrainingDiverged(
+            f"training diverged: the network's outputs became {what} in epoch {epoch} "
+            f"(step {step} of {steps}); a lower learning rate (this step's was "
+            f"{optimizer.learning_rate:g}), or batch norm after the layers, keeps it finite"
+        )
+    return logits
 
 
 def _score(network: Network, logits: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
