@@ -288,8 +288,13 @@ case("model -1 inputs", "inputs per row must be a whole number >= 1, not -1")(
     lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=-1))))
 )
 case("knob layers of a trillion parameters", "digitnet builds at most 100,000,000")(
-    lambda f, m: ["train", "--layers", "dense1000000,relu,dense1000000,dense10",
-                  "--out", str(f / "m2.npz")]  # fmt: skip
+    lambda f, m: [
+        "train",
+        "--layers",
+        "dense1000000,relu,dense1000000,dense10",
+        "--out",
+        str(f / "m2.npz"),
+    ]  # fmt: skip
 )
 case("knob conv of 10**11 filters", "numbers per example")(
     lambda f, m: ["train", "--layers", "conv99999999999k3,dense10", "--out", str(f / "m2.npz")]
@@ -298,8 +303,15 @@ case("knob learning rate that diverges", "training diverged: the network's outpu
     lambda f, m: ["train", "--learning-rate", "1e30", "--out", str(m)]  # the good model stays
 )
 case("knob linear layers that diverge", "training diverged")(
-    lambda f, m: ["train", "--layers", "conv4k3same,conv4k1,pool1,dense10", "--threads", "2",
-                  "--out", str(m)]  # fmt: skip
+    lambda f, m: [
+        "train",
+        "--layers",
+        "conv4k3same,conv4k1,pool1,dense10",
+        "--threads",
+        "2",
+        "--out",
+        str(m),
+    ]  # fmt: skip
 )
 case("resume bad recipe", "--learning-rate 'fast': must be a number")(
     lambda f, m: [

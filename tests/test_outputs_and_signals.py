@@ -117,8 +117,9 @@ def test_a_full_disk_gives_one_line_and_keeps_the_old_file(model_file, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary file left
 
 
-def test_running_out_of_memory_gives_one_line_and_keeps_the_old_file(model_file, tmp_path,
-                                                                      monkeypatch, capsys):  # fmt: skip
+def test_running_out_of_memory_gives_one_line_and_keeps_the_old_file(
+    model_file, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "m.npz"
     out.write_bytes(model_file.read_bytes())
     before = out.read_bytes()
