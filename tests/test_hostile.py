@@ -394,6 +394,13 @@ case("out is the input", "is also an input")(
 case("out is the model", "is also an input")(
     lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", str(m)]
 )
+case("out empty for train", "an empty file name")(lambda f, m: ["train", "--out", ""])
+case("out empty for predict", "an empty file name")(
+    lambda f, m: _predict(f, m, _csv(f, ROW + "\n"))[:-1] + [""]
+)
+case("out empty for explore", "an empty folder name")(
+    lambda f, m: ["explore", "--data", "sample", "--out", ""]
+)
 case("out is a folder", "is a folder")(
     lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", _mkdir(f / "dir")]
 )

@@ -149,6 +149,26 @@ def test_resume_continues_from_the_saved_weights(tmp_path, capsys):
     assert main(["train", "--resume", str(first), "--hidden", "32", "--out", str(resumed)]) == 2
 
 
+def test_a_resumed_cosine_schedule_goes_on_where_it_stopped(sample):
+    """2 epochs, then 2 more: the cosine is laid over all 4, so the resumed run starts
+    at half the learning rate (cos(pi * 2/4)) and falls towards 0, never at 0."""
+    from digitnet.recipes import FAST, run
+
+    recipe = FAST.with_overrides(epochs=2, dev_size=500)
+    first = run(recipe, sample, 0, log=None, progress=False)
+    rates: list[float] = []
+
+    def watch(progress) -> bool:
+        rates.append(progress.learning_rate)
+        return False
+
+    resumed = run(recipe, sample, 0, log=None, progress=False, start_from=first, watch=watch)
+    assert rates[0] == pytest.approx(FAST.learning_rate * 0.5)
+    assert min(rates) > 0 and rates == sorted(rates, reverse=True)
+    assert resumed.recipe["epochs"] == 4
+    assert resumed.history["dev_loss"][2] != first.history["dev_loss"][1]  # it learned
+
+
 def test_every_knob_from_the_command_line(tmp_path, capsys):
     from digitnet.interfaces.cli import main
     from digitnet.model_file import load_model

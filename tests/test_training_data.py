@@ -63,6 +63,23 @@ def test_resume_writes_over_the_model_it_resumes(trained):
     assert model.info["dev_size"] == 200
 
 
+def test_resume_without_out_updates_the_resumed_file_wherever_it_is(trained):
+    (trained / "runs").mkdir()
+    (trained / "model.npz").rename(trained / "runs" / "digits.npz")
+    resumed = run_cli("train", "--resume", "runs/digits.npz", "--epochs", "1", "--quiet",
+                      cwd=trained)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "saved model to runs/digits.npz" in resumed.stdout
+    assert not (trained / "model.npz").exists()  # no stray model.npz beside it
+    assert load_model(trained / "runs" / "digits.npz").history["epoch"] == [1, 2, 3, 4]
+
+
+def test_a_negative_seed_is_one_clear_line(trained):
+    refused = run_cli("train", "--seed", "-1", cwd=trained)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "--seed -1: must be a whole number >= 0" in refused.stderr
+
+
 def test_a_resumed_run_keeps_its_dev_set(trained):
     before = run_cli("evaluate", "model.npz", cwd=trained)
     assert run_cli("train", "--resume", "model.npz", "--epochs", "1", "--quiet",

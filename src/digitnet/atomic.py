@@ -35,6 +35,8 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
     that is one of `inputs` (the same file, by any name), and a folder that does
     not exist or cannot be written.  Returns the real destination (links followed).
     """
+    if not str(path):  # realpath('') is the current folder: not what was meant
+        raise DigitnetError("an empty file name: give a file name to write to")
     destination = Path(os.path.realpath(path))
     if destination.exists() and not destination.is_file():
         kind = "a folder" if destination.is_dir() else "not a regular file"
@@ -53,6 +55,8 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
 def check_output_folder(folder: PathLike) -> None:
     """Refuse, before any work, a folder of outputs that `output_folder` could not
     make or write in; nothing is created yet (a failed command leaves no empty folder)."""
+    if not str(folder):  # Path('') is '.': the outputs would land among the user's files
+        raise DigitnetError("an empty folder name: give a folder to write to")
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise DigitnetError(f"{path}: exists and is not a folder")
@@ -65,6 +69,8 @@ def check_output_folder(folder: PathLike) -> None:
 
 def output_folder(folder: PathLike) -> Path:
     """`folder`, created if needed, checked writable: for outputs of several files."""
+    if not str(folder):
+        raise DigitnetError("an empty folder name: give a folder to write to")
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise DigitnetError(f"{path}: exists and is not a folder")

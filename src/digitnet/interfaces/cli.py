@@ -237,7 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue training this model: its recipe (+ overrides), data and split; "
         "--epochs N: N more epochs (default: the rest of its run)",
     )
-    train.add_argument("--out", default="model.npz", help="model file to write (.npz)")
+    train.add_argument(
+        "--out", help="model file to write (.npz; default: model.npz, or with --resume the "
+        "resumed model, updated in place)"
+    )
     knobs = train.add_argument_group(
         "recipe overrides",
         "Each defaults to the chosen recipe's value; `digitnet recipes` lists the recipes.",
@@ -453,8 +456,12 @@ def command_export(args: argparse.Namespace) -> int:
 
 def command_train(args: argparse.Namespace) -> int:
     # Before an hour of training, not after.  Writing over the model being resumed is
-    # allowed (`--resume model.npz` with the default --out): the write is atomic.
+    # allowed, and what `--resume model.npz` does without --out: the write is atomic.
+    if args.out is None:
+        args.out = args.resume or "model.npz"
     _not_stdout(args.out, "a model file")
+    if args.seed < 0:
+        raise DigitnetError(f"--seed {args.seed}: must be a whole number >= 0")
     check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
     if args.plots:
         output_folder(args.plots)
@@ -499,7 +506,7 @@ def command_train(args: argparse.Namespace) -> int:
         say(f"resuming: {args.resume} after epoch {done}: {span}, the schedule going on "
             "where it stopped (the optimizer's momentum starts afresh)")  # fmt: skip
     seed = start.info.get("seed", args.seed) if start is not None else args.seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:  # a model's, checked
         raise DigitnetError(f"{args.resume}: its seed {seed!r} is not a whole number >= 0")
     model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
     save_model(model, args.out)
@@ -579,7 +586,8 @@ def command_predict(args: argparse.Namespace) -> int:
 
     pictures = image_inputs(args.inputs)
     to_stdout = is_stdout(args.out or "")
-    out = args.out or ("submission.csv" if pictures is None else "predictions.csv")
+    default = "submission.csv" if pictures is None else "predictions.csv"
+    out = default if args.out is None else args.out  # '' is refused by check_output
     if not to_stdout:
         check_output(out, [args.model, *args.inputs])
     tell = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)  # not in the CSV

@@ -370,7 +370,7 @@ def run(
         weight_decay=recipe.weight_decay,
         schedule=_ResumedSchedule(
             recipe.schedule,
-            recipe.epochs,
+            done + recipe.epochs,  # laid over the whole run, the epochs done included
             recipe.warmup,
             recipe.step_every,
             recipe.step_gamma,
