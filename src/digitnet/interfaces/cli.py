@@ -238,8 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs N: N more epochs (default: the rest of its run)",
     )
     train.add_argument(
-        "--out", help="model file to write (.npz; default: model.npz, or with --resume the "
-        "resumed model, updated in place)"
+        "--out",
+        help="model file to write (.npz; default: model.npz, or with --resume the "
+        "resumed model, updated in place)",
     )
     knobs = train.add_argument_group(
         "recipe overrides",
