@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -515,3 +516,33 @@ def test_hostile_input(name, tmp_path, good_model, capsys):
 def test_the_suite_is_broad():
     kinds = {name.split()[0] for name in CASES}
     assert len(CASES) >= 50 and {"csv", "idx", "model", "image", "out", "knob"} <= kinds
+
+
+# --- the Python API: a wrong argument is one DigitnetError, not a traceback from inside ---
+API_CASES = {
+    "train(recipe=None)": (lambda d: d.train(None), "recipe=None: must be a recipe's name"),
+    "train(seed=-1)": (lambda d: d.train(seed=-1), "seed=-1: must be a whole number >= 0"),
+    "train(seed=1.5)": (lambda d: d.train(seed=1.5), "seed=1.5"),
+    "train(seed='a')": (lambda d: d.train(seed="a"), "seed='a'"),
+    "train(log=5)": (lambda d: d.train(log=5), "log=5: must be a function"),
+    "save_model(text)": (lambda d: d.save_model("x", "y.npz"), "model='x': must be a digitnet"),
+    "load_model(None)": (lambda d: d.load_model(None), "path=None: must be a file name"),
+    "load_model(folder)": (lambda d: d.load_model("."), "is a folder, not a model file"),
+    "read_kaggle_csv(None)": (lambda d: d.read_kaggle_csv(None), "path=None"),
+    "read_digit_image(None)": (lambda d: d.read_digit_image(None), "source=None"),
+    "export_model(None)": (lambda d: d.export_model(None, "m.onnx"), "model=None"),
+    "Network.build(None)": (lambda d: d.Network.build(None), "layers=None: must be a layer spec"),
+    "Network.build(dtype=int)": (lambda d: d.Network.build("dense10", dtype=int), "float32"),
+    "Model(None)": (lambda d: d.Model(None), "network=None: must be a digitnet Network"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(API_CASES))
+def test_the_python_api_refuses_a_wrong_argument_in_one_line(name, tmp_path, monkeypatch):
+    import digitnet
+
+    monkeypatch.chdir(tmp_path)
+    call, message = API_CASES[name]
+    with pytest.raises(digitnet.DigitnetError, match=re.escape(message)):
+        call(digitnet)
+    assert list(tmp_path.iterdir()) == []  # nothing written

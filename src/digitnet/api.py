@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from digitnet.data import Dataset, load_data
+from digitnet.errors import DigitnetError, check_seed, check_type
 from digitnet.interfaces.classifier import _labels
 from digitnet.model import Model, pixel_rows
-from digitnet.recipes import DEFAULT_RECIPE, Recipe, get_recipe, run
+from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.speed import using_threads
 
 
@@ -37,6 +38,11 @@ def train(
     `threads`: how many cores training uses (None: every core this process may
     use; see digitnet.speed.workers); a count above that is lowered, with a warning.
     """
+    names = ", ".join(RECIPES)
+    check_type(recipe, (str, Recipe), "recipe", f"a recipe's name ({names}) or a Recipe")
+    check_seed(seed)
+    if log is not None and not callable(log):
+        raise DigitnetError(f"log={log!r:.60}: must be a function taking each line, or None")
     if not verbose:
         log, progress = None, False
     chosen = get_recipe(recipe) if isinstance(recipe, str) else recipe

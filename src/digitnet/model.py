@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from digitnet.data.dataset import DIGITS
 from digitnet.data.preprocess import Preprocessing
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_type
 from digitnet.network import Network
 from digitnet.speed import accelerate
 
@@ -34,6 +34,9 @@ class Model:
     recipe: dict[str, Any] = field(default_factory=dict)
     history: dict[str, list] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_type(self.network, Network, "network", "a digitnet Network (Network.build)")
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ import numpy as np
 from digitnet.atomic import atomic_write
 from digitnet.data.dataset import CLASSES
 from digitnet.data.preprocess import Preprocessing
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_path, check_type
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.spec import count_parameters, mlp_layers, parse_layers
@@ -49,6 +49,8 @@ _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten."""
+    check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
+    check_path(path)
     metadata = {
         "layers": model.network.layer_spec,
         "inputs": model.network.inputs,
@@ -68,7 +70,10 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
 
 def load_model(path: str | os.PathLike[str]) -> Model:
     """Read a model written by `save_model` (format 1 or 2), checking it all first."""
+    check_path(path)
     path = Path(path)
+    if path.is_dir():
+        raise DigitnetError(f"{path}: is a folder, not a model file")
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
     try:

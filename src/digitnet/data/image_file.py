@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_type
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is fine; a 20000 x 20000 "image" is not
 MAX_SIDE = 20_000  # nor is a 1 x 49,000,000 one
@@ -34,6 +34,7 @@ def read_digit_image(source: str | os.PathLike[str] | bytes, name: str | None = 
     of 784 uint8 pixels.  `name` is what error messages call it."""
     from digitnet.data.digit_photo import prepare_digit  # scipy: loaded when first needed
 
+    check_type(source, (str, os.PathLike, bytes), "source", "a file name or the file's bytes")
     return prepare_digit(read_grayscale(source, name), name or _name(source))
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from digitnet.atomic import atomic_write
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_path
 
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(PIXELS)]
 TRAIN_HEADER = ["label", *PIXEL_COLUMNS]
@@ -47,6 +47,7 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     the label column is an error (training and evaluation need labels).
     Raises DigitnetError naming the file, the line and the problem.
     """
+    check_path(path)
     path = Path(path)
     open_text = _opener(path)
     header = _read_header(path, open_text)
@@ -98,6 +99,7 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
     Labels must be one whole number 0..9 per image; anything else is refused, not
     written into a file that Kaggle would reject.
     """
+    check_path(path)
     labels = np.asarray(predicted_labels)
     if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels
         labels = labels[:, 0]

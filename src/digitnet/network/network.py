@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_seed
 from digitnet.network.init import INITIALIZERS
 from digitnet.network.kinds import KINDS, LayerSpec
 from digitnet.network.layer import Init, Layer, Shape
@@ -72,13 +72,22 @@ class Network:
         if isinstance(layers, str):
             text = layers
         else:
+            if not isinstance(layers, Sequence) or not all(
+                isinstance(size, int | np.integer) and not isinstance(size, bool) for size in layers
+            ):
+                raise DigitnetError(f"layers={layers!r:.60}: must be a layer spec "
+                                    "('dense256,relu,dense10') or a list of widths")  # fmt: skip
             sizes = [int(size) for size in layers]
             if len(sizes) < 2 or min(sizes) < 1:
                 raise DigitnetError(f"layer sizes {sizes}: need input and output sizes >= 1")
             inputs, text = sizes[0], mlp_layers(tuple(sizes[1:-1]), activation, dropout, sizes[-1])
         if init not in INITIALIZERS:
             raise DigitnetError(f"unknown init '{init}' (choose from {', '.join(INITIALIZERS)})")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise DigitnetError(f"dtype={dtype!r:.40}: must be float32 or float64")
         specs = parse_layers(text, pixels=inputs, classes=None)
+        if not isinstance(seed, np.random.Generator):
+            seed = check_seed(seed)
         rng = np.random.default_rng(seed)
         built = _create_layers(specs, inputs, Init(init, rng, np.dtype(dtype)))
         return cls(built, specs, inputs)

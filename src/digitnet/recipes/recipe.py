@@ -20,7 +20,7 @@ from digitnet.data import splits
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.preprocess import Preprocessing
 from digitnet.data.recorded import data_checksum, recorded_name, shareable_source
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_seed
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.init import INITIALIZERS
@@ -334,6 +334,7 @@ def run(
     and `model.info["interrupted"]` is True.  `watch` is told where training is
     after every step (training/trainer.py: Progress).
     """
+    seed = check_seed(seed)
     if start_from is None:  # a resumed run holds out the rows it held out before
         recipe = dev_size_fitted(recipe, len(dataset), log)
     _check(recipe, dataset)

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from digitnet.atomic import check_output
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_path, check_type
 from digitnet.model import Model
 
 FORMATS = {
@@ -95,6 +95,8 @@ def export_model(model: Model, out: str | os.PathLike[str], to: str | None = Non
     """Write `model` to `out` in format `to` (else the one its name says); returns the
     format.  Everything is checked before anything is written; files are written
     atomically.  `inputs`: files that must not be overwritten (the model's own)."""
+    check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
+    check_path(out, "out")
     fmt = export_format(out, to)
     require_extra(fmt)
     destination = check_destination(out, fmt, list(inputs or []))
