@@ -198,7 +198,7 @@ def test_a_small_csv_holds_out_a_tenth_where_the_recipe_asks_1000_rows(tmp_path,
     said = "the data has 300 rows: 30 held out for the dev set (a tenth), not recipe fast's 1000"
     assert said in trained.stdout
     assert trained.stdout.index(said) < trained.stdout.index("recipe: fast")  # before the settings
-    assert "dev 0.1 rows" in trained.stdout
+    assert "dev 10% of the rows" in trained.stdout
     saved = load_model(model)
     assert saved.info["dev_size"] == 30 and saved.info["train_size"] == 270
     refused = run_cli("train", "--data", str(data), "--dev-size", "300", "--out", str(model))

@@ -55,6 +55,13 @@ def _predict(folder: Path, model: Path, data: str) -> list[str]:
 # --- Kaggle CSV ---------------------------------------------------------------------------
 case("csv empty", "is empty")(lambda f, m: _predict(f, m, _write(f / "e.csv", b"")))
 case("csv header only", "no data rows")(lambda f, m: _predict(f, m, _csv(f, "")))
+case("csv separated by semicolons", "its columns are separated by ';', not commas")(
+    lambda f, m: _predict(f, m, _write(f / "s.csv", (";".join(TEST_HEADER) + "\n"
+                                                     + ROW.replace(",", ";") + "\n").encode()))
+)  # fmt: skip
+case("csv 23-digit cell", "column 1: 12345678901234567890... is out of range")(
+    lambda f, m: _predict(f, m, _csv(f, "12345678901234567890123" + ROW[1:] + "\n"))
+)
 case("csv no header", "no header row")(
     lambda f, m: _predict(f, m, _write(f / "n.csv", (ROW + "\n").encode()))
 )

@@ -46,7 +46,7 @@ def test_every_knob_is_a_train_flag_of_the_same_name():
         ("batch_size", 0, "--batch-size 0: must be a whole number >= 1"),
         ("optimizer", "rmsprop", "--optimizer 'rmsprop': choose from gd, sgd"),
         ("augment", "yes", "--augment 'yes': must be true or false"),
-        ("hidden", (128, 0), "--hidden (128, 0): must be one or more whole numbers >= 1"),
+        ("hidden", (128, 0), "--hidden '128,0': must be one or more whole numbers >= 1"),
         ("hidden", [], "--hidden []: must be one or more whole numbers >= 1"),
         ("dropout", 1, "--dropout 1: must be a finite number >= 0 and < 1"),
         ("dtype", "float16", "choose from float32, float64"),
@@ -92,7 +92,7 @@ def test_from_python_an_error_names_the_keyword_and_a_value_that_works(keywords,
 def test_on_the_command_line_an_error_names_the_flag_and_a_value_that_works():
     shown = run_cli("train", "--hidden", "0")
     assert shown.returncode == 2
-    assert "--hidden (0,): must be one or more whole numbers >= 1, such as --hidden 512,256" in (
+    assert "--hidden '0': must be one or more whole numbers >= 1, such as --hidden 512,256" in (
         shown.stderr
     )
 
@@ -168,3 +168,8 @@ def test_no_module_imports_one_that_imports_it_back():
 
     cycles = [cycle for name in graph if (cycle := path_back(name, name, (name,)))]
     assert not cycles, cycles[0]
+
+
+def test_hidden_sizes_with_one_left_out_are_refused_not_skipped():
+    shown = run_cli("train", "--hidden", "8,,8")
+    assert shown.returncode == 2 and "'8,,8' is not a list of sizes" in shown.stderr

@@ -13,6 +13,7 @@ from digitnet.interfaces.classifier import _labels
 from digitnet.model import Model, pixel_rows
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.speed import using_threads
+from digitnet.wording import count
 
 
 def train(
@@ -49,7 +50,7 @@ def train(
     if isinstance(data, tuple):  # (X, y) arrays, as DigitClassifier.fit takes them
         images = pixel_rows(data[0])
         labels = _labels(data[1], len(images))
-        dataset = Dataset(images, labels, f"arrays ({len(images)} images)")
+        dataset = Dataset(images, labels, f"arrays ({count(len(images), 'image')})")
     else:
         dataset = data if isinstance(data, Dataset) else load_data(data)
     with using_threads(threads, say=_warn, named="threads="):

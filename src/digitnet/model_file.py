@@ -244,7 +244,8 @@ def _format1_layers(path: Path, metadata: dict[str, Any]) -> tuple[str, int, dic
 def _field(path: Path, metadata: dict[str, Any], key: str, kind: type) -> Any:
     value = metadata.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise DigitnetError(f"{path}: metadata field '{key}' is missing or not a {kind.__name__}")
+        what = {int: "a whole number", str: "text", dict: "a JSON object"}.get(kind, "right")
+        raise DigitnetError(f"{path}: metadata field '{key}' is missing or not {what}")
     return value
 
 

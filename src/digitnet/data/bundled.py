@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.data.dataset import Dataset
+from digitnet.wording import count
 
 
 def load_sample() -> Dataset:
@@ -23,7 +24,7 @@ def load_sample() -> Dataset:
     with resources.as_file(resource) as path, np.load(path, allow_pickle=False) as archive:
         images = archive["images"]
         labels = archive["labels"].astype(np.int64)
-    return Dataset(images, labels, f"bundled MNIST sample ({len(images)} images)")
+    return Dataset(images, labels, f"bundled MNIST sample ({count(len(images), 'image')})")
 
 
 SERVED_MODEL = "digits-cnn.npz"  # what `digitnet serve` offers with no model given

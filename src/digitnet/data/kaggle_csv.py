@@ -32,6 +32,7 @@ import numpy as np
 from digitnet.atomic import atomic_write
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.errors import DigitnetError, check_path
+from digitnet.wording import count
 
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(PIXELS)]
 TRAIN_HEADER = ["label", *PIXEL_COLUMNS]
@@ -88,7 +89,7 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
         _check_range(path, labels[:, None], 0, CLASSES - 1, "label", first_column=0)
     _check_range(path, pixels, 0, 255, "pixel", first_column=1 if has_labels else 0)
     kind = "train" if has_labels else "test"
-    source = f"Kaggle CSV {path} ({len(pixels)} images, {kind} format)"
+    source = f"Kaggle CSV {path} ({count(len(pixels), 'image')}, {kind} format)"
     return Dataset(pixels.astype(np.uint8), labels, source)
 
 
@@ -195,8 +196,18 @@ def _describe_bad_header(header: list[str]) -> str:
     expected = "expected 'label,pixel0,...,pixel783' (train) or 'pixel0,...,pixel783' (test)"
     if header and header[0].lstrip("-").isdigit():
         return f"no header row; {expected}"
-    shown = ",".join(header[:3]) + (",..." if len(header) > 3 else "")
+    if len(header) == 1:  # one column: were the cells separated by something else?
+        separator = next((sep for sep in (";", "\t", "|", " ") if sep in header[0].strip()), None)
+        if separator is not None:
+            named = {"\t": "tabs", " ": "spaces"}.get(separator, f"'{separator}'")
+            return f"its columns are separated by {named}, not commas; {expected}"
+    shown = _clipped(",".join(header[:3]), 60) + (",..." if len(header) > 3 else "")
     return f"unexpected header '{shown}' ({len(header)} columns); {expected}"
+
+
+def _clipped(text: str, most: int = 20) -> str:
+    """`text` as quoted in a message: its first `most` characters, '...' if there is more."""
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) -> str:
@@ -215,10 +226,11 @@ def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) ->
                 if not (text.lstrip("+-").isdigit() and text.isascii()):
                     return (
                         f"line {line_number}, column {column + 1}: "
-                        f"'{text[:20]}' is not a whole number"
+                        f"'{_clipped(text)}' is not a whole number"
                     )
                 if not -32768 <= int(text) <= 32767:
-                    return f"line {line_number}, column {column + 1}: {text[:20]} is out of range"
+                    return (f"line {line_number}, column {column + 1}: {_clipped(text)} is out "
+                            "of range")  # fmt: skip
     return "could not be parsed as a CSV of whole numbers"
 
 

@@ -26,6 +26,7 @@ from digitnet.data.dataset_table import DATASETS
 from digitnet.data.idx import read_idx
 from digitnet.data.kaggle_csv import read_kaggle_csv
 from digitnet.errors import DigitnetError
+from digitnet.wording import count
 
 SAMPLE = "sample"
 SPLIT_FILES = {"train": "train", "test": "t10k"}
@@ -144,7 +145,7 @@ def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset
     return Dataset(
         images.reshape(len(images), PIXELS),
         labels.astype("int64"),
-        f"{where} ({len(images)} images)",
+        f"{where} ({count(len(images), 'image')})",
     )
 
 

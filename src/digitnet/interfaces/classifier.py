@@ -24,6 +24,7 @@ from digitnet.errors import DigitnetError
 from digitnet.model import Model, pixel_rows
 from digitnet.recipes import DEFAULT_RECIPE, get_recipe, run
 from digitnet.speed import using_threads
+from digitnet.wording import count
 
 
 class DigitClassifier:
@@ -72,7 +73,7 @@ class DigitClassifier:
         # scikit-learn's fit learns from all the rows it is given: no dev set is held
         # out unless dev_size asks for one (scores come from cross_val_score & co).
         recipe = get_recipe(self.recipe).with_overrides(**{"dev_size": 0, **self.knobs})
-        dataset = Dataset(images, labels, f"arrays given to fit ({len(images)} images)")
+        dataset = Dataset(images, labels, f"arrays given to fit ({count(len(images), 'image')})")
         log = print if self.verbose else None
         with using_threads(self.threads, named="threads="):
             self.model_: Model = run(recipe, dataset, self.seed, log=log, progress=False)

@@ -51,6 +51,7 @@ from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
 from digitnet.recipes.knobs import add_flags, as_flags, knob_table
 from digitnet.recipes.recipe import KNOBS, adapted, as_settings, dev_size_fitted
 from digitnet.speed import using_threads
+from digitnet.wording import count
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -614,7 +615,7 @@ def command_predict(args: argparse.Namespace) -> int:
     else:
         images = np.stack([read_digit_image(path) for path in pictures]).reshape(-1, PIXELS)
         names = [str(path) for path in pictures]
-        counted = _count(len(pictures), "picture")
+        counted = count(len(pictures), "picture")
         tell(f"images: {counted} (each prepared as show --image prepares one)")
     probabilities = model.predict_proba(images, progress=None)
     kaggle = pictures is None
@@ -623,7 +624,7 @@ def command_predict(args: argparse.Namespace) -> int:
     write_table(out, table)
     form = ("Kaggle format: ImageId,Label" if kaggle else "file,label") + (
         ", then each class's probability" if args.proba else "")  # fmt: skip
-    tell(f"wrote {_count(len(images), 'prediction')} to {'stdout' if to_stdout else out} ({form})")
+    tell(f"wrote {count(len(images), 'prediction')} to {'stdout' if to_stdout else out} ({form})")
     return 0
 
 
@@ -689,7 +690,7 @@ def command_report(args: argparse.Namespace) -> int:
     dataset, overlap = _scored_data(model, args)
     paths = build_report(model, dataset, args.out, progress=False if args.quiet else None,
                          warning=overlap)  # fmt: skip
-    print(f"wrote {_count(len(paths) - 1, 'picture')} and {paths[-1]} (open it in a browser)")
+    print(f"wrote {count(len(paths) - 1, 'picture')} and {paths[-1]} (open it in a browser)")
     return 0
 
 
@@ -872,11 +873,6 @@ def _check_inputs(model: Model, path: str) -> None:
         raise DigitnetError(
             f"{path}: the model takes {model.network.inputs} inputs, not 28x28 = {PIXELS} pixels"
         )
-
-
-def _count(number: int, noun: str) -> str:
-    """'1 picture', '2 pictures'."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _port(text: str) -> int:

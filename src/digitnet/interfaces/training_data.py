@@ -22,6 +22,7 @@ from digitnet.data.recorded import SAMPLE, candidate_paths, data_checksum, is_na
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.recipes import held_out_rows
+from digitnet.wording import count
 
 
 def is_training_data(model: Model, dataset: Dataset) -> bool:
@@ -93,7 +94,7 @@ def held_out_dataset(model: Model, model_path: str, dataset: Dataset) -> Dataset
     return Dataset(
         dataset.images[rows],
         dataset.labels[rows],
-        f"{dataset.source}: the {len(rows)} rows the model held out (its dev set)",
+        f"{dataset.source}: the {count(len(rows), 'row')} the model held out (its dev set)",
         kind=dataset.kind,
         spec=dataset.spec,
         class_names=dataset.class_names,

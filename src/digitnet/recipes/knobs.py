@@ -91,6 +91,8 @@ class Knob:
             return None
         flags = speaks_flags()
         shown = f"{self.flag} {value!r}" if flags else f"{self.name}={value!r}"
+        if flags and self.kind == "sizes" and isinstance(value, tuple):  # as it was typed
+            shown = f"{self.flag} '{','.join(map(str, value))}'"
         if self.kind == "switch":
             if not isinstance(value, bool):
                 works = f"{self.flag} or --no-{self.flag[2:]}" if flags else (
@@ -175,8 +177,11 @@ class Knob:
 
 
 def _sizes(text: str) -> tuple[int, ...]:
-    """'512,256' as (512, 256)."""
-    return tuple(int(part) for part in text.split(",") if part.strip())
+    """'512,256' as (512, 256); '512,,256' is a slip (a size left out), not two sizes."""
+    parts = [part.strip() for part in text.split(",")] if text.strip() else []
+    if any(not part for part in parts):
+        raise ValueError(f"'{text}': an empty size between commas")
+    return tuple(int(part) for part in parts)
 
 
 def knob(help: str, *, kind: str, default: Any = EACH_RECIPE, **limits: Any) -> Any:

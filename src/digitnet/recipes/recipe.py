@@ -31,6 +31,7 @@ from digitnet.training.augment import augmentation_for
 from digitnet.training.optimizer import OPTIMIZERS
 from digitnet.training.schedule import SCHEDULES, Schedule
 from digitnet.training.trainer import Watch
+from digitnet.wording import count
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ class Recipe:
              f"{self.optimizer} learning rate {self.learning_rate:g}",
              *[extra for extra in extras if extra],
              f"{self.epochs} {steps}",
-             f"dev {splits.shown_size(self.dev_size)} rows ({self.split})"]
+             f"dev {_dev_share(self.dev_size)} ({self.split})"]
         )  # fmt: skip
 
     @classmethod
@@ -502,6 +503,13 @@ def as_settings(changed: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
+def _dev_share(size: float) -> str:
+    """A dev size in the recipe line: '1000 rows', or a fraction as '10% of the rows'."""
+    if 0 < size < 1:
+        return f"{size * 100:.4g}% of the rows"
+    return count(int(size), "row")
+
+
 SMALL_DATA_DEV_SHARE = 0.1  # of a file too small for the recipe's dev count
 
 
@@ -515,8 +523,8 @@ def dev_size_fitted(recipe: Recipe, rows: int, log: Callable[[str], None] | None
     if log is not None:
         held = splits.held_out_count(SMALL_DATA_DEV_SHARE, rows)
         flag = "--dev-size" if speaks_flags() else "dev_size"
-        log(f"the data has {rows} rows: {held or 'none'} held out for the dev set (a tenth), "
-            f"not recipe {recipe.name}'s {splits.shown_size(recipe.dev_size)} "
+        log(f"the data has {count(rows, 'row')}: {held or 'none'} held out for the dev set "
+            f"(a tenth), not recipe {recipe.name}'s {splits.shown_size(recipe.dev_size)} "
             f"({flag} sets it)")  # fmt: skip
     return replace(recipe, dev_size=SMALL_DATA_DEV_SHARE)
 
@@ -537,5 +545,5 @@ def _note_batch_size(recipe: Recipe, rows: int, log: Callable[[str], None] | Non
     """A line to `log` when a mini-batch would be larger than the training rows."""
     if log is not None and recipe.batch_size is not None and recipe.batch_size > rows:
         flag = "--batch-size " if speaks_flags() else "batch_size="
-        log(f"{flag}{recipe.batch_size} is more than the {rows} training rows: each epoch "
+        log(f"{flag}{recipe.batch_size} is more than the {count(rows, 'training row')}: each epoch "
             "is one step on all of them")  # fmt: skip
