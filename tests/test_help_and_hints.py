@@ -55,3 +55,14 @@ def test_train_from_python_is_quiet_with_verbose_false(capsys):
     assert model.history["epoch"] == [1]  # the curve is kept all the same
     digitnet.train("fast", epochs=1, dev_size=100, progress=False)
     assert "epoch    1/1" in capsys.readouterr().out  # verbose by default, as documented
+
+
+def test_download_sample_says_it_is_bundled():
+    shown = run_cli("download", "sample")
+    assert shown.returncode == 0 and "nothing to download" in shown.stdout
+    assert "bundled MNIST sample (5000 images) comes with digitnet" in shown.stdout
+
+
+def test_recipes_shows_one_table_at_a_time():
+    shown = run_cli("recipes", "--knobs", "--layers")
+    assert shown.returncode == 2 and "not allowed with argument" in shown.stderr

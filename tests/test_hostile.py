@@ -541,6 +541,14 @@ API_CASES = {
     "Network.build(None)": (lambda d: d.Network.build(None), "layers=None: must be a layer spec"),
     "Network.build(dtype=int)": (lambda d: d.Network.build("dense10", dtype=int), "float32"),
     "Model(None)": (lambda d: d.Model(None), "network=None: must be a digitnet Network"),
+    "train on no images": (
+        lambda d: d.train(data=(np.zeros((0, 784), np.uint8), np.zeros(0, int))),
+        "arrays (0 images): no images to train on",
+    ),
+    "fit on no images": (
+        lambda d: d.DigitClassifier().fit(np.zeros((0, 784), np.uint8), np.zeros(0, int)),
+        "no images to train on",
+    ),
 }
 
 

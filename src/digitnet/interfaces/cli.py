@@ -372,10 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(command=command_serve)
 
     recipes = commands.add_parser("recipes", help="list the training recipes")
-    recipes.add_argument(
+    tables = recipes.add_mutually_exclusive_group()  # one table at a time, not one ignored
+    tables.add_argument(
         "--knobs", action="store_true", help="list every knob instead (a Markdown table)"
     )
-    recipes.add_argument(
+    tables.add_argument(
         "--layers",
         action="store_true",
         help="list every layer token that --layers takes instead (a Markdown table)",
@@ -811,6 +812,10 @@ def command_download(args: argparse.Namespace) -> int:
             state = "present" if is_present(spec, args.data_dir) else "not downloaded"
             print(f"{name:14} {state:15} {dataset_folder(spec, args.data_dir)}")
             print(f"{'':14} {spec.description}")
+        return 0
+    if args.name == "sample":  # a --data name too, so someone will try to fetch it
+        source = load_data("sample").source
+        print(f"sample: nothing to download: the {source} comes with digitnet")
         return 0
     spec = get_dataset_spec(args.name)
     if is_present(spec, args.data_dir):

@@ -336,6 +336,8 @@ def run(
     after every step (training/trainer.py: Progress).
     """
     seed = check_seed(seed)
+    if len(dataset) == 0:
+        raise DigitnetError(f"{dataset.source}: no images to train on")
     if start_from is None:  # a resumed run holds out the rows it held out before
         recipe = dev_size_fitted(recipe, len(dataset), log)
     _check(recipe, dataset)
