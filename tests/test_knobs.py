@@ -173,3 +173,19 @@ def test_no_module_imports_one_that_imports_it_back():
 def test_hidden_sizes_with_one_left_out_are_refused_not_skipped():
     shown = run_cli("train", "--hidden", "8,,8")
     assert shown.returncode == 2 and "'8,,8' is not a list of sizes" in shown.stderr
+
+
+def test_none_sets_what_the_knob_table_says_none_means(tmp_path):
+    """The table says `--patience` takes none (off) and `--batch-size` none (full batch)."""
+    from digitnet.interfaces.cli import main
+    from digitnet.model_file import load_model
+
+    table = knob_table(KNOBS)
+    assert "none: off" in table and "none: full batch" in table
+    patient = FAST.with_overrides(patience=3)
+    assert patient.with_overrides(patience="none").patience is None
+    out = tmp_path / "m.npz"
+    args = ["train", "--batch-size", "none", "--patience", "none", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    recipe = load_model(out).recipe
+    assert recipe["batch_size"] is None and recipe["patience"] is None

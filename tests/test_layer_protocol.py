@@ -196,3 +196,19 @@ def test_specs_that_used_to_crash_train_from_the_command_line(layers, tmp_path, 
     code = main(["train", "--layers", layers, "--epochs", "1", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     assert out.is_file()
+
+
+def test_the_docs_give_the_cnn_recipes_array_shapes_as_built():
+    """docs/layers.md names some of the cnn recipe's arrays with their shapes: they must
+    be what Network.build makes (they once said 16 filters where the recipe has 32)."""
+    import re
+
+    from digitnet.recipes import get_recipe
+
+    text = " ".join(DOCS.read_text(encoding="utf-8").split())
+    paragraph = text[text.index("For the `cnn` recipe:") :].split(" When loading")[0]
+    quoted = re.findall(r"`(layer\d+_\w+)` \(([\d, ]+)\)", paragraph)
+    assert len(quoted) >= 4
+    arrays = Network.build(get_recipe("cnn").layers).arrays()
+    for name, shape in quoted:
+        assert arrays[name].shape == tuple(int(n) for n in shape.split(",")), name

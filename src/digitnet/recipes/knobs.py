@@ -87,8 +87,8 @@ class Knob:
         """`value` if it fits this knob (a list of sizes made a tuple); otherwise one
         DigitnetError naming the knob as the caller writes it (see `as_flags`), with
         a value that works in the same form."""
-        if value is None and self.none:
-            return None
+        if self.none and (value is None or (isinstance(value, str) and value.lower() == "none")):
+            return None  # `--patience none` (or patience="none"): what None means for it
         flags = speaks_flags()
         shown = f"{self.flag} {value!r}" if flags else f"{self.name}={value!r}"
         if flags and self.kind == "sizes" and isinstance(value, tuple):  # as it was typed
@@ -167,6 +167,8 @@ class Knob:
         """This knob's command-line text as a value (argparse's `type`).  Only the
         conversion: the range is checked with the other knobs, by the recipe."""
         converters = {"count": int, "whole": int, "number": float, "sizes": _sizes}
+        if self.none and text.strip().lower() == "none":
+            return "none"  # check() makes it None: set, unlike a flag not given at all
         try:
             return converters.get(self.kind, str)(text)
         except ValueError:
