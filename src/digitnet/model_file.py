@@ -11,8 +11,9 @@ Layout (format version 2):
                       one array per parameter and per saved statistic, named
                       by the layer's place in the spec (Network.arrays)
 
-Format 1 (digitnet 0.1, MLPs only) stored {"sizes", "activation", "dropout"}
-and arrays dense0_weight, dense0_bias, ...; such files still load.
+Format 1 (the first model files, before layer specs; MLPs only) stored
+{"sizes", "activation", "dropout"} and arrays dense0_weight, dense0_bias, ...;
+such files still load.
 
 Nothing is trusted before it is checked: each array's npy header (shape and
 dtype) is compared with what the layer spec says before the array is read,
@@ -223,7 +224,7 @@ def _history(path: Path, history: dict[str, Any]) -> dict[str, list]:
 
 
 def _format1_layers(path: Path, metadata: dict[str, Any]) -> tuple[str, int, dict[str, str]]:
-    """A digitnet 0.1 file (an MLP): its layer spec, inputs, and the old name of each array."""
+    """A format-1 file (an MLP): its layer spec, inputs, and the old name of each array."""
     architecture = _field(path, metadata, "architecture", dict)
     sizes = [int(size) for size in architecture["sizes"]]
     if len(sizes) < 2 or min(sizes) < 1:

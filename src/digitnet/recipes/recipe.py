@@ -268,7 +268,7 @@ class Recipe:
     def from_dict(cls, values: dict[str, Any]) -> Recipe:
         """The recipe saved in a model file (unknown keys from other versions ignored).
 
-        digitnet 0.1 saved an MLP as hidden_sizes, activation and dropout."""
+        The first model files (format 1) saved an MLP as hidden_sizes, activation and dropout."""
         known = {"name", "summary"} | {each.name for each in RECIPE_KNOBS}
         kept = {key: value for key, value in values.items() if key in known}
         try:
