@@ -373,3 +373,20 @@ def test_an_answer_is_not_held_back_by_nagles_algorithm(shipped):
     assert answer.startswith(b"HTTP/1.1 200 ")
     stalled = [round(s * 1000, 1) for s in seconds if s > 0.035]  # a stall: 40 ms or more
     assert len(stalled) < 5, stalled  # with Nagle's algorithm on: 19 of the 20
+
+
+def test_the_served_training_api_names_json_fields_not_command_line_flags(tmp_path):
+    """`digitnet serve` runs inside the command line, whose knob errors name --flags;
+    its training API takes JSON fields, so its errors must name those."""
+    from browser import serving
+
+    with serving(["--save-dir", str(tmp_path)], tmp_path, "/api/training", 60) as url:
+        host, port = url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        body = json.dumps({"recipe": "fast", "epochs": 1, "learning_rate": -1})
+        connection.request("POST", "/api/training", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        connection.close()
+    assert response.status == 422 and answer["field"] == "learning_rate"
+    assert "learning_rate=-1" in answer["error"] and "--learning-rate" not in answer["error"]

@@ -48,7 +48,7 @@ from digitnet.metrics import confusion_matrix
 from digitnet.model import Model, kept_row
 from digitnet.model_file import load_model, save_model
 from digitnet.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, run
-from digitnet.recipes.knobs import add_flags, as_flags, knob_table
+from digitnet.recipes.knobs import add_flags, as_flags, as_keywords, knob_table
 from digitnet.recipes.recipe import KNOBS, adapted, as_settings, dev_size_fitted
 from digitnet.speed import using_threads
 from digitnet.wording import count
@@ -730,7 +730,8 @@ def command_serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(config)
     end_with(server, training)  # Ctrl-C also ends the event streams and stops training
     try:
-        server.run(sockets=[listener])
+        with as_keywords():  # its training API's fields are `learning_rate`, not --flags
+            server.run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn shut down gracefully, then passes the Ctrl-C on
         pass
     print("stopped")

@@ -51,6 +51,17 @@ def as_flags() -> Iterator[None]:
         _FLAGS.reset(token)
 
 
+@contextlib.contextmanager
+def as_keywords() -> Iterator[None]:
+    """Within this block, knob errors name the Python keywords again, even inside the
+    command line: `digitnet serve`'s training API takes JSON fields of those names."""
+    token = _FLAGS.set(False)
+    try:
+        yield
+    finally:
+        _FLAGS.reset(token)
+
+
 def speaks_flags() -> bool:
     """Whether an error should name a command-line flag rather than a Python keyword."""
     return _FLAGS.get()
