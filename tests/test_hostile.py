@@ -277,6 +277,14 @@ case("model checksum not text", "info field 'data_checksum' has the wrong type")
 case("model huge claimed array", "(1000000000, 1000000)")(
     lambda f, m: _evaluate(_huge_member(f, m))
 )
+case("model weights that overflow", "outputs overflow to infinity or NaN")(
+    lambda f, m: _evaluate(_model_with(f, m, lambda a: a["layer0_weight"].fill(1e37)))
+)
+case("model divides pixels by 1e-300", "'divide_by' 1e-300 is outside")(
+    lambda f, m: _evaluate(
+        _model_with(f, m, _metadata(lambda d: d.update(preprocessing={"divide_by": 1e-300})))
+    ),  # fmt: skip
+)
 case("model huge layers in a small file", "more than the file's")(
     lambda f, m: _evaluate(
         _model_with(f, m, _metadata(lambda d: d.update(layers="dense50000,relu,dense10")))

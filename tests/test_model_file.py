@@ -281,3 +281,15 @@ def test_floats_in_neither_convention_are_refused_not_guessed(model, sample, con
         model.predict(images)
     with pytest.raises(DigitnetError, match=re.escape("images / images.max() for 0..1")):
         model.predict_proba(images[0])
+
+
+def test_a_model_whose_outputs_overflow_is_one_error_not_nan_probabilities():
+    import warnings
+
+    network = digitnet.Network.build("dense8,relu,dense10")
+    network.layers[0].weight.fill(1e37)  # finite, but 784 pixels of ink overflow
+    model = digitnet.Model(network)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DigitnetError, match="overflow to infinity or NaN"):
+            model.predict(np.full((2, 784), 255, np.uint8))

@@ -62,7 +62,16 @@ class Model:
         show = len(rows) > 40_000 if progress is None else progress
         bar = functools.partial(tqdm, desc="predicting", unit="batch") if show else None
         prepare = functools.partial(self.preprocessing.apply, dtype=self.network.dtype)
-        return self.fast_network().predict_proba(rows, prepare=prepare, progress=bar)
+        # Weights that are finite but enormous (a model from elsewhere) overflow: one
+        # error below says so, instead of numpy's warnings and NaN probabilities.
+        with np.errstate(over="ignore", invalid="ignore"):
+            probabilities = self.fast_network().predict_proba(rows, prepare=prepare, progress=bar)
+        if not np.isfinite(probabilities).all():
+            raise DigitnetError(
+                "the model's outputs overflow to infinity or NaN for these images: its "
+                "weights are far too large to be a trained network"
+            )
+        return probabilities
 
     def fast_network(self) -> Network:
         """The network after the speed step (digitnet.speed): the same weights, the

@@ -149,13 +149,26 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
         if name.endswith("_running_var") and np.any(arrays[name] < 0):  # sqrt(var) ahead
             raise DigitnetError(f"{path}: array '{stored}' holds negative variances")
     network.set_arrays(arrays)
-    return Model(
+    model = Model(
         network=network,
         preprocessing=_preprocessing(path, _field(path, metadata, "preprocessing", dict)),
         recipe=_recipe(path, _field(path, metadata, "recipe", dict)),
         history=_history(path, _field(path, metadata, "history", dict)),
         info=_info(path, _field(path, metadata, "info", dict)),
     )
+    _probe(model, path)
+    return model
+
+
+def _probe(model: Model, path: Path) -> None:
+    """Refuse weights that are finite but so large that the outputs overflow: three
+    images (blank, all ink, stripes) through the network, a millisecond."""
+    pixels = np.arange(model.network.inputs)
+    probes = np.stack([pixels * 0, pixels * 0 + 255, pixels % 2 * 255]).astype(np.uint8)
+    try:
+        model.predict_proba(probes)
+    except DigitnetError as error:
+        raise DigitnetError(f"{path}: {error}") from None
 
 
 def _recipe(path: Path, recipe: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +218,9 @@ def _preprocessing(path: Path, values: dict[str, Any]) -> Preprocessing:
         raise DigitnetError(
             f"{path}: preprocessing 'divide_by' {divide_by} is not a positive number"
         )
+    if not 1e-6 <= divide_by <= 1e6:  # pixels 0..255 would become infinite, or all 0
+        raise DigitnetError(f"{path}: preprocessing 'divide_by' {divide_by:g} is outside "
+                            "1e-06..1e+06 (digitnet divides by 255)")  # fmt: skip
     return Preprocessing.from_dict(values)
 
 
