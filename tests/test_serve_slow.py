@@ -390,3 +390,42 @@ def test_the_served_training_api_names_json_fields_not_command_line_flags(tmp_pa
         connection.close()
     assert response.status == 422 and answer["field"] == "learning_rate"
     assert "learning_rate=-1" in answer["error"] and "--learning-rate" not in answer["error"]
+
+
+def _raw(url: str, method: str, path: str, headers: dict[str, str], body: bytes = b""):
+    """One request with exactly these headers (Host included), its status and JSON."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in {"Content-Length": str(len(body)), **headers}.items():
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    response = connection.getresponse()
+    answer = json.loads(response.read() or b"null")
+    connection.close()
+    return response.status, answer
+
+
+def test_other_sites_cannot_train_save_or_read_through_the_browser(tmp_path):
+    """A page elsewhere can make the browser POST here (text/plain needs no preflight),
+    or point its own name at 127.0.0.1 (DNS rebinding): serve_origin.py refuses both."""
+    from browser import serving
+
+    with serving(["--save-dir", str(tmp_path)], tmp_path, "/api/training", 60) as url:
+        here = url.removeprefix("http://")
+        start = json.dumps({"recipe": "fast", "epochs": 1}).encode()
+        text = {"Host": here, "Content-Type": "text/plain"}
+        assert _raw(url, "POST", "/api/training", text, start)[0] == 415
+        forged = {"Host": here, "Content-Type": "application/json",
+                  "Origin": "https://evil.example"}  # fmt: skip
+        status, answer = _raw(url, "POST", "/api/training", forged, start)
+        assert status == 403 and "another site" in answer["error"]
+        rebound = {"Host": f"evil.example:{here.split(':')[1]}"}
+        status, answer = _raw(url, "GET", "/api/models", rebound)
+        assert status == 403 and "evil.example" in answer["error"]
+        assert _raw(url, "GET", "/api/models", {"Host": here})[0] == 200
+        local = here.replace("127.0.0.1", "localhost")
+        assert _raw(url, "GET", "/api/models", {"Host": local})[0] == 200
+        assert _raw(url, "POST", "/api/training/save", text, b"{}")[0] == 415
+        assert _raw(url, "GET", "/api/training", {"Host": here})[1]["state"]["status"] == "idle"
+    assert list(tmp_path.glob("*.npz")) == []  # nothing was saved

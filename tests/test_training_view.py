@@ -182,10 +182,15 @@ def test_the_caps_are_listed_and_data_over_the_row_cap_is_refused(client, sample
 
 
 def test_bad_bodies_and_unknown_actions(client):
-    _refused(client.post("/api/training", content=b"{nope"), 400, "not valid JSON")
+    json_type = {"Content-Type": "application/json"}
+    _refused(client.post("/api/training", content=b"{nope", headers=json_type), 400,
+             "not valid JSON")  # fmt: skip
+    _refused(client.post("/api/training", content=b'{"recipe": "fast"}'), 415,
+             "take Content-Type: application/json")  # fmt: skip
     _refused(client.post("/api/training", json=[1]), 400, "a JSON object")
     _refused(client.post("/api/training", json={**SMALL, "momentum": 0.5}), 400, "unknown field")
-    _refused(client.post("/api/training", content=b" " * 20_000), 413, "over 16,384 bytes")
+    _refused(client.post("/api/training", content=b" " * 20_000, headers=json_type), 413,
+             "over 16,384 bytes")  # fmt: skip
     _refused(client.post("/api/training/jump"), 404, "no training action 'jump'")
     _refused(client.post("/api/training/save"), 409, "nothing to save yet")
     _refused(client.post("/api/training/pause"), 409, "nothing to pause")
@@ -284,7 +289,12 @@ def test_ctrl_c_stops_the_run_the_streams_and_the_server_cleanly(tmp_path):
             line = stream.readline().decode()
             if line.startswith("data: ") and json.loads(line[6:])["history"]["epoch"]:
                 break
-        save = urllib.request.Request(url + "/api/training/save", method="POST", data=b"{}")
+        save = urllib.request.Request(
+            url + "/api/training/save",
+            method="POST",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+        )
         saved = json.loads(urllib.request.urlopen(save).read())["saved"]
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=60)  # the open stream does not hold it up

@@ -702,6 +702,7 @@ def command_serve(args: argparse.Namespace) -> int:
         from digitnet.interfaces.serve import ServedModel, create_app
         from digitnet.interfaces.serve_guard import server_config
         from digitnet.interfaces.serve_limits import ServeLimits
+        from digitnet.interfaces.serve_origin import loopback_hosts
         from digitnet.interfaces.training_view import end_with, training_view_for
     except ImportError as error:
         raise DigitnetError(
@@ -726,7 +727,10 @@ def command_serve(args: argparse.Namespace) -> int:
     names = ", ".join(model.name for model in served)
     print(f"serving {names} at http://{shown}:{args.port}/ (Ctrl-C stops)", flush=True)
     limits = ServeLimits()  # deadlines for slow clients, caps on work: docs/serve.md
-    config = server_config(create_app(served, limits=limits, training=training), limits)
+    # On a loopback address only this machine's names reach it (DNS rebinding: serve_origin.py).
+    hosts = loopback_hosts(args.port, args.host) if address.is_loopback else None
+    app = create_app(served, limits=limits, training=training, hosts=hosts)
+    config = server_config(app, limits)
     server = uvicorn.Server(config)
     end_with(server, training)  # Ctrl-C also ends the event streams and stops training
     try:

@@ -37,6 +37,7 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -45,6 +46,7 @@ from digitnet.data.dataset import PIXELS
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.serve_limits import BodyBudget, BodyShare, PictureQueue, ServeLimits
+from digitnet.interfaces.serve_origin import SameSiteOnly
 from digitnet.model import Model, kept_dev_accuracy, pixel_rows
 from digitnet.network.loss import softmax
 from digitnet.network.spec import ACTIVATIONS
@@ -95,9 +97,11 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     limits: ServeLimits | None = None,
     training: AddedView | None = None,
+    hosts: frozenset[str] | None = None,
 ) -> Starlette:
     """The web application serving `models` (the first is the default), keeping the
-    body deadline, the picture queue and the body budget of `limits`, and the
+    body deadline, the picture queue and the body budget of `limits`, refusing other
+    sites' requests (and, given `hosts`, requests for any other Host), and the
     training view's routes and models if `training` is given."""
     if not models:
         raise DigitnetError("serve: no model to serve")
@@ -168,6 +172,7 @@ def create_app(
         ],
         exception_handlers={HTTPException: error, Exception: error},
         lifespan=lifespan,
+        middleware=[Middleware(SameSiteOnly, hosts=hosts)],  # other sites: serve_origin.py
     )
 
 
