@@ -569,3 +569,27 @@ def test_the_python_api_refuses_a_wrong_argument_in_one_line(name, tmp_path, mon
     with pytest.raises(digitnet.DigitnetError, match=re.escape(message)):
         call(digitnet)
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_paths_the_system_refuses_are_one_line_each(tmp_path, good_model, capsys):
+    """A name over 255 characters, a FIFO, a model that cannot be read: one line, exit 2."""
+    import os
+
+    long_name = str(tmp_path / ("a" * 300 + ".npz"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    unreadable = tmp_path / "locked.npz"
+    unreadable.write_bytes(good_model.read_bytes())
+    unreadable.chmod(0)
+    cases = [
+        (["evaluate", long_name], "File name too long"),
+        (["train", "--epochs", "1", "--quiet", "--out", long_name], "File name too long"),
+        (["evaluate", str(fifo)], "is not a regular file"),
+    ]
+    if os.geteuid() != 0 or not os.access(unreadable, os.R_OK):  # root reads anything
+        cases.append((["evaluate", str(unreadable)], "cannot be read (Permission denied)"))
+    for args, message in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err, err
+    unreadable.chmod(0o600)

@@ -72,11 +72,19 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
 def load_model(path: str | os.PathLike[str]) -> Model:
     """Read a model written by `save_model` (format 1 or 2), checking it all first."""
     check_path(path)
+    if not os.fspath(path):
+        raise DigitnetError("an empty file name: give the model file's name")
     path = Path(path)
     if path.is_dir():
         raise DigitnetError(f"{path}: is a folder, not a model file")
+    if path.exists() and not path.is_file():  # a FIFO, a device: never read as a model
+        raise DigitnetError(f"{path}: is not a regular file, so not a model file")
     if not path.is_file():
         raise DigitnetError(f"{path}: no such model file")
+    try:
+        path.open("rb").close()
+    except OSError as error:  # unreadable: say so, not "corrupt"
+        raise DigitnetError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         with zipfile.ZipFile(path) as archive:
             return _read(path, archive)
