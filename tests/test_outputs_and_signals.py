@@ -153,6 +153,28 @@ def test_sigterm_saves_the_best_model_so_far(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
+def test_a_stop_before_the_first_measurement_keeps_the_good_model(model_file, tmp_path):
+    """Nothing measured yet: no weights are 'the best so far', so --out stays as it was."""
+    out = tmp_path / "m.npz"
+    out.write_bytes(model_file.read_bytes())
+    before = out.read_bytes()
+    process = _cli(
+        "train", "--epochs", "200", "--log-every", "500", "--out", str(out), cwd=tmp_path
+    )  # fmt: skip  (measured only after epoch 200)
+    line = process.stdout.readline()
+    while not line.startswith("recipe:"):
+        line = process.stdout.readline()
+    time.sleep(1.0)  # well into training
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert f"interrupted before the first measurement: nothing saved ({out} is untouched)" in (
+        stdout
+    )
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
 def test_a_closed_pipe_does_not_lose_the_model(tmp_path):
     out = tmp_path / "m.npz"
     command = f"{sys.executable} -m digitnet train --epochs 3 --out {out} | head -1"

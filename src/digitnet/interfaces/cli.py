@@ -517,6 +517,12 @@ def command_train(args: argparse.Namespace) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:  # a model's, checked
         raise DigitnetError(f"{args.resume}: its seed {seed!r} is not a whole number >= 0")
     model = run(recipe, dataset, seed, log=say, progress=progress, start_from=start)
+    if model.info["interrupted"] and kept_row(model) is None:
+        # Stopped before anything was measured: these weights are no "best so far", and
+        # --out may hold a good model (the one resumed, or an earlier run's).
+        kept = f"{args.out} is untouched" if os.path.exists(args.out) else "no model written"
+        print(f"interrupted before the first measurement: nothing saved ({kept})")
+        return _interrupted_exit(model)
     save_model(model, args.out)
     print(_trained_summary(model, args.out))
     if args.plots:
@@ -524,8 +530,10 @@ def command_train(args: argparse.Namespace) -> int:
 
         path = save_training_curves(model, args.plots)
         say(f"wrote {path}")
-    if not model.info["interrupted"]:
-        return 0
+    return _interrupted_exit(model) if model.info["interrupted"] else 0
+
+
+def _interrupted_exit(model: Model) -> int:
     return EXIT_TERMINATED if model.info.get("stop_signal") == signal.SIGTERM else EXIT_INTERRUPTED
 
 
