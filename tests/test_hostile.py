@@ -287,10 +287,10 @@ case("model divides pixels by 1e-300", "'divide_by' 1e-300 is outside")(
 )
 case("model huge layers in a small file", "more than the file's")(
     lambda f, m: _evaluate(
-        _model_with(f, m, _metadata(lambda d: d.update(layers="dense50000,relu,dense10")))
+        _model_with(f, m, _metadata(lambda d: d.update(layers="dense20000,relu,dense10")))
     ),  # fmt: skip
 )
-case("model a million units twice", "digitnet builds at most 100,000,000")(
+case("model a million units twice", "digitnet builds at most 25,000,000")(
     lambda f, m: _evaluate(_model_with(f, m, _metadata(
         lambda d: d.update(layers="dense1000000,relu,dense1000000,dense10"))))
 )  # fmt: skip
@@ -303,7 +303,7 @@ case("model 0 inputs", "inputs per row must be a whole number >= 1, not 0")(
 case("model -1 inputs", "inputs per row must be a whole number >= 1, not -1")(
     lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=-1))))
 )
-case("knob layers of a trillion parameters", "digitnet builds at most 100,000,000")(
+case("knob layers of a trillion parameters", "digitnet builds at most 25,000,000")(
     lambda f, m: [
         "train",
         "--layers",

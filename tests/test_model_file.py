@@ -293,3 +293,36 @@ def test_a_model_whose_outputs_overflow_is_one_error_not_nan_probabilities():
         warnings.simplefilter("error")
         with pytest.raises(DigitnetError, match="overflow to infinity or NaN"):
             model.predict(np.full((2, 784), 255, np.uint8))
+
+
+def test_a_small_file_whose_index_claims_huge_arrays_allocates_nothing(tmp_path):
+    """The zip index's sizes may lie: the file's own size bounds what deflate unpacks."""
+    import json
+    import resource
+    import struct
+
+    path = tmp_path / "liar.npz"
+    save_model(digitnet.Model(digitnet.Network.build("dense8,relu,dense10")), path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["layers"] = "dense30000,relu,dense10"  # 23.9 million parameters
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    np.savez_compressed(path, **arrays)
+    data = bytearray(path.read_bytes())
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) >= 0:  # each central directory entry
+        struct.pack_into("<I", data, start + 24, 2**31)  # "unpacks to 2 GB"
+        start += 4
+    path.write_bytes(bytes(data))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _expect_error(path, "parameters, more than the file's")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB
+
+
+def test_arrays_packed_with_another_method_are_refused(tmp_path, saved):
+    path = tmp_path / "bz.npz"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as target:
+        for item in source.infolist():
+            target.writestr(item.filename, source.read(item))
+    _expect_error(path, "packed with a method numpy does not use")

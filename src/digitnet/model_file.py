@@ -46,6 +46,7 @@ FORMAT_VERSION = 2
 _MARKER = "digitnet_format"
 MAX_METADATA_CHARS = 8_000_000  # a training history of 100,000 epochs fits easily
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
+DEFLATE_MOST = 1_032  # deflate's largest ratio: bytes unpacked per byte packed
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
@@ -98,6 +99,10 @@ def load_model(path: str | os.PathLike[str]) -> Model:
 
 
 def _read(path: Path, archive: zipfile.ZipFile) -> Model:
+    packed = {member.compress_type for member in archive.infolist()}
+    if not packed <= {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}:  # bzip2, lzma: no bound
+        raise DigitnetError(f"{path}: not a digitnet model file (its arrays are packed "
+                            "with a method numpy does not use)")  # fmt: skip
     members = {name.removesuffix(".npy") for name in archive.namelist()}
     if _MARKER not in members or "metadata" not in members:
         raise DigitnetError(f"{path}: not a digitnet model file (no format marker)")
@@ -125,10 +130,12 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
     except DigitnetError as error:
         raise DigitnetError(f"{path}: {error}") from None
     # Counted before building: a small file that names huge layers is refused before
-    # their memory is allocated (what an archive's members unpack to is in its index).
-    # Small networks are cheap to build, and each array's own check then says which
-    # one is wrong.
-    held = sum(member.file_size for member in archive.infolist())
+    # their memory is allocated.  What the members unpack to is in the archive's index,
+    # which may lie; deflate (what numpy writes) packs at most 1,032 bytes into one, so
+    # the file's own size bounds it too.  Small networks are cheap to build, and each
+    # array's own check then says which one is wrong.
+    held = min(sum(member.file_size for member in archive.infolist()),
+               DEFLATE_MOST * path.stat().st_size)  # fmt: skip
     if parameters > 1_000_000 and 4 * parameters > held:
         raise DigitnetError(
             f"{path}: its layers need {parameters:,} parameters, more than the file's "

@@ -45,12 +45,13 @@ __all__ = [
     "parse_layers",
 ]
 
-# Limits that keep a typo or a hostile model file from asking for terabytes: a
-# spec is refused, with its size, before anything is allocated.  100 million
-# parameters are 400 MB of float32 weights (four times that while training, with
-# gradients and optimizer state), far beyond any digit network; 16 million numbers
-# per example in one layer's output are 64 MB per image, times the batch.
-MAX_PARAMETERS = 100_000_000
+# Limits that keep a typo or a hostile model file from asking for gigabytes: a
+# spec is refused, with its size, before anything is allocated.  25 million
+# parameters are 100 MB of float32 weights (four times that while training, with
+# gradients and optimizer state): room for an MLP of two 4,096-unit layers, a
+# dozen times the largest recipe.  16 million numbers per example in one layer's
+# output are 64 MB per image, times the batch.
+MAX_PARAMETERS = 25_000_000
 MAX_VALUES_PER_EXAMPLE = 2**24
 
 
@@ -107,7 +108,7 @@ def parse_layers(text: str, pixels: int = 784, classes: int | None = 10) -> list
     if parameters > MAX_PARAMETERS:
         raise DigitnetError(
             f"layers '{text}': {parameters:,} parameters to learn; digitnet builds at most "
-            f"{MAX_PARAMETERS:,} (400 MB of float32 weights)"
+            f"{MAX_PARAMETERS:,} (100 MB of float32 weights)"
         )
     last = complete[-1]
     if last.kind != "dense" or last.size != (classes or last.size):
