@@ -593,3 +593,18 @@ def test_paths_the_system_refuses_are_one_line_each(tmp_path, good_model, capsys
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err, err
     unreadable.chmod(0o600)
+
+
+def test_nothing_printed_from_a_model_file_can_drive_the_terminal(tmp_path, good_model):
+    """A recipe name with escape codes (clear screen, set the window title) is printed
+    as escapes on stdout too, not only in error lines."""
+    from conftest import run_cli
+    from digitnet.model_file import load_model, save_model
+
+    model = load_model(good_model)
+    model.recipe["name"] = "fast\x1b[2J\x1b]0;PWNED\x07"
+    save_model(model, tmp_path / "esc.npz")
+    shown = run_cli("evaluate", "esc.npz", "--data", "sample", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "recipe fast\\x1b[2J\\x1b]0;PWNED\\x07" in shown.stdout
+    assert not any(char in shown.stdout + shown.stderr for char in "\x1b\x07")

@@ -13,6 +13,7 @@ import functools
 import io
 import ipaddress
 import os
+import re
 import signal
 import socket
 import sys
@@ -72,6 +73,9 @@ class Terminated(BaseException):
     """SIGTERM outside training: unwinds like Ctrl-C, so temporary files are removed."""
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
@@ -82,6 +86,10 @@ class _ReaderMayLeave(io.TextIOBase):
     The first write to a closed pipe raises BrokenPipeError, which would end the
     command before it saved its work.  Instead the rest of the output is dropped
     and the command carries on: the model or submission is still written.
+
+    And what is written cannot drive the terminal: control characters other than
+    newline and tab (a recipe name or class name from a stranger's model file,
+    say) are written as escapes, as `printable` does for errors.
     """
 
     def __init__(self, stream: IO[str]) -> None:
@@ -90,7 +98,7 @@ class _ReaderMayLeave(io.TextIOBase):
     def write(self, text: str) -> int:
         if not self.closed_by_reader:
             try:
-                self.stream.write(text)
+                self.stream.write(_CONTROL.sub(lambda found: printable(found[0]), text))
                 self.stream.flush()
             except BrokenPipeError:
                 self.closed_by_reader = True
