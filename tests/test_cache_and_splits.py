@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -53,6 +54,23 @@ def test_cache_is_rebuilt_when_the_source_changes(csv_path, parse_counter, sampl
     changed = load_data(csv_path)
     assert len(parse_counter) == 2
     np.testing.assert_array_equal(changed.labels, sample.labels[100:150])
+
+
+def test_a_change_with_the_old_size_and_time_put_back_is_seen(csv_path, parse_counter, sample):
+    """Relabelled in place, same size, `touch -r`-style times restored: still rebuilt."""
+    load_data(csv_path)
+    before = csv_path.stat()
+    text = csv_path.read_text()
+    lines = text.splitlines(keepends=True)
+    relabelled = lines[0] + "".join(("0" + line[1:]) for line in lines[1:])  # one digit each
+    assert len(relabelled) == len(text) and relabelled != text
+    time.sleep(0.01)  # a later change time
+    csv_path.write_text(relabelled)
+    os.utime(csv_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (csv_path.stat().st_size, csv_path.stat().st_mtime_ns) == (
+        before.st_size, before.st_mtime_ns)  # fmt: skip
+    changed = load_data(csv_path)
+    assert len(parse_counter) == 2 and not changed.labels.any()
 
 
 def test_corrupt_cache_is_rebuilt_not_trusted(csv_path, parse_counter, private_data_dir, capsys):

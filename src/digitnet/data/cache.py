@@ -2,14 +2,15 @@
 
 Parsing Kaggle's 73 MB train.csv takes about a second; reading the same images
 back as raw uint8 arrays (an uncompressed .npz) takes a few hundredths.  A cache
-entry records the size and modification time of every source file it came from
-and is used only while they still match; otherwise, or if the entry is corrupt,
+entry records the size, modification and change times and inode of every source
+file it came from and is used only while they still match; otherwise, or if the entry is corrupt,
 it is rebuilt.  Entries live in <data dir>/parsed/.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import zipfile
 from collections.abc import Callable
@@ -28,7 +29,10 @@ def cached(sources: list[Path], parse: Callable[[], Dataset], cache_folder: Path
     """parse(), or its cached result while `sources` are unchanged.  No folder: no cache."""
     if cache_folder is None:
         return parse()
-    stamp = np.array([[s.stat().st_size, s.stat().st_mtime_ns] for s in sources], dtype=np.int64)
+    # Size and modification time can be put back (`touch -r`, `cp -p`, `tar x`) over
+    # changed contents; the inode's change time (ctime) cannot, and a copied file gets
+    # a new inode: all four must match.
+    stamp = np.array([_stamp(source.stat()) for source in sources], dtype=np.int64)
     key = hashlib.sha256("\n".join(str(s.resolve()) for s in sources).encode()).hexdigest()[:16]
     entry = cache_folder / f"{sources[0].name}-{key}.npz"
     if entry.is_file():
@@ -47,6 +51,10 @@ def cached(sources: list[Path], parse: Callable[[], Dataset], cache_folder: Path
     except (OSError, DigitnetError):
         pass  # a read-only data folder only costs speed
     return dataset
+
+
+def _stamp(status: os.stat_result) -> list[int]:
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
 
 
 def _read(entry: Path, stamp: np.ndarray) -> Dataset | None:
