@@ -21,6 +21,7 @@ import pytest
 import digitnet.interfaces.export
 from conftest import run_cli
 from digitnet.data.bundled import served_model_path
+from digitnet.errors import DigitnetError
 from digitnet.interfaces.export import export_model
 from digitnet.model import Model
 from digitnet.model_file import load_model, save_model
@@ -225,6 +226,20 @@ class TestTorch:
         steps = json.loads((folder / "architecture.json").read_text())["steps"]
         assert [step["kind"] for step in steps] == ["divide", "linear", "relu", "linear"]
         assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no leftovers
+
+    def test_a_folder_of_the_users_own_files_is_not_written_over(self, tmp_path):
+        project = tmp_path / "myproj"
+        project.mkdir()
+        (project / "model.py").write_text("my own code\n")
+        (project / "notes.txt").write_text("mine\n")
+        with pytest.raises(DigitnetError, match="already holds model.py, not from a digitnet"):
+            export_model(shipped_model(), project)
+        assert (project / "model.py").read_text() == "my own code\n"
+        assert sorted(p.name for p in project.iterdir()) == ["model.py", "notes.txt"]
+        (project / "model.py").unlink()
+        export_model(shipped_model(), project)  # nothing of the same name: written beside
+        assert (project / "notes.txt").read_text() == "mine\n"
+        assert (project / "state_dict.pt").is_file()
 
 
 def _sample():

@@ -14,6 +14,7 @@ imported only here, only to export, and never learn anything.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -87,7 +88,22 @@ def check_destination(out: str | os.PathLike[str], fmt: str,
         return path
     for name in FOLDER_FILES:
         check_output(path / name, inputs)
+    taken = [name for name in FOLDER_FILES if (path / name).exists()]
+    if taken and not _an_earlier_export(path):  # the user's own model.py, README.txt...
+        raise DigitnetError(
+            f"{out}: already holds {', '.join(taken)}, not from a digitnet export; an export "
+            f"writes {', '.join(FOLDER_FILES)} there: give a new or empty folder"
+        )
     return path
+
+
+def _an_earlier_export(folder: Path) -> bool:
+    """Whether `folder` holds what a torch-folder export wrote (then it is updated)."""
+    try:
+        written = json.loads((folder / "architecture.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeError):
+        return False
+    return isinstance(written, dict) and {"layers", "steps", "classes"} <= set(written)
 
 
 def export_model(model: Model, out: str | os.PathLike[str], to: str | None = None,
