@@ -608,3 +608,41 @@ def test_nothing_printed_from_a_model_file_can_drive_the_terminal(tmp_path, good
     assert shown.returncode == 0, shown.stderr
     assert "recipe fast\\x1b[2J\\x1b]0;PWNED\\x07" in shown.stdout
     assert not any(char in shown.stdout + shown.stderr for char in "\x1b\x07")
+
+
+def test_a_model_made_in_python_gets_messages_about_what_it_lacks(tmp_path, capsys):
+    """No recorded data, no recipe: evaluate, report and --resume say what is missing."""
+    import digitnet
+
+    path = tmp_path / "hand.npz"
+    digitnet.save_model(digitnet.Model(digitnet.Network.build("dense32,relu,dense10")), path)
+    for args, message in [
+        (["evaluate", str(path)], "records no training data (a model made in Python"),
+        (["evaluate", str(path), "--data", "sample", "--held-out"], "without --held-out"),
+        (["train", "--resume", str(path)], "cannot resume: it records no recipe"),
+    ]:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert main(["evaluate", str(path), "--data", "sample"]) == 0
+
+
+def test_resume_refuses_another_recipe_or_other_layers_before_training(good_model, capsys):
+    for args, message in [
+        (["--recipe", "cnn"], "goes on with its own recipe (fast)"),
+        (["--layers", "dense32,relu,dense10"], "cannot resume with other layers"),
+    ]:
+        assert main(["train", "--resume", str(good_model), *args, "--epochs", "1"]) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and "resuming:" not in captured.out
+
+
+def test_what_load_model_refuses_is_not_written_either(tmp_path):
+    import digitnet
+
+    three = digitnet.Model(digitnet.Network.build("dense8,relu,dense3"))
+    with pytest.raises(digitnet.DigitnetError, match="has 3 outputs"):
+        digitnet.save_model(three, tmp_path / "three.npz")
+    with pytest.raises(digitnet.DigitnetError, match="has 3 outputs"):
+        digitnet.export_model(three, tmp_path / "three.onnx")
+    assert list(tmp_path.iterdir()) == []

@@ -53,6 +53,9 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten."""
     check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
     check_path(path)
+    if model.network.classes != CLASSES:  # load_model would refuse it: do not write it
+        raise DigitnetError(f"{path}: the model's last layer has {model.network.classes} "
+                            f"outputs; a digitnet model has {CLASSES}, one per class")  # fmt: skip
     metadata = {
         "layers": model.network.layer_spec,
         "inputs": model.network.inputs,

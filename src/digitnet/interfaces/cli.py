@@ -243,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         help=f"{data_help} (default: sample; with --resume, the data the model was trained on)",
     )
-    train.add_argument("--recipe", default=DEFAULT_RECIPE, help=", ".join(RECIPES))
+    train.add_argument(
+        "--recipe",
+        help=f"{', '.join(RECIPES)} (default: {DEFAULT_RECIPE}; with --resume, the model's own)",
+    )
     train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
     train.add_argument(
         "--resume",
@@ -482,11 +485,25 @@ def command_train(args: argparse.Namespace) -> int:
     if args.plots:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
-    base = _saved_recipe(start, args.resume) if start is not None else get_recipe(args.recipe)
+    if start is None:
+        base = get_recipe(args.recipe or DEFAULT_RECIPE)
+    else:
+        base = _saved_recipe(start, args.resume)
+        if args.recipe is not None and args.recipe != base.name:  # not silently ignored
+            raise DigitnetError(
+                f"--recipe {args.recipe}: {args.resume} goes on with its own recipe "
+                f"({base.name}); leave --recipe out (knobs such as --epochs still apply), "
+                "or train a new model without --resume"
+            )
     overrides = {each.name: getattr(args, each.name) for each in KNOBS}
     if start is not None:
         overrides["epochs"] = _resumed_epochs(start, args.resume, base, args.epochs)
     recipe = base.with_overrides(**overrides)
+    if start is not None and recipe.layers != start.network.layer_spec:
+        raise DigitnetError(
+            f"{args.resume}: cannot resume with other layers ({recipe.layers}); its network "
+            f"is {start.network.layer_spec}: train a new model without --resume"
+        )
     say = (lambda _line: None) if args.quiet else print
     progress = False if args.quiet else None
     try:
@@ -872,6 +889,9 @@ def command_recipes(args: argparse.Namespace) -> int:
 
 def _saved_recipe(model: Model, path: str) -> Recipe:
     """The recipe a model was trained with, as its file has it (checked)."""
+    if "learning_rate" not in model.recipe:  # a model made in Python, recipe and all
+        raise DigitnetError(f"{path}: cannot resume: it records no recipe to go on with (a "
+                            "model made in Python, not by digitnet train)")  # fmt: skip
     try:
         recipe = Recipe.from_dict(model.recipe)
     except DigitnetError as error:

@@ -51,6 +51,15 @@ def find_training_data(
     info = model.info
     recorded = info.get("data_spec")
     described = f"{info.get('data', recorded)}"
+    if not {"data", "data_checksum", "data_fingerprint"} & set(info):  # made in Python
+        raise DigitnetError(
+            f"{model_path}: records no training data (a model made in Python, not by "
+            "digitnet train), so it has no held-out rows: evaluate it on data of your "
+            "choice with --data PATH, without --held-out"
+            if "held-out" in flag
+            else f"{model_path}: records no training data (a model made in Python, not by "
+            f"digitnet train); give the data with {flag.split(' --')[0]}"
+        )
     if data is not None:
         dataset = load_data(data, split="train", data_dir=data_dir, progress=progress)
         if not is_training_data(model, dataset):
