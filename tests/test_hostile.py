@@ -549,6 +549,16 @@ API_CASES = {
     "Network.build(None)": (lambda d: d.Network.build(None), "layers=None: must be a layer spec"),
     "Network.build(dtype=int)": (lambda d: d.Network.build("dense10", dtype=int), "float32"),
     "Model(None)": (lambda d: d.Model(None), "network=None: must be a digitnet Network"),
+    "Network.build(dtype='zzz')": (lambda d: d.Network.build("dense10", dtype="zzz"), "zzz"),
+    "Network.build(dropout='a')": (
+        lambda d: d.Network.build([784, 8, 10], dropout="a"),
+        "dropout rate a",
+    ),
+    "train(data=array)": (
+        lambda d: d.train(data=np.zeros((3, 784))),
+        "give images and labels together",
+    ),
+    "train(verbose='no')": (lambda d: d.train(verbose="no"), "verbose='no': must be True"),
     "train on no images": (
         lambda d: d.train(data=(np.zeros((0, 784), np.uint8), np.zeros(0, int))),
         "arrays (0 images): no images to train on",

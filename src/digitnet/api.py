@@ -7,6 +7,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from digitnet.data import Dataset, load_data
 from digitnet.errors import DigitnetError, check_seed, check_type
 from digitnet.interfaces.classifier import _labels
@@ -42,6 +44,10 @@ def train(
     names = ", ".join(RECIPES)
     check_type(recipe, (str, Recipe), "recipe", f"a recipe's name ({names}) or a Recipe")
     check_seed(seed)
+    check_type(verbose, bool, "verbose", "True or False")
+    if isinstance(data, np.ndarray | list):  # images without their labels
+        raise DigitnetError("data: give images and labels together, as data=(images, labels), "
+                            "or a Dataset, or a --data name or path")  # fmt: skip
     if log is not None and not callable(log):
         raise DigitnetError(f"log={log!r:.60}: must be a function taking each line, or None")
     if not verbose:

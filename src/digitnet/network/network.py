@@ -83,7 +83,11 @@ class Network:
             inputs, text = sizes[0], mlp_layers(tuple(sizes[1:-1]), activation, dropout, sizes[-1])
         if init not in INITIALIZERS:
             raise DigitnetError(f"unknown init '{init}' (choose from {', '.join(INITIALIZERS)})")
-        if np.dtype(dtype) not in (np.float32, np.float64):
+        try:
+            floating = np.dtype(dtype) in (np.float32, np.float64)
+        except TypeError:  # not a dtype at all ("zzz")
+            floating = False
+        if not floating:
             raise DigitnetError(f"dtype={dtype!r:.40}: must be float32 or float64")
         specs = parse_layers(text, pixels=inputs, classes=None)
         if not isinstance(seed, np.random.Generator):

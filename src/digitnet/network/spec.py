@@ -157,7 +157,7 @@ def mlp_layers(hidden: tuple[int, ...], activation: str = "relu", dropout: float
     """The text of an MLP: each hidden Dense layer, its activation, optional dropout."""
     if activation not in ACTIVATIONS:
         raise DigitnetError(f"unknown activation '{activation}' ({', '.join(ACTIVATIONS)})")
-    if not 0 <= dropout < 1:
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
         raise DigitnetError(f"dropout rate {dropout}: must be in 0..1 (excluding 1)")
     tokens = []
     for units in hidden:
