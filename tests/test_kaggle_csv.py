@@ -195,3 +195,25 @@ def test_a_csv_that_is_not_utf8_is_one_line(tmp_path):
     path.write_bytes((",".join(TEST_HEADER) + "\n").encode() + b"\xff\xfe,1\n")
     with pytest.raises(DigitnetError, match="not UTF-8"):
         read_kaggle_csv(path)
+
+
+@pytest.mark.parametrize(
+    "pixel_names",
+    [
+        [f"pixel{i}" for i in range(1, 785)],  # Kaggle's Fashion-MNIST CSVs
+        [f"{row}x{column}" for row in range(1, 29) for column in range(1, 29)],  # mnist_train.csv
+    ],
+)
+@pytest.mark.parametrize("labelled", [True, False])
+def test_the_other_namings_of_the_pixel_columns_read_alike(tmp_path, sample, pixel_names, labelled):
+    images, labels = sample.images[:5], sample.labels[:5]
+    header = (["label"] if labelled else []) + pixel_names
+    rows = np.column_stack([labels, images]) if labelled else images
+    path = tmp_path / "other.csv"
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    dataset = read_kaggle_csv(path)
+    np.testing.assert_array_equal(dataset.images, images)
+    if labelled:
+        np.testing.assert_array_equal(dataset.labels, labels)
+    else:
+        assert dataset.labels is None

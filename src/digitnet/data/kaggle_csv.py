@@ -37,6 +37,14 @@ from digitnet.wording import count
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(PIXELS)]
 TRAIN_HEADER = ["label", *PIXEL_COLUMNS]
 TEST_HEADER = PIXEL_COLUMNS
+# Other CSVs of the same images name the pixel columns differently: Kaggle's
+# Fashion-MNIST files count from 1 (pixel1..pixel784), and the widely shared
+# mnist_train.csv names row x column (1x1..28x28).  The columns are the same.
+PIXEL_NAMINGS = (
+    PIXEL_COLUMNS,
+    [f"pixel{i + 1}" for i in range(PIXELS)],
+    [f"{row}x{column}" for row in range(1, 29) for column in range(1, 29)],
+)
 MAX_LINE = 16_384  # characters: a header is about 7,000, an image row at most 3,925
 MAX_STREAM = 1 << 30  # bytes read from a pipe, which cannot be read twice
 
@@ -52,9 +60,9 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     path = Path(path)
     open_text = _opener(path)
     header = _read_header(path, open_text)
-    if header == TRAIN_HEADER:
+    if header[:1] == ["label"] and header[1:] in PIXEL_NAMINGS:
         has_labels = True
-    elif header == TEST_HEADER:
+    elif header in PIXEL_NAMINGS:
         has_labels = False
     else:
         raise DigitnetError(f"{path}: line 1: {_describe_bad_header(header)}")
