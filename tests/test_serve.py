@@ -151,6 +151,8 @@ def test_the_model_can_be_chosen_in_the_json(client):
         (dict(json={"pixels": [[1, 2], 3]}), 422, "784 numbers"),
         (dict(json={"pixels": [True] * 784}), 422, "784 numbers"),
         (dict(json={"pixels": [300] * 784}), 422, "must lie in 0..255"),
+        (dict(json={"pixels": [[0] * 27] * 27 + [[0] * 55]}), 422, "28 rows of 28 numbers"),
+        (dict(json={"pixels": [0.5, 1.5] * 392}), 422, "mix fractions with values above 1"),
         (dict(json={"pixels": [1] * 784, "model": 3}), 400, "a model's name"),
         (dict(json={"pixels": [1] * 784, "model": "nope"}), 404, "no model 'nope'"),
         (dict(content=b"hello", headers={"content-type": "text/plain"}), 415,

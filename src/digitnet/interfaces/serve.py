@@ -284,13 +284,19 @@ def _json_pixels(fields: dict[str, Any]) -> np.ndarray:
     pixels = fields.get("pixels")
     if not isinstance(pixels, list):
         raise HTTPException(400, f'expected "pixels": a list of {PIXELS} numbers 0..255')
+    side = round(PIXELS**0.5)
     rows = pixels if pixels and all(isinstance(row, list) for row in pixels) else [pixels]
+    if len(rows) > 1 and (len(rows) != side or any(len(row) != side for row in rows)):
+        raise HTTPException(422, f'"pixels" as rows must be {side} rows of {side} numbers')
     flat = [value for row in rows for value in row]
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat)
     if len(flat) != PIXELS or not numbers:
-        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers (28 rows of 28)')
+        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers ({side} rows of {side})')
     if not all(0 <= value <= 255 for value in flat):  # also NaN, and 1e400 as an int
         raise HTTPException(422, '"pixels" must lie in 0..255 (or 0..1)')
+    if max(flat) > 1 and any(value != int(value) for value in flat):
+        raise HTTPException(422, '"pixels" mix fractions with values above 1: send whole '
+                            "numbers 0..255, or fractions 0..1")  # fmt: skip
     if not any(flat):
         raise HTTPException(422, '"pixels" are all 0: no digit to read')
     return np.asarray(flat, dtype=np.float64)
