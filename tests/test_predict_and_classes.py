@@ -177,3 +177,17 @@ def test_a_clothes_model_on_a_csv_is_scored_under_its_own_class_names(fashion_mo
     assert "        class  count  accuracy" in done.stdout and "  Ankle boot  " in done.stdout
     assert "rows: true class, columns: predicted class" in done.stdout
     assert " digit " not in done.stdout
+
+
+def test_every_picture_kind_show_reads_is_a_picture_to_predict_too(model_path, tmp_path):
+    """An .ico (or .pgm) that show --image reads is not taken for a CSV by predict."""
+    from PIL import Image
+
+    from digitnet.data.bundled import load_sample
+
+    digit = 255 - load_sample().images[0].reshape(28, 28)
+    for name in ("seven.ico", "seven.pgm"):
+        Image.fromarray(digit).resize((112, 112)).save(tmp_path / name)
+        done = run_cli("predict", str(model_path), str(tmp_path / name), "--out", "-")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("file,label\n") and name in done.stdout

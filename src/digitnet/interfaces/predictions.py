@@ -21,7 +21,8 @@ from digitnet.atomic import atomic_write
 from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico",
+                  ".pgm", ".ppm", ".pbm")  # fmt: skip
 STDOUT = ("-", "/dev/stdout")  # where `--out` means the standard output
 ACCEPTED = (
     "predict takes pictures (PNG, JPG...) or folders of them, or one Kaggle CSV, "
