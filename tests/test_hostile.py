@@ -122,6 +122,9 @@ def _idx_folder(folder: Path, images: bytes, labels: bytes) -> list[str]:
 IMAGES = idx_bytes(np.zeros((20, 28, 28), np.uint8))
 LABELS = idx_bytes(np.arange(20, dtype=np.uint8) % 10)
 case("idx truncated", "truncated: ")(lambda f, m: _idx_folder(f, IMAGES[:-100], LABELS))
+case("idx images where the labels go", "holds images (magic number 2051), where labels belong")(
+    lambda f, m: _idx_folder(f, IMAGES, IMAGES)
+)
 case("idx wrong magic", "wrong magic number")(
     lambda f, m: _idx_folder(f, b"\x01\x02" + IMAGES[2:], LABELS)
 )
@@ -455,6 +458,17 @@ case("knob step every 0", "--step-every 0.0")(
 )
 case("knob dropout 1", "--dropout 1.0: must be a finite number >= 0 and < 1")(
     lambda f, m: ["train", "--dropout", "1", "--out", str(f / "m2.npz")]
+)
+case("knob hidden and layers", "give --layers, or --hidden/--activation/--dropout, not both")(
+    lambda f, m: [
+        "train",
+        "--hidden",
+        "8",
+        "--layers",
+        "dense8,relu,dense10",
+        "--out",
+        str(f / "m2.npz"),
+    ]  # fmt: skip
 )
 case("knob layers junk", "is not one digitnet knows")(
     lambda f, m: ["train", "--layers", "conv32k5,\x1b[2Jwarp", "--out", str(f / "m2.npz")]

@@ -22,8 +22,9 @@ _UNSIGNED_BYTE = 0x08
 MAX_BYTES = 1 << 31  # 2 GB of pixels: 2.7 million 28x28 images, far beyond any IDX set
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read one IDX file of unsigned bytes (gzipped or not) into a uint8 array.
+def read_idx(path: str | os.PathLike[str], dimensions: int | None = None) -> np.ndarray:
+    """Read one IDX file of unsigned bytes (gzipped or not) into a uint8 array
+    (of `dimensions` dimensions, if given: 3 for images, 1 for labels).
 
     The file is read as a stream, and only as far as its header says: the
     values are read into an array of exactly that size, so a small gzip file
@@ -37,7 +38,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             gzipped = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
             with gzip.GzipFile(fileobj=raw) if gzipped else raw as stream:  # type: ignore[attr-defined]
-                return _read_stream(path, stream)
+                return _read_stream(path, stream, dimensions)
     except FileNotFoundError:
         raise DigitnetError(f"{path}: no such file") from None
     except (EOFError, gzip.BadGzipFile, zlib.error):
@@ -46,13 +47,20 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DigitnetError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
-def _read_stream(path: Path, stream: BinaryIO) -> np.ndarray:
+_KINDS = {1: "labels", 3: "images"}  # what MNIST-family files of these dimensions hold
+
+
+def _read_stream(path: Path, stream: BinaryIO, wanted: int | None) -> np.ndarray:
     magic = stream.read(4)
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
         raise DigitnetError(f"{path}: not an IDX file (wrong magic number)")
     if magic[2] != _UNSIGNED_BYTE:
         raise DigitnetError(f"{path}: IDX value type 0x{magic[2]:02x} is not unsigned bytes")
     dimensions = magic[3]
+    if wanted is not None and dimensions != wanted:  # an images file where labels go, say
+        found = _KINDS.get(dimensions, f"{dimensions}-dimensional data")
+        raise DigitnetError(f"{path}: holds {found} (magic number {int.from_bytes(magic, 'big')})"
+                            f", where {_KINDS.get(wanted, 'other data')} belong")  # fmt: skip
     sizes = stream.read(4 * dimensions)
     if dimensions == 0 or len(sizes) < 4 * dimensions:
         raise DigitnetError(f"{path}: truncated IDX header")

@@ -127,8 +127,8 @@ def load_idx_folder(
 
 
 def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset:
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
+    images = read_idx(images_path, dimensions=3)
+    labels = read_idx(labels_path, dimensions=1)
     if images.ndim != 3 or images.shape[1] * images.shape[2] != PIXELS:
         raise DigitnetError(f"{images_path}: expected 28x28 images, found shape {images.shape}")
     if labels.ndim != 1:

@@ -202,7 +202,9 @@ class Recipe:
                      if each.name in changes}  # fmt: skip
         if shorthand:
             if "layers" in changes:
-                raise DigitnetError("give the layers whole, or hidden/activation/dropout, not both")
+                both = ("--layers, or --hidden/--activation/--dropout" if speaks_flags()
+                        else "layers, or hidden/activation/dropout")  # fmt: skip
+                raise DigitnetError(f"give {both}, not both (they say the network twice)")
             changes["layers"] = self._mlp_with(**shorthand)
         given = self.given | {key for key in overrides if overrides[key] is not None}
         return replace(self, **changes, given=frozenset(given))
