@@ -410,3 +410,13 @@ def test_reliability_counts_sit_in_their_own_row_above_the_line(model, small_dat
         assert text.get_position()[1] > 1.0
         assert text.get_window_extent(renderer).y0 > line_top_pixels  # drawn clear of it
         assert text.get_window_extent(renderer).y1 < axes.bbox.y1  # and inside the plot
+
+
+def test_a_report_on_one_image_draws_everything_without_warnings(tmp_path, model, sample):
+    import warnings
+
+    one = Dataset(sample.images[:1], sample.labels[:1], "one image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no variance of one image, no NaN
+        paths = build_report(model, one, tmp_path, progress=False)
+    assert paths[-1].name == "index.html" and len(paths) > 5

@@ -142,7 +142,8 @@ def scored_overlap(model: Model, model_path: str, scored: Dataset, data_dir: str
     seen = sum(_image_key(image) in trained_on for image in scored.images)
     if seen == 0:
         return ""
-    return (f"warning: {seen} of the {len(scored)} images scored are images {model_path} "
+    which = "is an image" if seen == 1 else "are images"
+    return (f"warning: {seen} of the {count(len(scored), 'image')} scored {which} {model_path} "
             "trained on: these figures are optimistic")  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from digitnet.network.layers import Dense
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.data_pictures import tick_labels
 from digitnet.pictures.pca import fit_pca
+from digitnet.wording import count
 
 
 def first_layer_weights(model: Model, units: int = 64, inked: np.ndarray | None = None) -> Figure:
@@ -163,7 +164,8 @@ def hidden_map(
     representation = hidden[layer]
     pca = fit_pca(representation, components=2)
     points = pca.project(representation)
-    share = pca.explained_variance / max(np.var(representation, axis=0, ddof=1).sum(), 1e-12)
+    ddof = 1 if len(representation) > 1 else 0  # as fit_pca divides: one image has no spread
+    share = pca.explained_variance / max(np.var(representation, axis=0, ddof=ddof).sum(), 1e-12)
     figure = new_figure(6.5, 6)
     axes = figure.add_subplot()
     for label in range(CLASSES):
@@ -175,6 +177,7 @@ def hidden_map(
     axes.set_ylabel(f"component 2 ({share[1]:.0%} of variance)")
     number = len(hidden) if layer == -1 else layer % len(hidden) + 1
     axes.set_title(
-        f"Hidden layer {number} ({representation.shape[1]} units), PCA of {len(images)} images"
+        f"Hidden layer {number} ({representation.shape[1]} units), PCA of "
+        f"{count(len(images), 'image')}"
     )
     return figure
