@@ -217,3 +217,19 @@ def test_the_other_namings_of_the_pixel_columns_read_alike(tmp_path, sample, pix
         np.testing.assert_array_equal(dataset.labels, labels)
     else:
         assert dataset.labels is None
+
+
+def test_quoted_cells_are_the_same_numbers(tmp_path, sample):
+    """A spreadsheet's export quotes every cell: "4","0",...; they read as 4, 0, ..."""
+    images, labels = sample.images[:3], sample.labels[:3]
+    rows = np.column_stack([labels, images])
+    path = tmp_path / "quoted.csv"
+    quoted = [",".join(f'"{value}"' for value in row) for row in rows]
+    path.write_text(",".join(f'"{name}"' for name in TRAIN_HEADER) + "\n" + "\n".join(quoted))
+    dataset = read_kaggle_csv(path)
+    np.testing.assert_array_equal(dataset.images, images)
+    np.testing.assert_array_equal(dataset.labels, labels)
+    bad = '"x"' + quoted[0][quoted[0].index(",") :]  # a quoted cell that is no number
+    path.write_text(",".join(TRAIN_HEADER) + "\n" + bad + "\n")
+    with pytest.raises(DigitnetError, match="line 2, column 1: 'x' is not a whole number"):
+        read_kaggle_csv(path)

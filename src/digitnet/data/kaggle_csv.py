@@ -77,7 +77,9 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
             warnings.simplefilter("ignore", UserWarning)  # an empty body is reported below
             rows = _capped_lines(path, stream)
             next(rows)  # the header, already checked
-            table = np.loadtxt(rows, delimiter=",", dtype=np.int16, ndmin=2)
+            # Quoted cells ("4", as spreadsheets and QUOTE_ALL writers leave them) are
+            # the same numbers; the header's quotes are stripped likewise.
+            table = np.loadtxt(rows, delimiter=",", dtype=np.int16, ndmin=2, quotechar='"')
     except UnicodeDecodeError:  # a ValueError too: first
         raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
     except ValueError:
@@ -230,7 +232,7 @@ def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) ->
             if len(cells) != columns:
                 return f"line {line_number}: has {len(cells)} columns, expected {columns}"
             for column, cell in enumerate(cells):
-                text = cell.strip()
+                text = cell.strip().removeprefix('"').removesuffix('"').strip()
                 if not (text.lstrip("+-").isdigit() and text.isascii()):
                     return (
                         f"line {line_number}, column {column + 1}: "
