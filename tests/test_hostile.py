@@ -573,6 +573,7 @@ API_CASES = {
         "give images and labels together",
     ),
     "train(verbose='no')": (lambda d: d.train(verbose="no"), "verbose='no': must be True"),
+    "load_data(None)": (lambda d: d.load_data(None), "data=None: must be a dataset name"),
     "train on no images": (
         lambda d: d.train(data=(np.zeros((0, 784), np.uint8), np.zeros(0, int))),
         "arrays (0 images): no images to train on",

@@ -25,7 +25,7 @@ from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS
 from digitnet.data.idx import read_idx
 from digitnet.data.kaggle_csv import read_kaggle_csv
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, check_type
 from digitnet.wording import count
 
 SAMPLE = "sample"
@@ -45,6 +45,8 @@ def load_data(
     `split` is the default for names and folders ('train' or 'test'); with
     'test', a folder without test files falls back to its training files.
     """
+    check_type(spec, (str, os.PathLike), "data", "a dataset name, a Kaggle CSV or an IDX folder")
+    check_type(need_labels, bool, "need_labels", "True or False")
     text = _known_name(str(spec))
     dataset = _load(text, need_labels, split, data_dir, progress)
     name = text.partition(":")[0]
@@ -99,7 +101,7 @@ def _load(
     known = ", ".join(["sample", *DATASETS])
     raise DigitnetError(
         f"{text}: no such file or folder, and not a dataset name ({known}); "
-        "--data takes one of those, a Kaggle CSV or a folder of IDX files"
+        "data is one of those, a Kaggle CSV or a folder of IDX files"
     )
 
 
