@@ -352,3 +352,38 @@ def test_the_views_script_and_style_are_served_with_nothing_from_elsewhere(clien
         assert response.status_code == 200 and kind in response.headers["content-type"]
         assert "http://" not in response.text and "https://" not in response.text
     assert 'id="training"' in page and "/api/training/events" in client.get("/page/train.js").text
+
+
+def test_a_model_saved_from_the_page_finds_its_sample_data_again(served, tmp_path, capsys):
+    """`digitnet serve`'s view loads the sample by name, so a saved model records it:
+    evaluate (its held-out rows) then needs no --data."""
+    from digitnet.interfaces.cli import main
+    from digitnet.interfaces.training_view import training_view_for
+
+    view = training_view_for(None, str(tmp_path), None, False)
+    with TestClient(create_app([served], training=view), raise_server_exceptions=False) as client:
+        assert client.post("/api/training", json={**SMALL, "epochs": 1}).status_code == 202
+        _wait(client, lambda state: state["status"] == "finished")
+        assert client.post("/api/training/save", json={"name": "mine"}).status_code == 200
+    info = digitnet.load_model(tmp_path / "mine.npz").info
+    assert info["data_spec"] == "sample" and "/" not in info["data"]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "mine.npz")]) == 0
+    assert "the 1000 rows the model held out" in capsys.readouterr().out
+
+
+def test_an_unwritable_save_folder_is_refused_at_start(tmp_path):
+    import os
+
+    from digitnet.interfaces.training_view import training_view_for
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere: nothing to refuse
+            pytest.skip("this user can write in a read-only folder")
+        with pytest.raises(digitnet.DigitnetError, match="cannot write in this folder"):
+            training_view_for(None, str(locked), None, False)
+    finally:
+        locked.chmod(0o700)

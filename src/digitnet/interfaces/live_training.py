@@ -33,6 +33,7 @@ import numpy as np
 from digitnet.data import splits
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.preprocess import Preprocessing
+from digitnet.data.recorded import recorded_name, shareable_source
 from digitnet.errors import DigitnetError
 from digitnet.model import Model
 from digitnet.network import Network
@@ -414,8 +415,8 @@ class LiveTraining:
             recipe=plan.recipe.to_dict(),
             history={key: list(values) for key, values in progress.history.items()},
             info={
-                "data": dataset.source,
-                "data_spec": dataset.spec,
+                "data": shareable_source(dataset.source),  # no absolute paths (recorded.py)
+                "data_spec": recorded_name(dataset),
                 "data_fingerprint": self._fingerprint,
                 "classes": list(dataset.class_names),
                 "seed": plan.seed,

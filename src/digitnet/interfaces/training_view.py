@@ -22,6 +22,7 @@ the server shows it and can pause, stop or save it.  Errors are JSON
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -262,16 +263,19 @@ def training_view_for(
     """The training view `digitnet serve` starts with: the bundled sample, plus the
     data given with --train-data; turned off when the server listens beyond this
     machine (`listens_beyond`: its address) unless --allow-remote-training."""
-    from digitnet.data.bundled import load_sample
     from digitnet.data.sources import load_data
 
-    datasets = {"sample": load_sample()}
+    # By name, as `--data sample` loads it: a model saved from the page records the
+    # sample so that evaluate, report and --resume find it again.
+    datasets = {"sample": load_data("sample", progress=False)}
     if train_data is not None:
         dataset = load_data(train_data, progress=False)
         datasets["data"] = dataset
     folder = Path(save_dir)
     if not folder.is_dir():
         raise DigitnetError(f"--save-dir {save_dir}: not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):  # refused at start, not at the first save
+        raise DigitnetError(f"--save-dir {save_dir}: cannot write in this folder")
     refusal = ""
     if listens_beyond is not None and not allow_remote:
         refusal = (f"training is off: this server listens on {listens_beyond}, beyond this "
