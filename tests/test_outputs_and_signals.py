@@ -183,3 +183,16 @@ def test_a_closed_pipe_does_not_lose_the_model(tmp_path):
     assert result.stdout.startswith("data: bundled MNIST sample")
     assert "Traceback" not in result.stderr
     assert load_model(out).history["epoch"] == [1, 2, 3]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_predictions_to_a_full_or_closed_stdout_are_one_line(model_file):
+    """`--out -` onto a full disk, or with stdout closed: one line, exit 2."""
+    base = f"{sys.executable} -m digitnet predict {model_file} sample --out -"
+    for redirect, message in ((">/dev/full", "No space left on device"),
+                              (">&-", "--out -: the standard output is closed")):  # fmt: skip
+        done = subprocess.run(["bash", "-c", f"{base} {redirect}"], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        errors = [line for line in done.stderr.splitlines() if "error" in line]
+        assert done.returncode == 2 and errors == [f"digitnet: error: {message}"], done.stderr
+        assert "Traceback" not in done.stderr

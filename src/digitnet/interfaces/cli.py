@@ -152,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # a path the system refuses (permission, name too long...)
-        where = error.filename if error.filename is not None else "digitnet"
         reason = error.strerror or str(error)
-        print(f"digitnet: error: {printable(str(where))}: {reason}", file=sys.stderr)
+        where = "" if error.filename is None else f"{printable(str(error.filename))}: "
+        print(f"digitnet: error: {where}{reason}", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
         sys.stdout = original_stdout

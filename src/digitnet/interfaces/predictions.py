@@ -108,6 +108,8 @@ def prediction_table(
 def write_table(out: str, table: str) -> None:
     """`table` to the file `out` (atomically) or, for `-`, to stdout."""
     if is_stdout(out):
+        if sys.stdout is None:  # started with its standard output closed (`>&-`)
+            raise DigitnetError(f"--out {out}: the standard output is closed")
         sys.stdout.write(table)
         sys.stdout.flush()
         return

@@ -168,7 +168,8 @@ def capped(threads: int | None, named: str = "--threads ") -> tuple[int, str | N
                             "(or None: every core)")  # fmt: skip
     if threads > cores:
         return cores, (
-            f"{named}{threads}: this process may use {cores} core(s); using {cores} "
+            f"{named}{threads}: this process may use {cores} core{'' if cores == 1 else 's'}; "
+            f"using {cores} "
             "(more threads than cores only take turns)"
         )
     return int(threads), None
