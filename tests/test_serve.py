@@ -329,3 +329,15 @@ def test_concurrent_requests_each_get_their_own_answer(client, sample, mlp, cnn)
     with ThreadPoolExecutor(16) as pool:
         for name, predictions in expected.items():
             assert list(pool.map(ask, [(name, row) for row in rows])) == predictions
+
+
+def test_a_served_file_named_like_the_live_run_does_not_hide_it(tmp_path):
+    """The page's live model is 'in training': a file of that name is renamed."""
+    from digitnet.interfaces.cli import _models_to_serve
+    from digitnet.interfaces.training_view import LIVE_MODEL
+
+    path = tmp_path / LIVE_MODEL
+    with served_model_path() as shipped:
+        path.write_bytes(shipped.read_bytes())
+    names = [name for name, _ in _models_to_serve([str(path)])]
+    assert names == [f"{LIVE_MODEL} (1)"]

@@ -109,6 +109,8 @@ def test_a_run_starts_is_measured_every_epoch_and_saved_into_the_model_list(
     _refused(client.post("/api/training/save", json={"name": "mine"}), 409, "already exists",
              "name")  # fmt: skip
     _refused(client.post("/api/training/save", json={"name": "../up"}), 422, "letters", "name")
+    _refused(client.post("/api/training/save", json={"name": "small.npz"}), 409,
+             "a model this server serves has that name", "name")  # fmt: skip
 
 
 def test_the_change_in_the_weights_is_measured_from_the_very_start(client, view):

@@ -819,12 +819,14 @@ def _models_to_serve(paths: list[str]) -> list[tuple[str, Model]]:
 
         with served_model_path() as path:
             return [(SERVED_MODEL, load_model(path))]
+    from digitnet.interfaces.training_view import LIVE_MODEL
+
     chosen: list[tuple[str, Model]] = []
     for path in paths:
         model = load_model(path)
         _check_inputs(model, path)
         name = os.path.basename(path)
-        taken = {existing for existing, _ in chosen}
+        taken = {existing for existing, _ in chosen} | {LIVE_MODEL}  # the page's live run
         while name in taken:  # the same file name from two folders
             name = f"{name} ({len(taken)})"
         chosen.append((name, model))

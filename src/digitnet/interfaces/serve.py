@@ -27,7 +27,7 @@ import contextlib
 import json
 import math
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
@@ -89,6 +89,7 @@ class AddedView(Protocol):
     def routes(self) -> list[Route]: ...
     def served(self, name: str) -> ServedModel | None: ...
     def listed(self) -> list[dict[str, Any]]: ...
+    def reserve(self, names: Iterable[str]) -> None: ...
     def end(self) -> None: ...
 
 
@@ -107,6 +108,8 @@ def create_app(
         raise DigitnetError("serve: no model to serve")
     limits = limits or ServeLimits()
     by_name = {served.name: served for served in models}
+    if training is not None:
+        training.reserve(by_name)
     pictures = PictureQueue(limits)
     bodies = BodyBudget(limits)
 

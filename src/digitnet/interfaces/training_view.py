@@ -25,7 +25,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,7 @@ class TrainingView:
         self.closing = threading.Event()  # the server is stopping: streams end
         self._lock = threading.Lock()
         self._live_served: ServedModel | None = None
+        self.reserved: frozenset[str] = frozenset({LIVE_MODEL})  # names a save may not take
         self._sent: tuple[int, str] = (-1, "")
 
     # --- the models it adds to the page's list ----------------------------------
@@ -89,6 +90,11 @@ class TrainingView:
                     self._live_served = ServedModel(LIVE_MODEL, found[0])
                 return self._live_served
         return next((served for served in self.saved if served.name == name), None)
+
+    def reserve(self, names: Iterable[str]) -> None:
+        """The names the server already serves models under: a save may not take one
+        (two models of one name, and the second could never be chosen)."""
+        self.reserved = self.reserved | frozenset(names)
 
     def listed(self) -> list[dict[str, Any]]:
         live = self.served(LIVE_MODEL)
@@ -180,7 +186,7 @@ class TrainingView:
         name = fields.get("name")
         if name is None:
             name, count = f"{when}.npz", 1
-            while (self.save_dir / name).exists() or self.served(name) is not None:
+            while (self.save_dir / name).exists() or self.served(name) or name in self.reserved:
                 count += 1
                 name = f"{when}-{count}.npz"
         elif not isinstance(name, str) or not SAVE_NAME.fullmatch(name):
@@ -190,6 +196,9 @@ class TrainingView:
             )
         else:
             name = name if name.endswith(".npz") else f"{name}.npz"
+            if name in self.reserved:
+                raise TrainingRefused(f"{name}: a model this server serves has that name; "
+                                      "choose another", 409, "name")  # fmt: skip
             if (self.save_dir / name).exists():
                 raise TrainingRefused(
                     f"{name}: already exists in {self.save_dir}; choose "
