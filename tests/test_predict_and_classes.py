@@ -191,3 +191,17 @@ def test_every_picture_kind_show_reads_is_a_picture_to_predict_too(model_path, t
         done = run_cli("predict", str(model_path), str(tmp_path / name), "--out", "-")
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("file,label\n") and name in done.stdout
+
+
+def test_a_picture_without_its_extension_is_read_as_a_picture(model_path, tmp_path):
+    """A photo saved as 'seven' (or .jfif) starts like a JPEG: not taken for a CSV."""
+    from PIL import Image
+
+    from digitnet.data.bundled import load_sample
+
+    digit = 255 - load_sample().images[0].reshape(28, 28)
+    for name in ("seven", "seven.jfif"):
+        Image.fromarray(digit).resize((112, 112)).save(tmp_path / name, format="JPEG")
+        done = run_cli("predict", str(model_path), str(tmp_path / name), "--out", "-")
+        assert done.returncode == 0, done.stderr
+        assert name in done.stdout

@@ -21,8 +21,8 @@ from digitnet.atomic import atomic_write
 from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico",
-                  ".pgm", ".ppm", ".pbm")  # fmt: skip
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".gif", ".bmp", ".tif", ".tiff", ".webp",
+                  ".ico", ".pgm", ".ppm", ".pbm")  # fmt: skip
 STDOUT = ("-", "/dev/stdout")  # where `--out` means the standard output
 ACCEPTED = (
     "predict takes pictures (PNG, JPG...) or folders of them, or one Kaggle CSV, "
@@ -71,9 +71,25 @@ def _kind(text: str) -> str:
             return "images"
         raise DigitnetError(f"{text}: a folder with no pictures (PNG, JPG...) nor IDX files; "
                             f"{ACCEPTED}")  # fmt: skip
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.suffix.lower() in IMAGE_SUFFIXES or (path.is_file() and _starts_like_a_picture(path)):
         return "images"
     return "data"  # a CSV by any name, or a pipe (/dev/stdin): the reader says what is wrong
+
+
+# The first bytes of the picture formats people have, whatever the file is called
+# (a photo saved without its .jpg, a .jfif): a CSV starts with text, never with these.
+_PICTURE_STARTS = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*",
+                   b"\x00\x00\x01\x00", b"P2", b"P5", b"P6")  # fmt: skip
+
+
+def _starts_like_a_picture(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(12)
+    except OSError:
+        return False  # the reader will say why it cannot be read
+    webp = start[:4] == b"RIFF" and start[8:12] == b"WEBP"
+    return webp or any(start.startswith(magic) for magic in _PICTURE_STARTS)
 
 
 def _pictures_in(folder: Path) -> list[Path]:
