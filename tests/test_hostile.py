@@ -413,6 +413,9 @@ case("out is the input", "is also an input")(
 case("out is the model", "is also an input")(
     lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", str(m)]
 )
+case("out of train named as a CSV", "m.csv: this command writes a model file (.npz)")(
+    lambda f, m: ["train", "--epochs", "1", "--out", str(f / "m.csv")]
+)
 case("out empty for train", "an empty file name")(lambda f, m: ["train", "--out", ""])
 case("out empty for predict", "an empty file name")(
     lambda f, m: _predict(f, m, _csv(f, ROW + "\n"))[:-1] + [""]

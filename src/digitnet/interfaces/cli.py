@@ -482,6 +482,7 @@ def command_train(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise DigitnetError(f"--seed {args.seed}: must be a whole number >= 0")
     check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
+    _named_as(args.out, ".npz", "a model file (.npz)")
     if args.plots:
         output_folder(args.plots)
     start = load_model(args.resume) if args.resume else None
@@ -581,6 +582,14 @@ def _not_stdout(out: str, what: str) -> None:
     """Refuse `--out -` where the output is not text for a pipe (predict's CSV is)."""
     if is_stdout(out):
         raise DigitnetError(f"--out {out}: this command writes {what}; give a file name")
+
+
+def _named_as(out: str, suffix: str, what: str) -> None:
+    """Refuse an --out whose name says another format (`--out model.csv`, `--out g.jpg`):
+    the file would hold this command's format under a name that promises another."""
+    if out and not out.lower().endswith(suffix):
+        raise DigitnetError(f"--out {out}: this command writes {what}; give a name ending "
+                            f"in {suffix}")  # fmt: skip
 
 
 def _warn(line: str) -> None:
@@ -688,6 +697,7 @@ def command_show(args: argparse.Namespace) -> int:
 
     if args.out:
         _not_stdout(args.out, "a PNG picture (the terminal drawing is what goes to stdout)")
+        _named_as(args.out, ".png", "a PNG picture")
         check_output(args.out, [args.model, args.image, args.data])
     model = load_model(args.model)
     _check_inputs(model, args.model)
