@@ -191,7 +191,8 @@ class TrainingView:
                 name = f"{when}-{count}.npz"
         elif not isinstance(name, str) or not SAVE_NAME.fullmatch(name):
             raise TrainingRefused(
-                "name: letters, digits, '.', '_' and '-' only, at most 80, such as mine.npz",
+                "name: letters, digits, '.', '_' and '-' only (a letter or digit first), at "
+                "most 80, such as mine.npz",
                 field="name",
             )
         else:
