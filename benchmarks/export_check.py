@@ -181,4 +181,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:  # it takes no arguments: --help (or anything) shows what it does
+        sys.exit(__doc__)
     main()

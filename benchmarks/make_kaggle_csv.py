@@ -47,4 +47,6 @@ def main(mnist_folder: str, out_folder: str) -> None:
 
 
 if __name__ == "__main__":
+    if not 2 <= len(sys.argv) <= 3 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)  # the usage, and exit status 1
     main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else str(Path(__file__).parent / "data"))

@@ -11,6 +11,8 @@ Usage: python benchmarks/torch_agreement.py      (needs: pip install torch)
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 
@@ -68,4 +70,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:  # it takes no arguments: --help (or anything) shows what it does
+        sys.exit(__doc__)
     main()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.data.idx import read_idx
+from digitnet.errors import DigitnetError
 
 PER_DIGIT = 500
 OUTPUT = Path(__file__).parent.parent / "src/digitnet/data/bundled/mnist_sample.npz"
@@ -32,4 +33,9 @@ def main(folder: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)  # the usage, and exit status 1
+    try:
+        main(sys.argv[1])
+    except DigitnetError as error:
+        sys.exit(f"make_bundled_sample: error: {error}")

@@ -48,6 +48,10 @@ def main() -> None:
     parser.add_argument("--candidate", action="store_true", help="the records' techniques")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    try:  # a missing or bad data path: one line, as the command line gives it
+        digitnet.load_data(args.data)
+    except digitnet.DigitnetError as error:
+        parser.error(str(error))
     settings = CANDIDATE if args.candidate else SETTINGS
     if args.validate:
         # The last epoch's accuracy: ending on the best epoch would choose on this split.
