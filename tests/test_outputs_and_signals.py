@@ -196,3 +196,27 @@ def test_predictions_to_a_full_or_closed_stdout_are_one_line(model_file):
         errors = [line for line in done.stderr.splitlines() if "error" in line]
         assert done.returncode == 2 and errors == [f"digitnet: error: {message}"], done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_while_the_command_is_still_importing_is_one_line(monkeypatch, capsys):
+    """The entry point catches a Ctrl-C that lands before the command line is imported."""
+    import types
+
+    from digitnet import command
+
+    class Importing(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt  # as if Ctrl-C landed mid-import
+
+    monkeypatch.setitem(sys.modules, "digitnet.interfaces.cli", Importing("cli"))
+    assert command.main() == 130
+    assert capsys.readouterr().err == "digitnet: interrupted\n"
+
+
+def test_the_installed_command_is_the_entry_point():
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["digitnet"] == "digitnet.command:main"

@@ -2,6 +2,6 @@
 
 import sys
 
-from digitnet.interfaces.cli import main
+from digitnet.command import main
 
 sys.exit(main())
