@@ -53,9 +53,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten."""
     check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
     check_path(path)
-    if model.network.classes != CLASSES:  # load_model would refuse it: do not write it
-        raise DigitnetError(f"{path}: the model's last layer has {model.network.classes} "
-                            f"outputs; a digitnet model has {CLASSES}, one per class")  # fmt: skip
+    check_outputs(model, path)  # load_model would refuse it: do not write it
     metadata = {
         "layers": model.network.layer_spec,
         "inputs": model.network.inputs,
@@ -71,6 +69,14 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
     }
     with atomic_write(path) as stream:
         np.savez_compressed(stream, **arrays)
+
+
+def check_outputs(model: Model, where: str | os.PathLike[str]) -> None:
+    """A digitnet model has one output per class: what load_model accepts, and so what
+    save_model and export_model write."""
+    if model.network.classes != CLASSES:
+        raise DigitnetError(f"{where}: the model's last layer has {model.network.classes} "
+                            f"outputs; a digitnet model has {CLASSES}, one per class")  # fmt: skip
 
 
 def load_model(path: str | os.PathLike[str]) -> Model:

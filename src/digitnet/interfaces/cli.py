@@ -29,7 +29,7 @@ from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present
 from digitnet.data.recorded import is_named
-from digitnet.errors import DigitnetError, DownloadError
+from digitnet.errors import DigitnetError, DownloadError, check_seed
 from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.interfaces.predictions import (
     ACCEPTED,
@@ -479,8 +479,7 @@ def command_train(args: argparse.Namespace) -> int:
     if args.out is None:
         args.out = args.resume or "model.npz"
     _not_stdout(args.out, "a model file")
-    if args.seed < 0:
-        raise DigitnetError(f"--seed {args.seed}: must be a whole number >= 0")
+    check_seed(args.seed, "--seed ")
     check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
     _named_as(args.out, ".npz", "a model file (.npz)")
     if args.plots:

@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 
 from digitnet.atomic import check_output
-from digitnet.data.dataset import CLASSES
 from digitnet.errors import DigitnetError, check_path, check_type
 from digitnet.model import Model
+from digitnet.model_file import check_outputs
 
 FORMATS = {
     "onnx": "an ONNX file",
@@ -114,9 +114,7 @@ def export_model(model: Model, out: str | os.PathLike[str], to: str | None = Non
     atomically.  `inputs`: files that must not be overwritten (the model's own)."""
     check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
     check_path(out, "out")
-    if model.network.classes != CLASSES:
-        raise DigitnetError(f"{out}: the model's last layer has {model.network.classes} "
-                            f"outputs; a digitnet model has {CLASSES}, one per class")  # fmt: skip
+    check_outputs(model, out)
     fmt = export_format(out, to)
     require_extra(fmt)
     destination = check_destination(out, fmt, list(inputs or []))
