@@ -58,7 +58,7 @@ def test_knobs_are_the_command_lines_names(data):
     [
         (np.zeros((5, 100)), np.zeros(5), "shape (5, 100)"),
         (np.full((5, 784), 2.0), np.zeros(5), None),  # whole floats in 0..255: accepted
-        (np.full((5, 784), 2.5), np.zeros(5), "neither in 0..1"),  # 0..1 or 0..255? refused
+        (np.full((5, 784), 2.5), np.zeros(5), "neither 0..1"),  # 0..1 or 0..255? refused
         (np.zeros((5, 784)), np.zeros(4), "labels: shape (4,)"),
         (np.zeros((5, 784)), np.full(5, 11), "whole numbers 0..9"),
         (np.zeros((5, 784)), np.array(["a"] * 5), "labels: values of type"),

@@ -63,6 +63,17 @@ def test_report_of_a_cnn_shows_filters_and_feature_maps(cnn_file, tmp_path, caps
     assert "First-layer filters" in html and "Feature maps" in html
 
 
+def test_feature_maps_read_images_as_predict_does(cnn_file, sample):
+    """0..1 floats and a (1, 28, 28) batch of one draw the same maps as the uint8 image."""
+    from digitnet.pictures import feature_maps_figure
+    from digitnet.pictures.canvas import png_bytes
+
+    model = load_model(cnn_file)
+    drawn = png_bytes(feature_maps_figure(model, sample.images[2], 3))
+    for same in (sample.images[2] / 255.0, sample.images[2].reshape(1, 28, 28)):
+        assert png_bytes(feature_maps_figure(model, same, 3)) == drawn
+
+
 def test_resume_a_cnn_continues_its_training(cnn_file, tmp_path):
     resumed = tmp_path / "resumed.npz"
     assert main(["train", "--resume", str(cnn_file), "--epochs", "1", "--out", str(resumed),

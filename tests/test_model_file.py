@@ -14,7 +14,7 @@ import pytest
 import digitnet
 from digitnet.errors import DigitnetError
 from digitnet.model_file import FORMAT_VERSION, load_model, save_model
-from digitnet.recipes import SEED, run
+from digitnet.recipes import FAST, SEED, run
 
 DATA = Path(__file__).parent / "data"
 
@@ -276,11 +276,33 @@ def test_predict_refuses_other_images_with_a_clear_error(model, images, message)
 def test_floats_in_neither_convention_are_refused_not_guessed(model, sample, convert):
     """Read as 0..255, values 0..2 would be a blank image, predicted with confidence."""
     images = convert(sample.images[:5])
-    message = "neither in 0..1 (images / 255) nor whole numbers in 0..255"
+    message = "with fractions: neither 0..1 (images / 255) nor whole numbers 0..255"
     with pytest.raises(DigitnetError, match=re.escape(message)):
         model.predict(images)
-    with pytest.raises(DigitnetError, match=re.escape("images / images.max() for 0..1")):
+    with pytest.raises(DigitnetError, match=re.escape("np.clip(images, 0, 1) if they are 0..1")):
         model.predict_proba(images[0])
+
+
+def test_a_float_just_over_one_is_named_exactly_and_clipping_suggested(model, sample):
+    """'floats from 0 to 1, neither in 0..1' contradicted itself: the excess was hidden."""
+    images = sample.images[:2] / 255.0
+    images[0, 300] = 1.0000001
+    with pytest.raises(DigitnetError, match=re.escape("to 1.0000001 with fractions")):
+        model.predict(images)
+
+
+def test_an_ink_mask_of_zeros_and_ones_is_read_as_0_to_1_whatever_its_type(sample):
+    """Integers 0 and 1 read as 0..255 were an invisible image: every digit became one
+    class.  Read as 0..1 (as the server reads the same JSON numbers), a thresholded
+    digit is read as its ink."""
+    readable = run(FAST.with_overrides(epochs=3, dev_size=0), sample, seed=0, log=None)
+    mask, labels = sample.images[:300] > 127, sample.labels[:300]
+    expected = readable.predict(mask.astype(np.float64))  # floats in 0..1: the documented rule
+    for kind in (np.uint8, np.int64, np.bool_):
+        np.testing.assert_array_equal(readable.predict(mask.astype(kind)), expected)
+    faint = readable.predict(mask / 255.0)  # the old reading: ink of 1 out of 255
+    assert (expected == labels).mean() > 0.8
+    assert (faint == labels).mean() < 0.3
 
 
 def test_a_model_whose_outputs_overflow_is_one_error_not_nan_probabilities():

@@ -36,7 +36,7 @@ from digitnet.pictures import (
     reliability_diagram,
     terminal_prediction,
 )
-from digitnet.pictures.canvas import DPI
+from digitnet.pictures.canvas import DPI, png_bytes
 from digitnet.pictures.report import _pictures, build_report
 from digitnet.recipes import FAST, run
 from test_idx import idx_bytes
@@ -420,3 +420,67 @@ def test_a_report_on_one_image_draws_everything_without_warnings(tmp_path, model
         warnings.simplefilter("error", RuntimeWarning)  # no variance of one image, no NaN
         paths = build_report(model, one, tmp_path, progress=False)
     assert paths[-1].name == "index.html" and len(paths) > 5
+
+
+def _drawn(figure) -> np.ndarray:
+    return _png(png_bytes(figure))
+
+
+def test_pictures_read_images_as_predict_does_floats_in_0_to_1_included(model, sample):
+    """`images / 255` drew as near-white paper (0..1 read as 0..255); every picture
+    now reads its images by `Model.predict`'s rules, so both forms draw the same."""
+    images, labels = sample.images[:400], sample.labels[:400]
+    probabilities = model.predict_proba(images)
+    one, scaled = images[3], images[3] / 255.0
+    drawings = [
+        lambda x: prediction_figure(x, probabilities[3], int(labels[3])),
+        lambda x: hidden_activations_figure(model, x, int(labels[3])),
+    ]
+    for draw in drawings:
+        np.testing.assert_array_equal(_drawn(draw(scaled)), _drawn(draw(one)))
+    assert terminal_prediction(scaled, probabilities[3]) == terminal_prediction(
+        one, probabilities[3]
+    )
+    np.testing.assert_array_equal(
+        _drawn(confident_mistakes(images / 255.0, labels, probabilities)),
+        _drawn(confident_mistakes(images, labels, probabilities)),
+    )
+    np.testing.assert_array_equal(
+        _drawn(hidden_map(model, images.reshape(-1, 28, 28) / 255.0, labels)),
+        _drawn(hidden_map(model, images, labels)),
+    )
+    # Drawn as ink: the image's darkest pixels are black, not the grey of 1/255.
+    assert _drawn(prediction_figure(scaled, probabilities[3])).min() < 30
+
+
+@pytest.mark.parametrize("shape", [(1, 784), (28, 28), (1, 28, 28)])
+def test_pictures_of_one_image_take_a_batch_of_one(model, sample, shape):
+    """`prediction_figure(x, predict_proba(x), 4)` with x of shape (1, 784): the (1, 10)
+    probabilities were an IndexError."""
+    image = sample.images[5].reshape(shape)
+    probabilities = model.predict_proba(image)
+    assert probabilities.shape == (1, 10)
+    flat = _drawn(prediction_figure(sample.images[5], probabilities[0], 4))
+    np.testing.assert_array_equal(_drawn(prediction_figure(image, probabilities, 4)), flat)
+    assert terminal_prediction(image, probabilities) == terminal_prediction(
+        sample.images[5], probabilities[0]
+    )
+    hidden_activations_figure(model, image, 4)
+
+
+@pytest.mark.parametrize(
+    ("draw", "message"),
+    [
+        (lambda m, s: hidden_activations_figure(m, s.images[0], 12), "label=12: must be a class"),
+        (lambda m, s: prediction_figure(s.images[0], np.full(10, 0.1), 10), "true_label=10"),
+        (lambda m, s: prediction_figure(s.images[:2], np.full(10, 0.1)), "2 images; this"),
+        (lambda m, s: prediction_figure(s.images[0], np.full(9, 0.1)), "shape (9,)"),
+        (lambda m, s: terminal_prediction(s.images[0], np.full((2, 10), 0.1)), "(2, 10)"),
+        (lambda m, s: hidden_map(m, s.images[:10], s.labels[:9]), "labels: shape (9,)"),
+        (lambda m, s: confident_mistakes(s.images[:5], s.labels[:5], np.ones((4, 10))), "(4, 10)"),
+        (lambda m, s: prediction_figure(np.zeros(783), np.full(10, 0.1)), "shape (783,)"),
+    ],
+)
+def test_pictures_given_the_wrong_sizes_say_so_in_one_error(model, sample, draw, message):
+    with pytest.raises(DigitnetError, match=re.escape(message)):
+        draw(model, sample)

@@ -117,14 +117,19 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     squares (m, 28, 28) (or one (784,) or (28, 28)); integers in 0..255; floats
     in 0..1 when none exceeds 1 (scaled to 0..255: what `images / 255` and most
     image libraries give), or whole-valued floats in 0..255 (an 8-bit image made
-    float: `images.astype(float)`).
+    float: `images.astype(float)`); True/False ink masks.
+
+    Values that never exceed 1 are read as 0..1 whatever their type: integers 0
+    and 1 are an ink mask (a thresholded image), not 0..255 ink too faint to
+    see, and the server reads the same JSON numbers the same way.
 
     Floats that fit neither convention are refused, not guessed: values up to 2
     (`image * 2`) or 0..255 with fractions (after resizing) could mean either
     scale, and reading 0..2 as 0..255 would predict a blank image with
     confidence.  The error says how to make them one or the other.  Anything else
     (another size, negative values, NaN, text) raises DigitnetError saying what it
-    got.
+    got.  An all-blank image is read (the network answers something for it, as
+    for any input); `read_digit_image` and the server refuse blank pictures.
     """
     try:
         array = np.asarray(images)
@@ -140,22 +145,27 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
             f"images: shape {array.shape}; expected rows of {pixels} pixels (m, {pixels}) "
             f"or {side}x{side} images (m, {side}, {side})"
         )
-    if array.dtype == np.uint8:
-        return array
-    if array.dtype.kind not in "iuf" or array.dtype == np.bool_:
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * np.uint8(255)
+    if array.dtype.kind not in "iuf":
         raise DigitnetError(f"images: values of type {array.dtype}; expected numbers")
     if array.size and not np.all(np.isfinite(array)):
         raise DigitnetError("images: contain NaN or infinite values")
     low, high = (array.min(), array.max()) if array.size else (0, 0)
     if low < 0 or high > 255:
-        raise DigitnetError(f"images: values from {low} to {high}; expected 0..255 (or 0..1)")
-    if array.dtype.kind == "f":
-        if high <= 1.0:
-            array = array * 255.0  # intensities in 0..1
-        elif not np.array_equal(array, np.rint(array)):
-            raise DigitnetError(
-                f"images: floats from {low:g} to {high:g}, neither in 0..1 (images / 255) "
-                "nor whole numbers in 0..255 (an 8-bit image as floats); give one of those: "
-                "images / images.max() for 0..1, or np.rint(images) if they are 0..255"
-            )
+        raise DigitnetError(
+            f"images: values from {low} to {high}; expected 0..255 (or 0..1): "
+            "np.clip(images, 0, 255) if the excess is noise"
+        )
+    if high <= 1:
+        return np.rint(array * 255.0).astype(np.uint8)  # intensities in 0..1
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind == "f" and not np.array_equal(array, np.rint(array)):
+        raise DigitnetError(
+            f"images: floats from {float(low)!r} to {float(high)!r} with fractions: neither "
+            "0..1 (images / 255) nor whole numbers 0..255 (an 8-bit image as floats); "
+            "np.clip(images, 0, 1) if they are 0..1 with a little overshoot, "
+            "np.rint(images) if they are 0..255"
+        )
     return np.rint(array).astype(np.uint8)

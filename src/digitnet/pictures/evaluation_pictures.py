@@ -12,8 +12,10 @@ from matplotlib.figure import Figure
 
 from digitnet.data.dataset import DIGITS, class_noun
 from digitnet.metrics import calibration_bins, precision_recall
+from digitnet.model import pixel_rows
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.data_pictures import LONG_NAME, tick_labels
+from digitnet.pictures.inputs import label_array, probability_table
 
 COUNT_ROW = 1.05  # the height, in accuracy units, of the reliability diagram's row of counts
 
@@ -70,7 +72,11 @@ def confident_mistakes(
 
     Each tile is titled 'true→predicted confidence', by class name; long names
     ('T-shirt/top→' over 'Shirt') take two lines so they stay within their tile.
+    `images` are read as `Model.predict` reads them (0..255, or 0..1 floats).
     """
+    images = pixel_rows(images)
+    labels = label_array(labels, len(images), class_names)
+    probabilities = probability_table(probabilities, len(images), len(class_names))
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     order = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:count]

@@ -6,11 +6,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from digitnet.data.dataset import CLASSES, class_noun
-from digitnet.model import Model
+from digitnet.model import Model, pixel_rows
 from digitnet.network.conv import Conv2D
 from digitnet.network.layers import Dense
 from digitnet.pictures.canvas import DIGIT_COLORS, new_figure, show_digit, tile_grid
 from digitnet.pictures.data_pictures import tick_labels
+from digitnet.pictures.inputs import class_index, label_array, one_image
 from digitnet.pictures.pca import fit_pca
 from digitnet.wording import count
 
@@ -82,7 +83,10 @@ def feature_maps_figure(
     Each row is one convolution layer (after its activation): the first
     `per_layer` of its feature maps.  Bright is where the filter found its
     pattern.  Deeper layers have smaller maps that respond to larger parts.
+    `pixels` is one image in any form `Model.predict` reads.
     """
+    pixels = one_image(pixels, model.network.inputs)
+    label = class_index(label, model.class_names)
     inputs = model.preprocessing.apply(pixels.reshape(1, -1), model.network.dtype)
     maps = [a[0] for a in model.network.hidden_activations(inputs) if a.ndim == 4]
     if not maps:
@@ -119,8 +123,11 @@ def hidden_activations_figure(
 
     The output bars are named by `class_names`, by default the model's own
     (`Model.class_names`: the digits unless it was trained on other classes).
+    `pixels` is one image in any form `Model.predict` reads.
     """
     names = model.class_names if class_names is None else tuple(class_names)
+    pixels = one_image(pixels, model.network.inputs)
+    label = class_index(label, names)
     inputs = model.preprocessing.apply(pixels.reshape(1, -1), model.network.dtype)
     layers = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     probabilities = model.network.predict_proba(inputs)[0]
@@ -154,9 +161,12 @@ def hidden_map(
 
     If the classes form separate clusters here, the layer has made them easy for
     the output layer to tell apart.  The legend names them by `class_names`, by
-    default the model's own (`Model.class_names`).
+    default the model's own (`Model.class_names`).  `images` are read as
+    `Model.predict` reads them ((m, 784) or (m, 28, 28), 0..255 or 0..1).
     """
     names = model.class_names if class_names is None else tuple(class_names)
+    images = pixel_rows(images, model.network.inputs)
+    labels = label_array(labels, len(images), names)
     inputs = model.preprocessing.apply(images, model.network.dtype)
     hidden = [a for a in model.network.hidden_activations(inputs) if a.ndim == 2]
     if not hidden:

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from digitnet.data.dataset import DIGITS, class_noun
 from digitnet.pictures.canvas import new_figure, show_digit
 from digitnet.pictures.data_pictures import tick_labels
+from digitnet.pictures.inputs import class_index, one_image, probability_table
 
 SHADES = " ░▒▓█"  # from background to full ink
 
@@ -21,8 +22,13 @@ def prediction_figure(
     """The 28x28 image beside a bar chart of the ten class probabilities.
 
     `class_names` name the bars and the guess ('predicted Trouser'); a model's
-    own names are `Model.class_names`.
+    own names are `Model.class_names`.  `pixels` may be anything `Model.predict`
+    reads (0..255, or 0..1 floats; (784,), (28, 28) or a batch of one), and
+    `probabilities` the (1, 10) that `predict_proba` gives for it.
     """
+    pixels = one_image(pixels)
+    probabilities = probability_table(probabilities, 1, len(class_names))[0]
+    true_label = class_index(true_label, class_names, "true_label")
     predicted = int(np.argmax(probabilities))
     figure = new_figure(8, 3.5)
     image_axes, bar_axes = figure.subplots(1, 2, width_ratios=[1, 1.6])
@@ -49,7 +55,7 @@ def prediction_figure(
 
 def terminal_digit(pixels: np.ndarray) -> list[str]:
     """The digit as 28 lines of Unicode shade blocks, two characters per pixel."""
-    image = np.asarray(pixels, dtype=np.float64).reshape(28, 28)
+    image = one_image(pixels).astype(np.float64).reshape(28, 28)
     levels = np.minimum((image / 256 * len(SHADES)).astype(int), len(SHADES) - 1)
     return ["".join(SHADES[level] * 2 for level in row) for row in levels]
 
@@ -63,8 +69,11 @@ def terminal_prediction(
     """The image drawn in the terminal, with the top three guesses beside it, by name.
 
     Names are padded to a common width so the percentages line up in a column;
-    for digits that reproduces the plain '  7   93.1%' layout.
+    for digits that reproduces the plain '  7   93.1%' layout.  The inputs are
+    read as `prediction_figure` reads them.
     """
+    probabilities = probability_table(probabilities, 1, len(class_names))[0]
+    true_label = class_index(true_label, class_names, "true_label")
     drawing = terminal_digit(pixels)
     order = np.argsort(probabilities)[::-1][:3]
     width = max(map(len, class_names))
