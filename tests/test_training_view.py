@@ -128,13 +128,14 @@ def test_the_change_in_the_weights_is_measured_from_the_very_start(client, view)
 def test_pause_holds_the_run_still_and_stop_keeps_the_best_weights(client):
     client.post("/api/training", json=LONG)
     _wait(client, lambda s: s["batch"] >= 2)
-    assert client.post("/api/training/pause").status_code == 200
+    asked = client.post("/api/training/pause")  # the reply is the state after the request
+    assert asked.status_code == 200 and asked.json()["status"] in ("pausing", "paused")
     paused = _wait(client, lambda s: s["status"] == "paused")
     time.sleep(0.5)
     still = client.get("/api/training").json()["state"]
     assert (still["epoch"], still["batch"]) == (paused["epoch"], paused["batch"])
     assert client.post("/api/training/save").json()["epoch"] == len(paused["history"]["epoch"])
-    client.post("/api/training/resume")
+    assert client.post("/api/training/resume").json()["status"] == "running"
     _wait(client, lambda s: s["status"] == "running" and len(s["history"]["epoch"]) >= 1)
     assert client.post("/api/training/stop").json()["status"] == "stopping"
     stopped = _wait(client, lambda s: s["status"] == "stopped")
@@ -316,21 +317,23 @@ def test_the_servers_view_trains_on_data_it_was_started_with(
 ):
     """`digitnet serve --train-data train.csv --save-dir DIR`: the data joins the sample."""
     view = training_view_for(str(small_train_csv), str(tmp_path), None, False)
-    assert view.enabled and list(view.datasets) == ["sample", "data"]
+    assert view.enabled and list(view.datasets) == ["sample", str(small_train_csv)]
     with TestClient(create_app([ServedModel("a", digitnet.train(
         "fast", data="sample", epochs=1, layers="dense8,relu,dense10", log=None,
         progress=False))], training=view)) as client:  # fmt: skip
         overview = client.get("/api/training").json()
-        assert overview["data"]["data"].endswith("train.csv (600 images, train format)")
+        named = overview["data"][str(small_train_csv)]  # by the argument, as typed
+        assert named.endswith("train.csv (600 images, train format)")
         # Too few rows for the recipe's 1,000 dev rows: a tenth held out, as train does
-        started = client.post("/api/training", json={**SMALL, "data": "data"}).json()
-        assert started["plan"]["rows"] == 600
+        started = client.post("/api/training", json={**SMALL, "data": str(small_train_csv)})
+        started = started.json()
+        assert started["plan"]["rows"] == 600 and started["plan"]["data"] == str(small_train_csv)
         state = _wait(client, lambda s: s["status"] == "finished")
         assert np.array(state["snapshot"]["confusion"]).sum() == 60  # the dev rows
     bigger = write_train_csv(tmp_path / "bigger.csv", sample.images[:2500], sample.labels[:2500])
     view = training_view_for(str(bigger), str(tmp_path), None, False)
     with TestClient(create_app([served], training=view)) as client:
-        started = client.post("/api/training", json={**SMALL, "data": "data"}).json()
+        started = client.post("/api/training", json={**SMALL, "data": str(bigger)}).json()
         assert started["plan"]["rows"] == 2500
         state = _wait(client, lambda s: s["status"] == "finished")
         assert np.array(state["snapshot"]["confusion"]).sum() == 1000  # the recipe's dev rows

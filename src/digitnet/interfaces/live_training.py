@@ -55,7 +55,7 @@ EDITABLE = ("layers", "epochs", "learning_rate", "optimizer", "batch_size")  # t
 SNAPSHOT_SECONDS = 2.0  # a fresh snapshot (weights, confusion, model) at least this often
 PUBLISH_SECONDS = 0.5  # progress (batch, time left) at most this often
 UNITS_SHOWN = 32  # first-layer units or filters drawn
-ACTIVE = ("running", "paused", "stopping")
+ACTIVE = ("running", "pausing", "paused", "stopping")
 
 
 class TrainingRefused(DigitnetError):
@@ -260,19 +260,26 @@ class LiveTraining:
         return self.state()
 
     def pause(self) -> dict[str, Any]:
+        """Ask the run to pause after its current step: the reply says "pausing", and
+        the state turns "paused" when the training thread has stopped at that step."""
         with self._lock:
             if self._status != "running":
                 raise TrainingRefused(f"nothing to pause: the training is {self._status}", 409)
             self._pause = True
             self._resume.clear()
+            self._status, self._message = "pausing", "Pausing after this step…"
+            self._changed()
         return self.state()
 
     def resume(self) -> dict[str, Any]:
+        """Let a paused (or pausing) run go on; the reply says "running"."""
         with self._lock:
-            if self._status != "paused" and not self._pause:
+            if self._status not in ("paused", "pausing"):
                 raise TrainingRefused(f"nothing to resume: the training is {self._status}", 409)
             self._pause = False
             self._resume.set()
+            self._status, self._message = "running", "Training…"
+            self._changed()
         return self.state()
 
     def stop(self) -> dict[str, Any]:
@@ -393,13 +400,10 @@ class LiveTraining:
         if self._pause and not self._stop.is_set():
             self._take_snapshot(progress)  # a save while paused keeps these very weights
             with self._lock:
-                self._status, self._message = "paused", "Paused."
-                self._changed()
-            self._resume.wait()
-            with self._lock:
-                if self._status == "paused":
-                    self._status, self._message = "running", "Training…"
+                if self._status == "pausing":  # not if resumed or stopped meanwhile
+                    self._status, self._message = "paused", "Paused."
                     self._changed()
+            self._resume.wait()
             self._ticked = time.monotonic()  # the pause is not training time
         return self._stop.is_set()
 

@@ -278,9 +278,8 @@ def training_view_for(
     # By name, as `--data sample` loads it: a model saved from the page records the
     # sample so that evaluate, report and --resume find it again.
     datasets = {"sample": load_data("sample", progress=False)}
-    if train_data is not None:
-        dataset = load_data(train_data, progress=False)
-        datasets["data"] = dataset
+    if train_data is not None:  # named as given: POST {"data": "train.csv"} trains on it
+        datasets[train_data] = load_data(train_data, progress=False)
     folder = Path(save_dir)
     if not folder.is_dir():
         raise DigitnetError(f"--save-dir {save_dir}: not a folder")

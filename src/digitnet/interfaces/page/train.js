@@ -80,7 +80,7 @@
   recipeChoice.addEventListener("change", fillRecipe);
   $("weights-show").addEventListener("change", () => { if (snapshot) drawWeights(snapshot.weights); });
   buttons.pause.addEventListener("click", () => {
-    act(state && state.status === "paused" ? "/api/training/resume" : "/api/training/pause");
+    act(state && ["paused", "pausing"].includes(state.status) ? "/api/training/resume" : "/api/training/pause");
   });
   buttons.stop.addEventListener("click", () => act("/api/training/stop"));
   buttons.save.addEventListener("click", () => act("/api/training/save", {}, (answer) => {
@@ -137,11 +137,11 @@
   }
 
   function render() {
-    const active = ["running", "paused", "stopping"].includes(state.status);
+    const active = ["running", "pausing", "paused", "stopping"].includes(state.status);
     const enabled = options.enabled;
     buttons.start.disabled = !enabled || active;
-    buttons.pause.disabled = !enabled || !["running", "paused"].includes(state.status);
-    buttons.pause.textContent = state.status === "paused" ? "Resume" : "Pause";
+    buttons.pause.disabled = !enabled || !["running", "pausing", "paused"].includes(state.status);
+    buttons.pause.textContent = ["paused", "pausing"].includes(state.status) ? "Resume" : "Pause";
     buttons.stop.disabled = !enabled || !active || state.status === "stopping";
     buttons.save.disabled = !enabled || !snapshot;
     document.body.dataset.training = state.status;
