@@ -20,6 +20,9 @@ module's own is which steps, in which order, and why.
 2. Ink polarity: after step 1, ink is the one-sided tail, far from the noise,
    on the dark side (a pen on paper) or the bright side (chalk on a board).
    Paper texture is noise on both sides; the side with more such ink wins.
+   Where the grain is as strong as the ink (a dim photo), nothing stands that far
+   out: steps 1 and 2 run again on a `denoised` copy, and what they find there
+   counts only if it is a stroke, not specks.
 3. `without_ruled_lines`: the printed lines of a notebook page run from edge to
    edge, a digit's strokes do not; they go, except where a stroke crosses them.
    `only_the_digit`: the ink falls apart into connected pieces.  A piece that runs
