@@ -155,6 +155,33 @@ def test_image_files_are_read(tmp_path, suffix):
         assert np.corrcoef(pixels.astype(float), expected.astype(float))[0, 1] > 0.95
 
 
+def test_a_pillow_image_or_an_array_reads_as_its_file_does(tmp_path):
+    """read_digit_image refused a Pillow Image and a numpy array, quoting the array's
+    repr cut off mid-number; a notebook holds pictures in both forms."""
+    grey = (255 - _synthetic_digit()).astype(np.uint8)
+    path = tmp_path / "digit.png"
+    Image.fromarray(grey).convert("RGB").save(path)
+    from_file = read_digit_image(path)
+    with Image.open(path) as opened:
+        np.testing.assert_array_equal(read_digit_image(opened), from_file)
+    colour = np.stack([grey] * 3, axis=-1)
+    transparent = np.dstack([colour, np.full(grey.shape, 255, np.uint8)])
+    for same in (grey, grey / 255.0, grey.astype(np.float64), colour, colour / 255.0,
+                 transparent):  # fmt: skip
+        np.testing.assert_array_equal(read_digit_image(same), from_file)
+    mask = grey < 128  # True where the pen was: dark ink, as a 0/1 picture
+    np.testing.assert_array_equal(read_digit_image(~mask), read_digit_image(np.where(mask, 0, 255)))
+    for bad, message in [
+        (np.zeros((5, 5, 2)), "shape (5, 5, 2); expected a picture"),
+        (np.full((9, 9), -3.0), "values from -3 to -3"),
+        (np.array([["a"] * 4] * 4), "values of type <U1"),
+        (np.full((9, 9), np.nan), "NaN"),
+        ([[0, 1], [1, 0]], "must be a file name, the file's bytes, a Pillow Image or a numpy"),
+    ]:
+        with pytest.raises(DigitnetError, match=re.escape(message)):
+            read_digit_image(bad)
+
+
 def test_blank_and_unreadable_images_give_clear_errors(tmp_path):
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((30, 30), 255, np.uint8)).save(blank)

@@ -29,13 +29,66 @@ MAX_SIDE = 20_000  # nor is a 1 x 49,000,000 one
 WORKING_SIDE = 512  # digit_photo.WORK_SIDE: plenty for a 20x20 result; shrunk while decoding
 
 
-def read_digit_image(source: str | os.PathLike[str] | bytes, name: str | None = None) -> np.ndarray:
-    """The picture in `source` (a file's path, or its bytes) as one MNIST-style row
-    of 784 uint8 pixels.  `name` is what error messages call it."""
+def read_digit_image(source: Any, name: str | None = None) -> np.ndarray:
+    """The picture in `source` as one MNIST-style row of 784 uint8 pixels.
+
+    `source` is a file's path, the file's bytes, a Pillow Image, or a numpy array:
+    grey levels (height, width) or colours (height, width, 3 or 4), in 0..255 or
+    as floats in 0..1.  A picture of any size and either polarity: this is for
+    photos and drawings.  An array already in MNIST's form (white ink on black,
+    28x28, centred) goes straight to `Model.predict`.  `name` is what error
+    messages call the picture.
+    """
+    from PIL import Image
+
     from digitnet.data.digit_photo import prepare_digit  # scipy: loaded when first needed
 
-    check_type(source, (str, os.PathLike, bytes), "source", "a file name or the file's bytes")
+    if isinstance(source, Image.Image):
+        return prepare_digit(_from_pillow(source, name or "image"), name or "image")
+    if isinstance(source, np.ndarray):
+        return prepare_digit(_from_array(source, name or "array"), name or "array")
+    check_type(source, (str, os.PathLike, bytes), "source",
+               "a file name, the file's bytes, a Pillow Image or a numpy array")  # fmt: skip
     return prepare_digit(read_grayscale(source, name), name or _name(source))
+
+
+def _from_pillow(image: Any, name: str) -> np.ndarray:
+    """A Pillow Image's grey levels, read as a file's are (its own copy is shrunk)."""
+    _check_size(image.size, name)
+    try:
+        return _grey_levels(_upright(image.copy()))
+    except Exception:  # an image whose pixels were never loaded (a closed file)
+        raise DigitnetError(f"{name}: its pixels cannot be read (was its file closed?)") from None
+
+
+def _from_array(array: np.ndarray, name: str) -> np.ndarray:
+    """Grey levels 0..255 from a (height, width) grey or (height, width, 3|4) colour
+    array; colours become grey as Pillow's "L" mode makes them, transparency paper."""
+    from PIL import Image
+
+    colour = array.ndim == 3 and array.shape[-1] in (3, 4)
+    if not (array.ndim == 2 or colour) or min(array.shape[:2], default=0) < 1:
+        raise DigitnetError(
+            f"{name}: shape {array.shape}; expected a picture: (height, width) grey "
+            "levels or (height, width, 3 or 4) colours"
+        )
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    if array.dtype.kind not in "iuf":
+        raise DigitnetError(f"{name}: values of type {array.dtype}; expected numbers")
+    if not np.all(np.isfinite(array)):
+        raise DigitnetError(f"{name}: the picture holds NaN or infinite values")
+    _check_size((array.shape[1], array.shape[0]), name)
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 255:
+        raise DigitnetError(f"{name}: values from {low:g} to {high:g}; expected 0..255 (or 0..1)")
+    scaled = array * 255.0 if high <= 1 else array  # 0..1, or a 0/1 mask: as pixel_rows reads
+    if not colour:
+        return np.asarray(scaled, dtype=np.float32)
+    picture = Image.fromarray(
+        np.rint(scaled).astype(np.uint8), "RGBA" if array.shape[-1] == 4 else "RGB"
+    )
+    return _grey_levels(picture)
 
 
 def read_grayscale(source: str | os.PathLike[str] | bytes, name: str | None = None) -> np.ndarray:
