@@ -212,3 +212,15 @@ def test_the_docs_give_the_cnn_recipes_array_shapes_as_built():
     arrays = Network.build(get_recipe("cnn").layers).arrays()
     for name, shape in quoted:
         assert arrays[name].shape == tuple(int(n) for n in shape.split(",")), name
+
+
+@pytest.mark.parametrize("rate", [0.4, 0.1234567, 0.5000001, 1e-7])
+def test_the_canonical_form_keeps_a_dropout_rate_exactly(rate):
+    """docs/layers.md: the rate is written as the shortest text that reads back as the
+    same number, never rounded to 6 digits as ':g' would."""
+    from digitnet.network import Network
+
+    network = Network.build(f"dropout{np.format_float_positional(rate)},dense10")
+    again = Network.build(network.layer_spec)
+    assert again.layers[0].rate == network.layers[0].rate == rate
+    assert again.layer_spec == network.layer_spec

@@ -106,6 +106,11 @@ def test_a_cnn_trained_from_the_page_is_watched_read_and_saved(page, saved_dir, 
         assert _coloured(pixels, (0xD1, 0x24, 0x2F)) > 50  # the dev curve's red
     assert "Epoch 2/2" in page.locator("#train-progress").text_content()
     after = page.evaluate(PIXELS_OF, "train-weights")
+    # Red positive, blue negative, as the report draws weights (the page had them the
+    # other way round): both shades are there, and the legend says which is which.
+    assert "(red positive, blue negative)" in page.locator("#weights-title").text_content()
+    assert _coloured(after, (255, 60, 60), tolerance=70) > 20
+    assert _coloured(after, (60, 60, 255), tolerance=70) > 20
     changed = sum(1 for a, b in zip(before, after) if abs(a - b) > 8)
     assert changed > 0.05 * len(before), changed  # the filters' pictures moved
     page.select_option("#weights-show", "change")  # what training added to the start

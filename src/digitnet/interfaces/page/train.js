@@ -225,9 +225,9 @@
     context.imageSmoothingEnabled = false;
     pictures.forEach((values, index) => {
       const image = tileContext.createImageData(side, side);
-      values.forEach((v, i) => {  // 128 is a weight of 0: white; blue positive, red negative
+      values.forEach((v, i) => {  // 128 is a weight of 0: white; red positive, blue negative, as the report draws them
         const w = (v - 128) / 127;
-        image.data.set([w < 0 ? 255 : 255 * (1 - w), 255 * (1 - Math.abs(w)), w > 0 ? 255 : 255 * (1 + w), 255], 4 * i);
+        image.data.set([w > 0 ? 255 : 255 * (1 + w), 255 * (1 - Math.abs(w)), w < 0 ? 255 : 255 * (1 - w), 255], 4 * i);
       });
       tileContext.putImageData(image, 0, 0);
       const gap = side < 10 ? 3 : 1;  // small filters need a clear border between them
@@ -236,7 +236,7 @@
     });
     const what = (weights.kind === "units" ? "units: the weight each gives each pixel"
       : `filters, ${side}x${side}`) + ($("weights-show").value === "change" ? ", less its start" : "");
-    $("weights-title").textContent = `The first layer's weights: ${weights.count > weights.values.length ? `${weights.values.length} of ` : ""}${weights.count} ${what} (blue positive, red negative)`;
+    $("weights-title").textContent = `The first layer's weights: ${weights.count > weights.values.length ? `${weights.values.length} of ` : ""}${weights.count} ${what} (red positive, blue negative)`;
   }
 
   function drawConfusion(confusion) {
