@@ -157,3 +157,20 @@ def test_a_recipe_trains_clothes_with_its_settings_for_clothes_unless_given(samp
         replace(FAST, for_clothes=(("epoch", 2),))
     with pytest.raises(DigitnetError, match="weight_decay"):
         replace(FAST, for_clothes=(("weight_decay", -1.0),))
+
+
+def test_a_recipes_layers_for_clothes_are_kept_in_the_complete_form():
+    """`digitnet recipes` printed best's clothes network without image and flatten,
+    unlike every --layers line: the form parse_layers writes back is the one kept."""
+    from dataclasses import replace
+
+    from digitnet.network.spec import format_layers, parse_layers
+    from digitnet.recipes import RECIPES
+
+    shorthand = replace(FAST, for_clothes=(("layers", "dense32, relu ,dense10"),))
+    assert shorthand.kind_settings("clothes")["layers"] == "dense32,relu,dense10"
+    for recipe in RECIPES.values():
+        layers = recipe.kind_settings("clothes").get("layers")
+        if layers is not None:
+            assert layers == format_layers(parse_layers(layers)), recipe.name
+            assert layers.startswith("image,") and ",flatten," in layers

@@ -163,10 +163,15 @@ class Recipe:
         for each in RECIPE_KNOBS:  # widened or refused, one DigitnetError naming the flag
             object.__setattr__(self, each.name, each.check(getattr(self, each.name)))
         by_name = {each.name: each for each in RECIPE_KNOBS}
+        clothes = []
         for name, value in self.for_clothes:  # knobs, each value in its knob's range
             if name not in by_name:
                 raise DigitnetError(f"recipe '{self.name}': for_clothes sets '{name}', not a knob")
-            by_name[name].check(value)
+            checked = by_name[name].check(value)
+            if name == "layers":  # in the complete form too, as `digitnet recipes` shows it
+                checked = format_layers(parse_layers(checked, PIXELS, CLASSES))
+            clothes.append((name, checked))
+        object.__setattr__(self, "for_clothes", tuple(clothes))
         # One text for one network: the complete form that parse_layers reads back.
         complete = format_layers(parse_layers(self.layers, PIXELS, CLASSES))
         object.__setattr__(self, "layers", complete)
