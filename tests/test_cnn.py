@@ -15,7 +15,8 @@ SMALL_CNN = "conv8k5,pool2,bn,relu,conv16k3,relu,pool2,dense32,relu,dense10"
 
 
 def test_cnn_recipe_learns_the_bundled_sample(sample):
-    """The cnn recipe's network, 3 epochs on 4,000 sample images: 96.6% measured (seed 0; 95.5% after 2)."""
+    """The cnn recipe's network, 3 epochs on 4,000 sample images: 96.6% measured (seed 0;
+    95.5% after 2)."""
     model = run(CNN.with_overrides(epochs=3), sample, seed=0, log=None, progress=False)
     assert model.history["dev_accuracy"][-1] >= 0.95
     assert model.network.is_convolutional

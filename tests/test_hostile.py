@@ -438,8 +438,11 @@ case("knob learning rate nan", "--learning-rate nan")(
 case("knob dev size negative", "--dev-size -1.0")(
     lambda f, m: ["train", "--dev-size", "-1", "--out", str(f / "m2.npz")]
 )
-case("knob dev size 1", "--dev-size 1: a fraction is below 1 (0.1: a tenth), a count above 1")(
+case("knob dev size 1", "--dev-size 1: a count of rows is 2 or more, a fraction below 1")(
     lambda f, m: ["train", "--dev-size", "1.0", "--out", str(f / "m2.npz")]
+)
+case("knob dev size not whole", "--dev-size 2.5: a count of rows is whole (2 or 3)")(
+    lambda f, m: ["train", "--dev-size", "2.5", "--out", str(f / "m2.npz")]
 )
 case("knob dev size all the rows", "--dev-size 5000: must be a count below 5000")(
     lambda f, m: ["train", "--dev-size", "5000", "--out", str(f / "m2.npz")]

@@ -189,3 +189,33 @@ def test_none_sets_what_the_knob_table_says_none_means(tmp_path):
     assert main([*args, "--out", str(out)]) == 0
     recipe = load_model(out).recipe
     assert recipe["batch_size"] is None and recipe["patience"] is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--patience", "2"], "--patience acts"),
+        (["--restore-best"], "--restore-best acts"),
+        (["--patience", "2", "--restore-best"], "--patience and --restore-best act"),
+    ],
+)
+def test_knobs_that_act_on_dev_measurements_are_refused_without_a_dev_set(
+    tmp_path, capsys, flags, named
+):
+    """They were accepted and silently did nothing with --dev-size 0."""
+    from digitnet.interfaces.cli import main
+
+    out = tmp_path / "m.npz"
+    assert main(["train", "--dev-size", "0", *flags, "--epochs", "1", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"{named} on the dev measurements, and --dev-size 0 holds no rows" in error
+    assert not out.exists()
+
+
+def test_a_recipe_that_restores_its_best_by_default_still_trains_without_a_dev_set(sample):
+    from digitnet.recipes import get_recipe
+
+    recipe = get_recipe("best-mlp").with_overrides(dev_size=0, epochs=1, hidden=(16,))
+    assert recipe.restore_best and recipe.dev_size == 0  # off in effect: nothing measured
+    with pytest.raises(DigitnetError, match="dev_size=2.5: a count of rows is whole"):
+        recipe.with_overrides(dev_size=2.5)

@@ -194,9 +194,15 @@ class Recipe:
         changes = {
             key: by_name[key].check(value) for key, value in overrides.items() if value is not None
         }
-        if changes.get("dev_size") == 1:  # 1.0 reads as "all of it", 1 as one row
-            named = "--dev-size 1" if speaks_flags() else "dev_size=1"
-            raise DigitnetError(f"{named}: a fraction is below 1 (0.1: a tenth), a count above 1")
+        size = changes.get("dev_size")
+        if size is not None and (size == 1 or (size > 1 and size != int(size))):
+            named = f"--dev-size {size:g}" if speaks_flags() else f"dev_size={size:g}"
+            why = (  # 1.0 reads as "all of it", 1 as one row; 2.5 rows is no count
+                "a count of rows is 2 or more"
+                if size == 1
+                else f"a count of rows is whole ({int(size)} or {int(size) + 1})"
+            )
+            raise DigitnetError(f"{named}: {why}, a fraction below 1 (0.1: a tenth)")
         if changes.pop("full_batch", False):
             if "batch_size" in changes:
                 both = "--batch-size or --full-batch" if speaks_flags() else (
@@ -212,7 +218,18 @@ class Recipe:
                 raise DigitnetError(f"give {both}, not both (they say the network twice)")
             changes["layers"] = self._mlp_with(**shorthand)
         given = self.given | {key for key in overrides if overrides[key] is not None}
-        return replace(self, **changes, given=frozenset(given))
+        changed = replace(self, **changes, given=frozenset(given))
+        unmeasured = [name for name in ("patience", "restore_best")
+                      if name in given and getattr(changed, name)]  # fmt: skip
+        if changed.dev_size == 0 and unmeasured:  # they act on dev measurements: none
+            named = [f"--{n.replace('_', '-')}" if speaks_flags() else n for n in unmeasured]
+            size = "--dev-size 0" if speaks_flags() else "dev_size=0"
+            raise DigitnetError(
+                f"{' and '.join(named)} {'act' if len(named) > 1 else 'acts'} on the dev "
+                f"measurements, and {size} holds "
+                "no rows out to measure on: give a dev size (1000, or 0.1) or leave them out"
+            )
+        return changed
 
     def kind_settings(self, kind: str) -> dict[str, Any]:
         """The knobs this recipe changes for images of `kind`, with their new values:
