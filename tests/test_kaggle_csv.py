@@ -233,3 +233,26 @@ def test_quoted_cells_are_the_same_numbers(tmp_path, sample):
     path.write_text(",".join(TRAIN_HEADER) + "\n" + bad + "\n")
     with pytest.raises(DigitnetError, match="line 2, column 1: 'x' is not a whole number"):
         read_kaggle_csv(path)
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_a_headerless_csv_is_told_the_header_to_add_and_the_fix_works(tmp_path, sample, labelled):
+    """The widely shared mnist_train.csv has no header; its error now names the line to
+    add, and the shell command it suggests makes a file that reads."""
+    import subprocess
+
+    images, labels = sample.images[:20], sample.labels[:20]
+    table = np.column_stack([labels, images]) if labelled else images
+    path = tmp_path / "mnist train.csv"  # a space: the command quotes the name
+    np.savetxt(path, table, fmt="%d", delimiter=",")
+    with pytest.raises(DigitnetError) as error:
+        read_kaggle_csv(path)
+    message = str(error.value)
+    assert "line 1: no header row" in message
+    assert ("'label,pixel0,...,pixel783'" if labelled else "line 'pixel0,...,pixel783'") in message
+    command = message.split("e.g. ", 1)[1]
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True)
+    fixed = read_kaggle_csv(tmp_path / "with-header.csv")
+    np.testing.assert_array_equal(fixed.images, images)
+    if labelled:
+        np.testing.assert_array_equal(fixed.labels, labels)

@@ -220,3 +220,18 @@ def test_the_installed_command_is_the_entry_point():
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert project["project"]["scripts"]["digitnet"] == "digitnet.command:main"
+
+
+def test_the_prediction_bar_shows_on_a_terminal_only(capsys):
+    """`digitnet evaluate`/`predict` on many images drew tqdm's bar into log files: with
+    progress=None the bar is for a terminal; progress=True still asks for it."""
+    import numpy as np
+
+    import digitnet
+
+    model = digitnet.Model(digitnet.Network.build("dense10"))
+    many = np.zeros((40_001, 784), np.uint8)
+    model.predict_proba(many, progress=None)  # stderr is captured here: not a terminal
+    assert "predicting" not in capsys.readouterr().err
+    model.predict_proba(many, progress=True)
+    assert "predicting" in capsys.readouterr().err

@@ -56,11 +56,18 @@ class Model:
     def predict_proba(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
         """Probabilities (m, 10) for `images` (see `pixel_rows` for what they may be).
 
-        `progress=None` shows a progress bar when there are many images.
+        `progress=None` shows a progress bar when there are many images and stderr is
+        a terminal (a log file gets no bar); True always, False never.
         """
         rows = pixel_rows(images, self.network.inputs)
         show = len(rows) > 40_000 if progress is None else progress
-        bar = functools.partial(tqdm, desc="predicting", unit="batch") if show else None
+        # disable=None: tqdm's own test, "stderr is not a terminal".
+        on_terminal_only = None if progress is None else False
+        bar = (
+            functools.partial(tqdm, desc="predicting", unit="batch", disable=on_terminal_only)
+            if show
+            else None
+        )
         prepare = functools.partial(self.preprocessing.apply, dtype=self.network.dtype)
         # Weights that are finite but enormous (a model from elsewhere) overflow: one
         # error below says so, instead of numpy's warnings and NaN probabilities.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import stat
 import warnings
 from collections.abc import Callable, Iterator
@@ -65,7 +66,7 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     elif header in PIXEL_NAMINGS:
         has_labels = False
     else:
-        raise DigitnetError(f"{path}: line 1: {_describe_bad_header(header)}")
+        raise DigitnetError(f"{path}: line 1: {_describe_bad_header(header, path)}")
     if need_labels and not has_labels:
         raise DigitnetError(
             f"{path}: has no 'label' column (a test.csv?); this needs labelled data like train.csv"
@@ -202,9 +203,23 @@ def _read_header(path: Path, open_text: Callable[[], TextIO]) -> list[str]:
     return [name.strip().strip('"') for name in first_line.strip().split(",")]
 
 
-def _describe_bad_header(header: list[str]) -> str:
+def _describe_bad_header(header: list[str], path: Path) -> str:
     expected = "expected 'label,pixel0,...,pixel783' (train) or 'pixel0,...,pixel783' (test)"
     if header and header[0].lstrip("-").isdigit():
+        # The widely shared mnist_train.csv (label, then 784 pixels) has no header:
+        # say which line to add, and one way to add it.
+        if len(header) in (PIXELS, PIXELS + 1):
+            labelled = len(header) == PIXELS + 1
+            names = ("label," if labelled else "") + "pixel0,...,pixel783"
+            quoted = shlex.quote(str(path))
+            command = (
+                f"(echo {'label,' if labelled else ''}$(seq -s, -f pixel%g 0 783); cat {quoted})"
+            )
+            return (
+                f"no header row: its {len(header)} numbers a row look like "
+                f"{'a label and 784 pixels' if labelled else '784 pixels'}; add the header "
+                f"line '{names}' first, e.g. {command} > with-header.csv"
+            )
         return f"no header row; {expected}"
     if len(header) == 1:  # one column: were the cells separated by something else?
         separator = next((sep for sep in (";", "\t", "|", " ") if sep in header[0].strip()), None)
