@@ -205,3 +205,19 @@ def test_a_picture_without_its_extension_is_read_as_a_picture(model_path, tmp_pa
         done = run_cli("predict", str(model_path), str(tmp_path / name), "--out", "-")
         assert done.returncode == 0, done.stderr
         assert name in done.stdout
+
+
+def test_predict_reads_a_csv_piped_to_it_as_dash(model_path, tmp_path, sample):
+    """`... | digitnet predict model.npz -` was "-: no such file"."""
+    import subprocess
+    import sys
+
+    csv_path = write_test_csv(tmp_path / "test.csv", sample.images[:30])
+    from_file = run_cli("predict", str(model_path), str(csv_path), "--out", "-")
+    assert from_file.returncode == 0, from_file.stderr
+    piped = subprocess.run(
+        [sys.executable, "-m", "digitnet", "predict", str(model_path), "-", "--out", "-"],
+        input=csv_path.read_text(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == from_file.stdout and len(piped.stdout.splitlines()) == 31

@@ -36,6 +36,7 @@ from digitnet.interfaces.predictions import (
     image_inputs,
     is_stdout,
     prediction_table,
+    standard_input,
     write_table,
 )
 from digitnet.interfaces.training_data import (
@@ -297,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="IMAGES",
-        help=f"pictures (PNG, JPG...) or folders of them; or one Kaggle test.csv, or {data_help}",
+        help=f"pictures (PNG, JPG...) or folders of them; or one Kaggle test.csv (- reads it "
+        f"from stdin), or {data_help}",
     )
     predict.add_argument(
         "--out",
@@ -633,6 +635,7 @@ def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
 def command_predict(args: argparse.Namespace) -> int:
     from digitnet.data.image_file import read_digit_image
 
+    args.inputs = [standard_input(text) for text in args.inputs]
     pictures = image_inputs(args.inputs)
     to_stdout = is_stdout(args.out or "")
     default = "submission.csv" if pictures is None else "predictions.csv"

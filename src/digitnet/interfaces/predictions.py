@@ -24,6 +24,7 @@ from digitnet.errors import DigitnetError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".gif", ".bmp", ".tif", ".tiff", ".webp",
                   ".ico", ".pgm", ".ppm", ".pbm")  # fmt: skip
 STDOUT = ("-", "/dev/stdout")  # where `--out` means the standard output
+STDIN = "/dev/stdin"  # what an input of '-' means
 ACCEPTED = (
     "predict takes pictures (PNG, JPG...) or folders of them, or one Kaggle CSV, "
     "folder of IDX files, or dataset name (sample, mnist...)"
@@ -34,6 +35,16 @@ _IDX_IMAGES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
 def is_stdout(out: str) -> bool:
     """Whether `--out` names the standard output rather than a file."""
     return out in STDOUT
+
+
+def standard_input(text: str) -> str:
+    """An input named '-' as the standard input's path (a CSV piped in: `... | digitnet
+    predict model.npz -`); any other name as it is."""
+    if text != "-":
+        return text
+    if not Path(STDIN).exists():  # Windows has no /dev/stdin
+        raise DigitnetError("-: this system cannot read the standard input as a file; give a file")
+    return STDIN
 
 
 def image_inputs(inputs: Sequence[str]) -> list[Path] | None:
