@@ -221,3 +221,21 @@ def test_predict_reads_a_csv_piped_to_it_as_dash(model_path, tmp_path, sample):
     )  # fmt: skip
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == from_file.stdout and len(piped.stdout.splitlines()) == 31
+
+
+def test_a_folder_tree_is_searched_its_hidden_folders_left_out(model_path, pictures, tmp_path):
+    """digits/7/a.png, a tree sorted by class: its subfolders were not searched, and a
+    folder holding only subfolders was "a folder with no pictures"."""
+    folder, labels = pictures
+    tree = tmp_path / "tree"
+    for index, name in enumerate(sorted(labels)):
+        place = tree / labels[name] / ("deeper" if index % 2 else "")
+        place.mkdir(parents=True, exist_ok=True)
+        (place / name).write_bytes((folder / name).read_bytes())
+    (tree / ".cache").mkdir()
+    (tree / ".cache" / "thumb.png").write_bytes((folder / "digit0.png").read_bytes())
+    done = run_cli("predict", str(model_path), str(tree), "--out", "-")
+    assert done.returncode == 0, done.stderr
+    files = [row[0] for row in _rows(done.stdout)[1:]]
+    assert len(files) == len(labels) and ".cache" not in done.stdout
+    assert files == sorted(files) and all(str(tree) in file for file in files)

@@ -298,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="IMAGES",
-        help=f"pictures (PNG, JPG...) or folders of them; or one Kaggle test.csv (- reads it "
-        f"from stdin), or {data_help}",
+        help="pictures (PNG, JPG...) or folders of them (subfolders too); or one Kaggle "
+        f"test.csv (- reads it from stdin), or {data_help}",
     )
     predict.add_argument(
         "--out",

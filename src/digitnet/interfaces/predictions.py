@@ -49,7 +49,7 @@ def standard_input(text: str) -> str:
 
 def image_inputs(inputs: Sequence[str]) -> list[Path] | None:
     """The picture files that `inputs` name, in order (a folder's pictures sorted by
-    name), or None when `inputs` is data (one CSV, IDX folder or dataset name).
+    path, subfolders included), or None when `inputs` is data (one CSV, IDX folder or dataset name).
     A path that is neither, or a mix, is one error saying what predict accepts."""
     kinds = [_kind(text) for text in inputs]
     if all(kind == "data" for kind in kinds):
@@ -104,10 +104,14 @@ def _starts_like_a_picture(path: Path) -> bool:
 
 
 def _pictures_in(folder: Path) -> list[Path]:
+    """The pictures in `folder` and its subfolders (digits/7/a.png: a tree sorted by
+    class is common), sorted by path; hidden files and folders (.git) left out."""
     return sorted(
         path
-        for path in folder.iterdir()
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+        for path in folder.rglob("*")
+        if path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
     )
 
 
