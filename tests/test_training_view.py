@@ -118,6 +118,7 @@ def test_the_change_in_the_weights_is_measured_from_the_very_start(client, view)
     too small to move anything, the trained weights are still those."""
     client.post("/api/training", json={**SMALL, "epochs": 1, "learning_rate": 1e-12})
     state = _wait(client, lambda s: s["status"] == "finished")
+    assert state["message"] == "Finished 1 epoch."  # not "1 epochs"
     model, _ = view.live.model()
     np.testing.assert_allclose(live_training.first_layer_weights(model.network),
                                view.live._initial, atol=1e-9)  # fmt: skip

@@ -44,6 +44,7 @@ from digitnet.recipes.catalog import RECIPES, get_recipe
 from digitnet.recipes.recipe import Recipe, dev_size_fitted, run
 from digitnet.training.bookkeeping import HISTORY_KEYS
 from digitnet.training.trainer import Progress
+from digitnet.wording import count
 
 # The caps: a request over one is refused (docs/serve.md lists them).
 MAX_EPOCHS = 50
@@ -367,7 +368,7 @@ class LiveTraining:
                 if stopped and kept
                 else "Stopped before the first epoch ended."
                 if stopped
-                else f"Finished {epoch} epochs."
+                else f"Finished {count(epoch, 'epoch')}."
             )
             self._changed()
 
@@ -478,8 +479,8 @@ def first_layer_weights(network: Network) -> np.ndarray | None:
         if isinstance(layer, Dense) and layer.weight.shape[0] == PIXELS:
             return np.array(layer.weight.T, dtype=np.float64)
         if isinstance(layer, Conv2D):
-            size, _, _, count = layer.kernel.shape
-            return layer.kernel.mean(axis=2).reshape(size * size, count).T.astype(np.float64)
+            size, _, _, filters = layer.kernel.shape
+            return layer.kernel.mean(axis=2).reshape(size * size, filters).T.astype(np.float64)
     return None
 
 
