@@ -348,3 +348,15 @@ def test_arrays_packed_with_another_method_are_refused(tmp_path, saved):
         for item in source.infolist():
             target.writestr(item.filename, source.read(item))
     _expect_error(path, "packed with a method numpy does not use")
+
+
+def test_a_model_and_its_network_print_as_one_short_line(model):
+    """repr(model) was 2,000 characters of recipe and history, the network an address;
+    dir(digitnet) listed what had been loaded twice."""
+    shown = repr(model)
+    assert "\n" not in shown and len(shown) < 200
+    assert shown.startswith("Model(Network('dense10,relu,dense10', float32, 7,960 parameters)")
+    assert "recipe 'seed'" in shown and "dev accuracy" in shown
+    assert callable(digitnet.load_data)  # loaded: a module global from now on
+    names = dir(digitnet)
+    assert len(names) == len(set(names)) and "load_data" in names

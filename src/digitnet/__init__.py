@@ -5,7 +5,6 @@ From a notebook:
     import digitnet
     model = digitnet.train("fast", data="sample")      # or a Kaggle train.csv
     model = digitnet.train("fast", epochs=5, verbose=False)  # quietly
-    model = digitnet.train("fast", epochs=5, verbose=False)  # quietly
     digitnet.save_model(model, "model.npz")
     test = digitnet.load_data("test.csv", need_labels=False)
     digitnet.write_submission("submission.csv", model.predict(test.images))
@@ -56,7 +55,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+    return sorted({*globals(), *_HOMES})  # once each, loaded or not
 
 
 __all__ = [

@@ -38,6 +38,22 @@ class Model:
     def __post_init__(self) -> None:
         check_type(self.network, Network, "network", "a digitnet Network (Network.build)")
 
+    def __repr__(self) -> str:
+        """One line: the network, where it came from, how it did (the full record is in
+        .recipe, .history and .info)."""
+        parts = [repr(self.network)]
+        if self.recipe.get("name"):
+            parts.append(f"recipe {self.recipe['name']!r}")
+        epochs = self.history.get("epoch", [])
+        if epochs:
+            parts.append(f"{len(epochs)} epoch{'' if len(epochs) == 1 else 's'}")
+        accuracy = kept_dev_accuracy(self)
+        if accuracy is not None:
+            parts.append(f"dev accuracy {accuracy:.4f}")
+        if self.class_names != DIGITS:
+            parts.append(f"classes {', '.join(self.class_names)}")
+        return f"Model({', '.join(parts)})"
+
     @property
     def class_names(self) -> tuple[str, ...]:
         """What each of the ten outputs stands for, as recorded from the training data.

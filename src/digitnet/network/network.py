@@ -121,6 +121,10 @@ class Network:
         self.backward(self.loss.delta(logits, labels, self.label_smoothing))
         return logits
 
+    def __repr__(self) -> str:
+        weights = sum(parameter.size for parameter, _ in self.parameters())
+        return f"Network('{self.layer_spec}', {self.dtype.name}, {weights:,} parameters)"
+
     def parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every (parameter, gradient) pair, input side first."""
         return [pair for layer in self.layers for pair in layer.parameters()]
