@@ -172,9 +172,9 @@ def test_bad_input_one_line_exit_2_nothing_lost(tmp_path, sample, args, message)
     ("args", "message"),
     [
         (["train", "--epochs", "zero"],
-         "digitnet train: error: argument --epochs: 'zero' is not a whole number"),
+         "digitnet: error: argument --epochs: 'zero' is not a whole number"),
         (["train", "--threads", "0"],
-         "digitnet train: error: argument --threads: 0 must be at least 1"),
+         "digitnet: error: argument --threads: 0 must be at least 1"),
         (["train", "--epochs", "1.5"], "'1.5' is not a whole number"),
         (["trian"], "digitnet: error: argument COMMAND: invalid choice: 'trian'"),
     ],
@@ -344,7 +344,24 @@ def test_an_unknown_option_is_reported_by_its_command_with_the_nearest(typed, hi
     with pytest.raises(SystemExit) as exit_:
         main(["train", *typed])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and err.startswith("digitnet train: error: ")
+    assert exit_.value.code == 2 and err.startswith("digitnet: error: ")
     assert err.strip().endswith(
         f"unrecognized arguments: {' '.join(typed)}{hint} (see digitnet train --help)"
     )
+
+
+def test_a_bare_digitnet_shows_help_but_does_not_claim_success(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert "train" in out and "give a command" in err
+
+
+def test_a_flag_cut_short_is_not_guessed(tmp_path, capsys):
+    """argparse took `--epoch 3` for --epochs; a typo of another flag could be taken
+    for the wrong one."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--epoch", "1", "--out", str(tmp_path / "m.npz")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("digitnet: error: unrecognized arguments: --epoch")
+    assert not (tmp_path / "m.npz").exists()

@@ -118,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):  # a bare `digitnet`: what can it do?
         parser.print_help()
-        return 0
+        # Nothing was done: a script that forgot its command must not read success.
+        print("digitnet: error: give a command, such as: digitnet train", file=sys.stderr)
+        return EXIT_USER_ERROR
     args = _parse(parser, argv)
     original_stdout = sys.stdout
     try:
@@ -185,7 +187,8 @@ class _OneLineErrors(argparse.ArgumentParser):
     every other error of digitnet's, not the whole usage block first."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        # "digitnet: error:" as every other error begins; the command is in the hint.
+        self.exit(EXIT_USER_ERROR, f"digitnet: error: {message} (see {self.prog} --help)\n")
 
 
 class _DefaultsShown(argparse.HelpFormatter):
@@ -204,20 +207,24 @@ class _DefaultsShown(argparse.HelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # allow_abbrev=False: `--epoch 3` is an unknown flag, not a guess at --epochs.
     parser = _OneLineErrors(
         prog="digitnet",
         description="A handwritten-digit neural network in plain numpy.",
         formatter_class=_DefaultsShown,
+        allow_abbrev=False,
     )
     from digitnet import __version__
 
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     # Every command's parser shows its defaults too.
-    command_parser = functools.partial(_OneLineErrors, formatter_class=_DefaultsShown)
+    command_parser = functools.partial(
+        _OneLineErrors, formatter_class=_DefaultsShown, allow_abbrev=False
+    )
     commands = parser.add_subparsers(
         title="commands", required=True, metavar="COMMAND", parser_class=command_parser
     )
-    threads = argparse.ArgumentParser(add_help=False)
+    threads = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     threads.add_argument(
         "--data-dir",
         help="where datasets and caches live (default: $DIGITNET_DATA_DIR, else the user cache)",
