@@ -21,6 +21,7 @@ from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError, check_type
 from digitnet.network import Network
 from digitnet.speed import accelerate
+from digitnet.wording import count
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Model:
             parts.append(f"recipe {self.recipe['name']!r}")
         epochs = self.history.get("epoch", [])
         if epochs:
-            parts.append(f"{len(epochs)} epoch{'' if len(epochs) == 1 else 's'}")
+            parts.append(count(len(epochs), "epoch"))
         accuracy = kept_dev_accuracy(self)
         if accuracy is not None:
             parts.append(f"dev accuracy {accuracy:.4f}")
