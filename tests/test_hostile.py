@@ -497,6 +497,7 @@ case("export unknown format", "cannot tell the format from its name ('.tflite')"
 case("export onto its input", "is also an input")(
     lambda f, m: ["export", str(m), str(m), "--to", "html"]
 )
+case("export onto its input, no --to", "is also an input")(lambda f, m: ["export", str(m), str(m)])
 case("export a file format onto a folder", "is a folder")(
     lambda f, m: ["export", str(m), _mkdir(f / "out"), "--to", "html"]
 )

@@ -127,6 +127,13 @@ def test_submission_format(tmp_path):
     assert path.read_text().splitlines() == ["ImageId,Label", "1,3", "2,1", "3,4", "4,1", "5,5"]
 
 
+def test_a_submission_to_dash_goes_to_stdout_as_the_cli_does(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_submission("-", [3, 1])
+    assert capsys.readouterr().out == "ImageId,Label\n1,3\n2,1\n"
+    assert list(tmp_path.iterdir()) == []  # no file named '-'
+
+
 @pytest.mark.parametrize(
     ("labels", "message"),
     [

@@ -41,8 +41,10 @@ def test_every_knob_is_a_train_flag_of_the_same_name():
         ("learning_rate", math.nan, "--learning-rate nan: must be a finite number > 0"),
         ("learning_rate", "0.1", "--learning-rate '0.1': must be a number"),
         ("momentum", 1.0, "--momentum 1.0: must be a finite number >= 0 and < 1"),
-        ("epochs", 2.5, "--epochs 2.5: must be a whole number >= 1"),
-        ("epochs", True, "--epochs True: must be a whole number >= 1"),
+        ("epochs", 2.5, "--epochs 2.5: must be a whole number from 1 to 100000"),
+        ("epochs", True, "--epochs True: must be a whole number from 1 to 100000"),
+        # a longer run's history would outgrow what a model file may hold
+        ("epochs", 10**9, "--epochs 1000000000: must be a whole number from 1 to 100000"),
         ("batch_size", 0, "--batch-size 0: must be a whole number >= 1"),
         ("optimizer", "rmsprop", "--optimizer 'rmsprop': choose from gd, sgd"),
         ("augment", "yes", "--augment 'yes': must be true or false"),
@@ -66,7 +68,7 @@ def test_a_bad_value_is_one_error_naming_the_flag(keyword, value, message):
             "hidden='64': must be one or more whole numbers >= 1, such as "
             "hidden=(512, 256), or hidden=64 for one",
         ),  # fmt: skip
-        ({"epochs": 2.5}, "epochs=2.5: must be a whole number >= 1, such as epochs=10"),
+        ({"epochs": 2.5}, "epochs=2.5: must be a whole number from 1 to 100000, such as epochs=10"),
         ({"learning_rate": math.nan}, "learning_rate=nan: must be a finite number > 0"),
         (
             {"schedule": "cos"},

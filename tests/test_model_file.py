@@ -161,6 +161,16 @@ def test_public_api_save_and_load(tmp_path, model):
     assert load_model(path).recipe == model.recipe
 
 
+@pytest.mark.parametrize("name", ["model", "model.np", "model.npz.tmp"])
+def test_a_model_name_without_npz_is_refused_and_nothing_is_written(tmp_path, model, name):
+    # np.savez would write model.npz for "model", and load_model("model") would not find it.
+    with pytest.raises(DigitnetError, match=re.escape(f"{name}: a model file's name ends in .npz")):
+        save_model(model, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    save_model(model, tmp_path / "upper.NPZ")  # the suffix in any case
+    assert load_model(tmp_path / "upper.NPZ").network.layer_spec == model.network.layer_spec
+
+
 def test_format_1_files_from_digitnet_0_1_load_and_predict_as_before(sample):
     """tests/data/format1_mlp.npz was written by digitnet 0.1 (784-24-16-10, tanh,
     dropout 0.2), with its own predictions for every 25th sample image."""

@@ -169,6 +169,20 @@ def test_a_resumed_cosine_schedule_goes_on_where_it_stopped(sample):
     assert resumed.history["dev_loss"][2] != first.history["dev_loss"][1]  # it learned
 
 
+def test_a_resumed_run_longer_than_a_model_file_may_record_is_refused_before_training(sample):
+    from digitnet.errors import DigitnetError
+    from digitnet.recipes import FAST, run
+
+    first = run(FAST.with_overrides(epochs=1, dev_size=500), sample, 0, log=None, progress=False)
+    first.history["epoch"] = [99_999]  # as if trained that long
+    steps: list[object] = []
+    with pytest.raises(DigitnetError, match="cannot resume for 2 more epochs: the model has "
+                       "99999, and a run holds at most 100000"):  # fmt: skip
+        run(FAST.with_overrides(epochs=2, dev_size=500), sample, 0, log=None, progress=False,
+            start_from=first, watch=steps.append)  # fmt: skip
+    assert steps == []
+
+
 def test_every_knob_from_the_command_line(tmp_path, capsys):
     from digitnet.interfaces.cli import main
     from digitnet.model_file import load_model

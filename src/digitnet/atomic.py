@@ -41,15 +41,22 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
     if destination.exists() and not destination.is_file():
         kind = "a folder" if destination.is_dir() else "not a regular file"
         raise DigitnetError(f"{path}: is {kind}; give a file name to write to")
-    for given in inputs:
-        if given is not None and _same_file(destination, Path(given)):
-            raise DigitnetError(f"{path}: is also an input ({given}); writing it would destroy it")
+    refuse_an_input(path, inputs)
     folder = destination.parent
     if not folder.is_dir():
         raise DigitnetError(f"{path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DigitnetError(f"{path}: cannot write in folder {folder} (permission denied)")
     return destination
+
+
+def refuse_an_input(path: PathLike, inputs: Iterable[PathLike | None]) -> None:
+    """Refuse `path` if it is one of `inputs` (the same file, by any name): checked
+    first, so that `export m.npz m.npz` hears that, not that .npz is no export format."""
+    destination = Path(os.path.realpath(path))
+    for given in inputs:
+        if given is not None and _same_file(destination, Path(given)):
+            raise DigitnetError(f"{path}: is also an input ({given}); writing it would destroy it")
 
 
 def check_output_folder(folder: PathLike) -> None:

@@ -50,9 +50,16 @@ DEFLATE_MOST = 1_032  # deflate's largest ratio: bytes unpacked per byte packed
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
-    """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten."""
+    """Write `model` to `path` (.npz) atomically: a good file is never half-overwritten.
+
+    The name must end in .npz.  numpy would quietly add the suffix (`np.savez("m")`
+    writes m.npz), and then `load_model("m")` finds nothing; the command line's --out
+    asks for the suffix too."""
     check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
     check_path(path)
+    if not os.fspath(path).lower().endswith(".npz"):
+        raise DigitnetError(f"{os.fspath(path)}: a model file's name ends in .npz; give a name "
+                            "such as model.npz")  # fmt: skip
     check_outputs(model, path)  # load_model would refuse it: do not write it
     metadata = {
         "layers": model.network.layer_spec,

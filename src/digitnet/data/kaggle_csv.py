@@ -23,6 +23,7 @@ import io
 import os
 import shlex
 import stat
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,7 +110,8 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
 
     Written atomically: an existing submission is replaced only by a complete one.
     Labels must be one whole number 0..9 per image; anything else is refused, not
-    written into a file that Kaggle would reject.
+    written into a file that Kaggle would reject.  A `path` of "-" writes to the
+    standard output, as the command line's `--out -` does.
     """
     check_path(path)
     labels = np.asarray(predicted_labels)
@@ -127,6 +129,13 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
         digits.append(digit)
     ids = np.arange(1, len(digits) + 1)
     rows = np.column_stack([ids, np.array(digits, dtype=np.int64)]).reshape(-1, 2)
+    if os.fspath(path) == "-":
+        if sys.stdout is None:  # started with its standard output closed (`>&-`)
+            raise DigitnetError("-: the standard output is closed")
+        sys.stdout.write("ImageId,Label\n")
+        np.savetxt(sys.stdout, rows, fmt="%d", delimiter=",")
+        sys.stdout.flush()
+        return
     with atomic_write(path, "w") as stream:
         stream.write("ImageId,Label\n")
         np.savetxt(stream, rows, fmt="%d", delimiter=",")

@@ -23,7 +23,7 @@ from typing import IO, NoReturn
 
 import numpy as np
 
-from digitnet.atomic import check_output, check_output_folder, output_folder
+from digitnet.atomic import check_output, check_output_folder, output_folder, refuse_an_input
 from digitnet.data import load_data
 from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
@@ -473,6 +473,7 @@ def command_export(args: argparse.Namespace) -> int:
         require_extra,
     )
 
+    refuse_an_input(args.out, [args.model])
     fmt = export_format(args.out, args.to)
     require_extra(fmt)
     check_destination(args.out, fmt, [args.model])  # before reading the model: nothing written

@@ -71,7 +71,8 @@ def speaks_flags() -> bool:
 class Knob:
     """One setting: what values it takes and what it means.
 
-    kind: 'number' (a float), 'count' (a whole number >= 1), 'whole' (a whole
+    kind: 'number' (a float), 'count' (a whole number >= 1, up to `maximum` if
+    given), 'whole' (a whole
     number from minimum to maximum, both included), 'switch' (true or false),
     'choice' (one of `choices`), 'text', or 'sizes' (whole numbers >= 1, written
     512,256).  minimum/maximum bound a number (a number's maximum is excluded);
@@ -137,9 +138,9 @@ class Knob:
                 )
             return int(value)
         if self.kind == "count":
-            if not _is_count(value):
+            if not _is_count(value) or (self.maximum is not None and value > self.maximum):
                 example = f"{self.flag} 10" if flags else f"{self.name}=10"
-                raise DigitnetError(f"{shown}: must be a whole number >= 1, such as {example}")
+                raise DigitnetError(f"{shown}: must be a {self.range_text()}, such as {example}")
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise DigitnetError(f"{shown}: must be a number")
@@ -166,6 +167,8 @@ class Knob:
             return " and ".join(parts)
         if self.kind == "whole":
             return f">= {self.minimum:g} and <= {self.maximum:g}"
+        if self.kind == "count" and self.maximum is not None:
+            return f"whole number from 1 to {self.maximum:g}"
         return {
             "count": "whole number >= 1",
             "switch": "on or off",

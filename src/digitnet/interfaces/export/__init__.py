@@ -18,7 +18,7 @@ import json
 import os
 from pathlib import Path
 
-from digitnet.atomic import check_output
+from digitnet.atomic import check_output, refuse_an_input
 from digitnet.errors import DigitnetError, check_path, check_type
 from digitnet.model import Model
 from digitnet.model_file import check_outputs
@@ -115,6 +115,7 @@ def export_model(model: Model, out: str | os.PathLike[str], to: str | None = Non
     check_type(model, Model, "model", "a digitnet Model (digitnet.train or load_model makes one)")
     check_path(out, "out")
     check_outputs(model, out)
+    refuse_an_input(out, list(inputs or []))
     fmt = export_format(out, to)
     require_extra(fmt)
     destination = check_destination(out, fmt, list(inputs or []))
