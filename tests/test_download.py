@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import socket
 import stat
 import threading
@@ -15,7 +16,7 @@ import pytest
 
 from digitnet.data import dataset_table, load_data
 from digitnet.data.dataset_table import DataFile, DatasetSpec
-from digitnet.data.download import download
+from digitnet.data.download import dataset_folder, download
 from digitnet.errors import DownloadError
 from digitnet.interfaces.cli import main
 from test_idx import idx_bytes
@@ -199,6 +200,14 @@ def test_download_command_and_list(server, tiny_files, capsys, monkeypatch):
     assert main(["download", "--list"]) == 0
     listing = capsys.readouterr().out
     assert "tiny" in listing and "present" in listing and "mnist" in listing
+    folder = dataset_folder(dataset_table.DATASETS["tiny"])
+    (folder / "train-images-idx3-ubyte.gz").unlink()
+    (folder / "train-labels-idx1-ubyte.gz").unlink()  # as `--data tiny:test` leaves it
+    main(["download", "--list"])
+    assert re.search(r"^tiny +test split only ", capsys.readouterr().out, re.MULTILINE)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    main(["download", "--list"])
+    assert re.search(r"^tiny +1 of 4 files ", capsys.readouterr().out, re.MULTILINE)
 
 
 def test_catalog_has_mirrors_sizes_and_sha256_for_every_file():

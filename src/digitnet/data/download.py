@@ -70,6 +70,21 @@ def is_present(spec: DatasetSpec, override: str | os.PathLike[str] | None = None
     return all((folder / file.name).is_file() for file in spec.files)
 
 
+def presence(spec: DatasetSpec, override: str | os.PathLike[str] | None = None) -> str:
+    """What `download --list` says of `spec`: present, not downloaded, or which part is
+    there (`evaluate --data mnist:test` fetches the test split alone)."""
+    folder = dataset_folder(spec, override)
+    have = [file for file in spec.files if (folder / file.name).is_file()]
+    if len(have) == len(spec.files):
+        return "present"
+    if not have:
+        return "not downloaded"
+    for split, files in (("train", spec.files[:2]), ("test", spec.files[2:])):
+        if have == list(files):
+            return f"{split} split only"
+    return f"{len(have)} of {len(spec.files)} files"
+
+
 def download(
     spec: DatasetSpec,
     override: str | os.PathLike[str] | None = None,

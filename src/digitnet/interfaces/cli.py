@@ -27,7 +27,7 @@ from digitnet.atomic import check_output, check_output_folder, output_folder, re
 from digitnet.data import load_data
 from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
-from digitnet.data.download import dataset_folder, download, is_present
+from digitnet.data.download import dataset_folder, download, is_present, presence
 from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError, DownloadError, check_seed
 from digitnet.interfaces.evaluation_text import evaluation_report
@@ -874,8 +874,8 @@ def _listen(host: str, port: int) -> socket.socket:
 def command_download(args: argparse.Namespace) -> int:
     if args.list or not args.name:
         for name, spec in DATASETS.items():
-            state = "present" if is_present(spec, args.data_dir) else "not downloaded"
-            print(f"{name:14} {state:15} {dataset_folder(spec, args.data_dir)}")
+            state = presence(spec, args.data_dir)
+            print(f"{name:14} {state:16} {dataset_folder(spec, args.data_dir)}")
             print(f"{'':14} {spec.description}")
         return 0
     if args.name == "sample":  # a --data name too, so someone will try to fetch it
