@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,6 +116,37 @@ def test_a_broken_picture_among_good_ones_writes_nothing(model_path, pictures, t
     done = run_cli("predict", str(model_path), str(folder), "--out", str(out))
     assert done.returncode == 2 and "broken.png" in done.stderr
     assert done.stderr.count("\n") == 1 and not out.exists()
+    assert "--skip-unreadable predicts the others" in done.stderr
+
+
+def test_skip_unreadable_predicts_the_others_and_names_each_left_out(
+    model_path, pictures, tmp_path
+):
+    folder, _ = pictures
+    good = sorted(p.name for p in folder.iterdir() if p.suffix == ".png")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(folder, mixed)
+    (mixed / "broken.png").write_bytes(b"not a png at all")
+    Image.new("L", (40, 40), 255).save(mixed / "blank.png")
+    out = tmp_path / "labels.csv"
+    done = run_cli("predict", str(model_path), str(mixed), "--out", str(out), "--skip-unreadable")
+    assert done.returncode == 0, done.stderr
+    warnings = done.stderr.splitlines()
+    assert len(warnings) == 2 and all(line.startswith("digitnet: warning: left out: ")
+                                      for line in warnings)  # fmt: skip
+    assert "blank.png: no digit found" in warnings[0] and "broken.png" in warnings[1]
+    assert "2 unreadable pictures left out" in done.stdout
+    rows = out.read_text().splitlines()
+    assert [Path(row.split(",")[0]).name for row in rows[1:]] == good
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "broken.png").write_bytes(b"not a png at all")
+    (only_bad / "blank.png").write_bytes((mixed / "blank.png").read_bytes())
+    done = run_cli(
+        "predict", str(model_path), str(only_bad), "--out", str(out), "--skip-unreadable"
+    )
+    assert done.returncode == 2 and "none of the 2 pictures could be read" in done.stderr
+    assert out.read_text().splitlines() == rows  # the earlier file kept
 
 
 @pytest.fixture(scope="module")

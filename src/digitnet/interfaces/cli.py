@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, NoReturn
 
 import numpy as np
@@ -315,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--proba", action="store_true", help="add each class's probability (columns p_0...)"
+    )
+    predict.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out, with a warning each, pictures that cannot be read or hold no digit "
+        "(without it, one such picture stops the run and nothing is written)",
     )
     predict.set_defaults(command=command_predict)
 
@@ -641,8 +648,6 @@ def _scored_data(model: Model, args: argparse.Namespace) -> tuple[Dataset, str]:
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    from digitnet.data.image_file import read_digit_image
-
     args.inputs = [standard_input(text) for text in args.inputs]
     pictures = image_inputs(args.inputs)
     to_stdout = is_stdout(args.out or "")
@@ -671,10 +676,12 @@ def command_predict(args: argparse.Namespace) -> int:
             _warn(f"{mismatch}: its predictions name its own classes")
         images, names = dataset.images, [str(row) for row in range(1, len(dataset) + 1)]
     else:
-        images = np.stack([read_digit_image(path) for path in pictures]).reshape(-1, PIXELS)
-        names = [str(path) for path in pictures]
-        counted = count(len(pictures), "picture")
-        tell(f"images: {counted} (each prepared as show --image prepares one)")
+        read, skipped = _read_pictures(pictures, args.skip_unreadable)
+        images = np.stack([pixels for _, pixels in read]).reshape(-1, PIXELS)
+        names = [str(path) for path, _ in read]
+        left_out = f"; {count(skipped, 'unreadable picture')} left out" if skipped else ""
+        tell(f"images: {count(len(read), 'picture')} (each prepared as show --image prepares "
+             f"one{left_out})")  # fmt: skip
     probabilities = model.predict_proba(images, progress=None)
     kaggle = pictures is None
     table = prediction_table(names, probabilities, model.class_names, kaggle=kaggle,
@@ -684,6 +691,27 @@ def command_predict(args: argparse.Namespace) -> int:
         ", then each class's probability" if args.proba else "")  # fmt: skip
     tell(f"wrote {count(len(images), 'prediction')} to {'stdout' if to_stdout else out} ({form})")
     return 0
+
+
+def _read_pictures(pictures: list[Path], skip: bool) -> tuple[list[tuple[Path, np.ndarray]], int]:
+    """Each picture prepared for the network, and how many were left out.  One that cannot
+    be read (corrupt, blank) stops the run, unless `skip`: then it is left out with a
+    warning naming it, and the run stops only if none can be read."""
+    from digitnet.data.image_file import read_digit_image
+
+    read: list[tuple[Path, np.ndarray]] = []
+    skip = skip and len(pictures) > 1  # one picture: its own error says it best
+    for path in pictures:
+        try:
+            read.append((path, read_digit_image(path)))
+        except DigitnetError as error:
+            if not skip:
+                hint = "; --skip-unreadable predicts the others" if len(pictures) > 1 else ""
+                raise DigitnetError(f"{error}{hint}") from None
+            _warn(f"left out: {error}")
+    if not read:
+        raise DigitnetError(f"none of the {count(len(pictures), 'picture')} could be read")
+    return read, len(pictures) - len(read)
 
 
 def command_explore(args: argparse.Namespace) -> int:
