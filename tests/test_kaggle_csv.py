@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -179,6 +181,16 @@ def test_a_csv_from_a_pipe_is_read_once_with_every_row(tmp_path, small_test_csv)
     writer.join()
     assert len(dataset) == 100
     np.testing.assert_array_equal(dataset.images, read_kaggle_csv(small_test_csv).images)
+
+
+def test_data_piped_to_dev_stdin_is_recorded_as_stdin_not_as_a_pipe_number(small_test_csv):
+    """Path('/dev/stdin').resolve() of a pipe is 'pipe:[N]': a name that finds nothing later."""
+    script = ("from digitnet.data import load_data; from digitnet.data.recorded import "
+              "recorded_name; d = load_data('/dev/stdin', need_labels=False); "
+              "print(d.spec, recorded_name(d))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], input=small_test_csv.read_bytes(),
+                          capture_output=True, check=True)  # fmt: skip
+    assert done.stdout.decode().split() == ["/dev/stdin", "stdin"]
 
 
 def test_a_device_without_lines_is_refused_at_once():

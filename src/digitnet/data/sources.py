@@ -53,7 +53,10 @@ def load_data(
     if text == SAMPLE or (name in DATASETS and not Path(text).exists()):
         found = name  # the split is the caller's to choose again
     else:
-        found = str((Path(text) if Path(text).exists() else Path(name)).resolve())
+        path = Path(text) if Path(text).exists() else Path(name)
+        # A pipe (/dev/stdin) resolves to 'pipe:[N]', a name that means nothing later:
+        # it is recorded as it was given.  Files and folders are recorded in full.
+        found = str(path.resolve() if path.is_file() or path.is_dir() else path.absolute())
     return dataclasses.replace(dataset, spec=found)
 
 
