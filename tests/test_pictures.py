@@ -173,13 +173,34 @@ def test_a_pillow_image_or_an_array_reads_as_its_file_does(tmp_path):
     np.testing.assert_array_equal(read_digit_image(~mask), read_digit_image(np.where(mask, 0, 255)))
     for bad, message in [
         (np.zeros((5, 5, 2)), "shape (5, 5, 2); expected a picture"),
-        (np.full((9, 9), -3.0), "values from -3 to -3"),
+        (np.full((9, 9), -3.0), "values from -3.0 to -3.0"),
         (np.array([["a"] * 4] * 4), "values of type <U1"),
         (np.full((9, 9), np.nan), "NaN"),
         ([[0, 1], [1, 0]], "must be a file name, the file's bytes, a Pillow Image or a numpy"),
     ]:
         with pytest.raises(DigitnetError, match=re.escape(message)):
             read_digit_image(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.full((28, 28), -3.0),
+        np.full((28, 28), 300),
+        np.full((28, 28), np.inf),
+        np.full((28, 28), "a"),
+    ],  # fmt: skip
+)
+def test_a_picture_array_and_rows_for_predict_are_refused_in_the_same_words(bad):
+    from digitnet.model import pixel_rows
+
+    with pytest.raises(DigitnetError) as as_picture:
+        read_digit_image(bad)
+    with pytest.raises(DigitnetError) as as_rows:
+        pixel_rows(bad)
+    picture_says = str(as_picture.value).removeprefix("array: ")
+    rows_say = str(as_rows.value).removeprefix("images: ")
+    assert picture_says.replace("np.clip(array", "np.clip(images") == rows_say
 
 
 def test_blank_and_unreadable_images_give_clear_errors(tmp_path):

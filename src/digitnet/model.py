@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from tqdm import tqdm
 
 from digitnet.data.dataset import DIGITS
+from digitnet.data.levels import checked_levels
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError, check_type
 from digitnet.network import Network
@@ -169,25 +170,14 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
             f"images: shape {array.shape}; expected rows of {pixels} pixels (m, {pixels}) "
             f"or {side}x{side} images (m, {side}, {side})"
         )
-    if array.dtype == np.bool_:
-        return array.astype(np.uint8) * np.uint8(255)
-    if array.dtype.kind not in "iuf":
-        raise DigitnetError(f"images: values of type {array.dtype}; expected numbers")
-    if array.size and not np.all(np.isfinite(array)):
-        raise DigitnetError("images: contain NaN or infinite values")
-    low, high = (array.min(), array.max()) if array.size else (0, 0)
-    if low < 0 or high > 255:
-        raise DigitnetError(
-            f"images: values from {low} to {high}; expected 0..255 (or 0..1): "
-            "np.clip(images, 0, 255) if the excess is noise"
-        )
+    array, low, high = checked_levels(array, "images")
     if high <= 1:
         return np.rint(array * 255.0).astype(np.uint8)  # intensities in 0..1
     if array.dtype == np.uint8:
         return array
     if array.dtype.kind == "f" and not np.array_equal(array, np.rint(array)):
         raise DigitnetError(
-            f"images: floats from {float(low)!r} to {float(high)!r} with fractions: neither "
+            f"images: floats from {low!r} to {high!r} with fractions: neither "
             "0..1 (images / 255) nor whole numbers 0..255 (an 8-bit image as floats); "
             "np.clip(images, 0, 1) if they are 0..1 with a little overshoot, "
             "np.rint(images) if they are 0..255"

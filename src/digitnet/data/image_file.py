@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from digitnet.data.levels import checked_levels
 from digitnet.errors import DigitnetError, check_type
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is fine; a 20000 x 20000 "image" is not
@@ -72,16 +73,8 @@ def _from_array(array: np.ndarray, name: str) -> np.ndarray:
             f"{name}: shape {array.shape}; expected a picture: (height, width) grey "
             "levels or (height, width, 3 or 4) colours"
         )
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8) * 255
-    if array.dtype.kind not in "iuf":
-        raise DigitnetError(f"{name}: values of type {array.dtype}; expected numbers")
-    if not np.all(np.isfinite(array)):
-        raise DigitnetError(f"{name}: the picture holds NaN or infinite values")
     _check_size((array.shape[1], array.shape[0]), name)
-    low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 255:
-        raise DigitnetError(f"{name}: values from {low:g} to {high:g}; expected 0..255 (or 0..1)")
+    array, _, high = checked_levels(array, name, variable="array")
     scaled = array * 255.0 if high <= 1 else array  # 0..1, or a 0/1 mask: as pixel_rows reads
     if not colour:
         return np.asarray(scaled, dtype=np.float32)
