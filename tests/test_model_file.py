@@ -269,6 +269,9 @@ def test_predict_reads_the_usual_forms_of_images_alike(model, sample, convert):
         (np.full((1, 784), np.nan), "NaN"),
         (np.array([["a"] * 784]), "expected numbers"),
         ([[1, 2], [3]], "not an array of numbers"),
+        ("digit.png", "images: got str 'digit.png'; expected rows of 784 pixels"),
+        (Path("d.png"), "; for a picture file, digitnet.read_digit_image(path) gives one"),
+        (None, "images: got NoneType None; expected rows"),
     ],
 )
 def test_predict_refuses_other_images_with_a_clear_error(model, images, message):

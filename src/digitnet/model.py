@@ -9,6 +9,7 @@ pass).  Reading and writing model files is model_file.py's job (`digitnet.save_m
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,13 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     except (ValueError, TypeError) as error:  # ragged lists
         raise DigitnetError(f"images: not an array of numbers ({error})") from None
     side = round(pixels**0.5)
+    if array.ndim == 0:  # "hello", None, 3: not an image at all, whatever its shape says
+        named = isinstance(images, str | os.PathLike)  # a picture's file name, most likely
+        hint = "; for a picture file, digitnet.read_digit_image(path) gives one" if named else ""
+        raise DigitnetError(
+            f"images: got {type(images).__name__} {images!r:.40}; expected rows of {pixels} "
+            f"pixels (m, {pixels}) or {side}x{side} images (m, {side}, {side}){hint}"
+        )
     if array.ndim in (1, 2) and array.shape[-1] == pixels:
         array = array.reshape(-1, pixels)
     elif array.ndim in (2, 3) and array.shape[-2:] == (side, side):

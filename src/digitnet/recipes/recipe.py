@@ -9,6 +9,7 @@ run(recipe, dataset, seed):
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -189,8 +190,11 @@ class Recipe:
         by_name = {each.name: each for each in KNOBS}
         unknown = set(overrides) - set(by_name)
         if unknown:
+            near = {name: difflib.get_close_matches(name, by_name, n=1) for name in unknown}
+            guesses = [f"{name} -> {match[0]}" for name, match in sorted(near.items()) if match]
+            meant = f"; did you mean {', '.join(guesses)}?" if guesses else ""
             raise DigitnetError(
-                f"unknown recipe setting(s): {', '.join(sorted(unknown))} "
+                f"unknown recipe setting(s): {', '.join(sorted(unknown))}{meant} "
                 f"(known: {', '.join(sorted(by_name))})"
             )
         changes = {
