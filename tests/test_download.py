@@ -183,6 +183,10 @@ def test_no_network_is_one_clear_line_and_train_does_not_stand_in(tmp_path, caps
     assert "could not connect" in error and "put its 4 files by hand in" in error
     assert ("train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
             "t10k-labels-idx1-ubyte.gz (or set DIGITNET_MIRROR") in error  # fmt: skip
+    assert main(["evaluate", str(_a_model(tmp_path)), "--data", "mnist:test"]) == 2
+    error = capsys.readouterr().err.strip()  # the test split alone: its 2 files, not 4
+    assert "put its 2 test files by hand in" in error
+    assert "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (or set" in error
     assert len(error.splitlines()) == 1
     out = tmp_path / "m.npz"
     code = main(["train", "--data", "mnist", "--epochs", "1", "--out", str(out)])
@@ -190,6 +194,12 @@ def test_no_network_is_one_clear_line_and_train_does_not_stand_in(tmp_path, caps
     assert code == 2 and not out.exists()  # no model trained on other data than asked
     assert "could not connect" in error and "--data sample" in error
     assert len(error.splitlines()) == 1
+
+
+def _a_model(folder) -> object:
+    path = folder / "sample-model.npz"
+    assert main(["train", "--epochs", "1", "--out", str(path)]) == 0
+    return path
 
 
 def test_download_command_and_list(server, tiny_files, capsys, monkeypatch):

@@ -108,7 +108,7 @@ def download(
         "test": (spec.test_images, spec.test_labels),
     }[split]
     for file in files:
-        _fetch(spec, file, folder, show)
+        _fetch(spec, file, folder, show, files)
     return folder
 
 
@@ -173,7 +173,10 @@ def _capped_downloader(file: DataFile, progress: bool) -> Callable[..., None]:
     return fetch
 
 
-def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> None:
+def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool,
+           wanted: tuple[DataFile, ...]) -> None:  # fmt: skip
+    """`file` into `folder`, verified; `wanted`: the files this command needs, which a
+    failure tells the user to put there by hand (mnist:test needs the test split's 2)."""
     import pooch
     import requests
 
@@ -219,10 +222,18 @@ def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool) -> N
             failures.append(f"{url}: {type(error).__name__}")
     raise DownloadError(
         f"{spec.name}: could not download {file.name}: {'; '.join(failures)}. "
-        f"Run the command again to retry, or put its {len(spec.files)} files by hand in "
-        f"{folder}: {', '.join(each.name for each in spec.files)} "
+        f"Run the command again to retry, or put {_the_files(spec, wanted)} by hand in "
+        f"{folder}: {', '.join(each.name for each in wanted)} "
         f"(or set {MIRROR_VARIABLE} to a mirror's base URL)"
     )
+
+
+def _the_files(spec: DatasetSpec, wanted: tuple[DataFile, ...]) -> str:
+    """'its 4 files', or for one split 'its 2 test files'."""
+    if len(wanted) == len(spec.files):
+        return f"its {len(wanted)} files"
+    split = "test" if wanted[0] == spec.test_images else "training"
+    return f"its {len(wanted)} {split} files"
 
 
 def _dropped(error: Exception) -> bool:
