@@ -163,3 +163,21 @@ def test_the_drawing_path_reads_drawings_as_the_server_does(shipped, sample):
 def test_a_blank_drawing_is_refused():
     with pytest.raises(DigitnetError, match="no digit found"):
         prepare_drawing(np.full((280, 280), 255.0))
+
+
+def test_a_model_trained_without_a_dev_set_exports_a_page_whose_data_parses(tmp_path):
+    """With no dev set every epoch records NaN: json.dumps wrote it as NaN, which the
+    page's JSON.parse refuses (a blank page). It is 'not measured' (null) instead."""
+    import json
+    import re
+
+    import digitnet
+    from digitnet.interfaces.export.page_export import page_html
+
+    model = digitnet.train("fast", epochs=1, dev_size=0, log=None)
+    assert "nan" not in repr(model).lower()
+    page = page_html(model)
+    data = re.search(r'<script[^>]*id="network"[^>]*>(.*?)</script>', page, re.S)
+    assert data is not None
+    described = json.loads(data.group(1), parse_constant=lambda name: pytest.fail(name))
+    assert described["dev_accuracy"] is None

@@ -373,3 +373,35 @@ def test_a_model_and_its_network_print_as_one_short_line(model):
     assert callable(digitnet.load_data)  # loaded: a module global from now on
     names = dir(digitnet)
     assert len(names) == len(set(names)) and "load_data" in names
+
+
+def test_predict_takes_threads_as_train_does(model, sample, monkeypatch):
+    """threads=N predicts on N workers (the answers are the same), a count above the
+    cores is lowered with a warning, and the setting around the call comes back."""
+    from digitnet.speed.workers import WORKERS
+
+    seen: list[int] = []
+    real_map = WORKERS.map
+
+    def recording(task, items):
+        seen.append(WORKERS.threads)
+        return real_map(task, items)
+
+    monkeypatch.setattr(WORKERS, "map", recording)
+    monkeypatch.setattr("digitnet.speed.workers.available_cores", lambda: 2)
+    before = WORKERS.threads
+    one = model.predict_proba(sample.images[:500], threads=1)
+    assert set(seen) == {1}
+    seen.clear()
+    two = model.predict_proba(sample.images[:500], threads=2)
+    assert set(seen) == {2} and WORKERS.threads == before
+    np.testing.assert_array_equal(one, two)  # bit for bit, as training is
+    with pytest.warns(UserWarning, match="threads=64: this process may use 2 cores; using 2"):
+        assert model.predict(sample.images[:5], threads=64).shape == (5,)
+    with pytest.raises(DigitnetError, match="threads=0: must be a whole number of cores"):
+        model.predict(sample.images[:5], threads=0)
+    classifier = digitnet.DigitClassifier("fast", threads=2, epochs=1)
+    classifier.model_ = model
+    seen.clear()
+    assert classifier.predict(sample.images[:500]).tolist() == one.argmax(axis=1).tolist()
+    assert set(seen) == {2}

@@ -9,7 +9,9 @@ pass).  Reading and writing model files is model_file.py's job (`digitnet.save_m
 from __future__ import annotations
 
 import functools
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from digitnet.data.levels import checked_levels
 from digitnet.data.preprocess import Preprocessing
 from digitnet.errors import DigitnetError, check_type
 from digitnet.network import Network
-from digitnet.speed import accelerate
+from digitnet.speed import accelerate, using_threads
 from digitnet.wording import count
 
 
@@ -72,12 +74,20 @@ class Model:
         )
         return tuple(names) if valid else DIGITS
 
-    def predict_proba(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
+    def predict_proba(
+        self, images: ArrayLike, progress: bool | None = False, threads: int | None = None
+    ) -> np.ndarray:
         """Probabilities (m, 10) for `images` (see `pixel_rows` for what they may be).
 
         `progress=None` shows a progress bar when there are many images and stderr is
-        a terminal (a log file gets no bar); True always, False never.
+        a terminal (a log file gets no bar); True always, False never.  `threads=N`
+        predicts on N cores (capped to the cores, with a warning), as `digitnet.train`'s
+        `threads=` trains; None keeps the setting around the call (one worker, unless
+        inside `digitnet.speed.using_threads` or the command line's --threads).
         """
+        if threads is not None:
+            with using_threads(threads, say=_warn, named="threads="):
+                return self.predict_proba(images, progress)
         rows = pixel_rows(images, self.network.inputs)
         show = len(rows) > 40_000 if progress is None else progress
         # disable=None: tqdm's own test, "stderr is not a terminal".
@@ -108,9 +118,17 @@ class Model:
             self.__dict__["_fast"] = cached
         return cached[1]
 
-    def predict(self, images: ArrayLike, progress: bool | None = False) -> np.ndarray:
-        """The predicted class of each image (see `pixel_rows` for what they may be)."""
-        return self.predict_proba(images, progress).argmax(axis=1)
+    def predict(
+        self, images: ArrayLike, progress: bool | None = False, threads: int | None = None
+    ) -> np.ndarray:
+        """The predicted class of each image (see `pixel_rows` for what they may be, and
+        `predict_proba` for `progress` and `threads`)."""
+        return self.predict_proba(images, progress, threads).argmax(axis=1)
+
+
+def _warn(note: str) -> None:
+    # the caller of predict: past _warn, using_threads, contextlib and predict_proba
+    warnings.warn(note, stacklevel=5)
 
 
 def kept_row(model: Model) -> int | None:
@@ -130,10 +148,12 @@ def kept_row(model: Model) -> int | None:
 
 
 def kept_dev_accuracy(model: Model) -> float | None:
-    """The dev accuracy of the weights the model holds (None if never measured)."""
+    """The dev accuracy of the weights the model holds (None if never measured: no
+    epoch, or no dev set, whose epochs record NaN)."""
     row = kept_row(model)
     accuracies = model.history.get("dev_accuracy", [])
-    return accuracies[row] if row is not None and row < len(accuracies) else None
+    accuracy = accuracies[row] if row is not None and row < len(accuracies) else None
+    return None if accuracy is None or math.isnan(accuracy) else accuracy
 
 
 def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
