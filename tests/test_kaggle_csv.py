@@ -275,3 +275,24 @@ def test_a_headerless_csv_is_told_the_header_to_add_and_the_fix_works(tmp_path, 
     np.testing.assert_array_equal(fixed.images, images)
     if labelled:
         np.testing.assert_array_equal(fixed.labels, labels)
+
+
+def test_whole_numbers_written_as_floats_are_read_and_fractions_still_refused(tmp_path, sample):
+    """pandas writes 3.0 for a column that was ever float: the same whole numbers."""
+    rows = np.column_stack([sample.labels[:30], sample.images[:30]]).astype(np.float64)
+    path = tmp_path / "floats.csv"
+    np.savetxt(path, rows, fmt="%.1f", delimiter=",", header=",".join(TRAIN_HEADER),
+               comments="")  # fmt: skip
+    assert path.read_text().splitlines()[1].startswith(f"{sample.labels[0]}.0,0.0,")
+    dataset = read_kaggle_csv(path)
+    np.testing.assert_array_equal(dataset.images, sample.images[:30])
+    np.testing.assert_array_equal(dataset.labels, sample.labels[:30])
+    rows[4, 100] = 0.5
+    np.savetxt(path, rows, fmt="%g", delimiter=",", header=",".join(TRAIN_HEADER), comments="")
+    with pytest.raises(DigitnetError, match=re.escape("line 6, column 101: '0.5' is not a whole")):
+        read_kaggle_csv(path)
+    rows[4, 100] = 300.0
+    np.savetxt(path, rows, fmt="%.1f", delimiter=",", header=",".join(TRAIN_HEADER),
+               comments="")  # fmt: skip
+    with pytest.raises(DigitnetError, match=re.escape("line 6, column 101: pixel 300 is outside")):
+        read_kaggle_csv(path)

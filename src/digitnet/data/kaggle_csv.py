@@ -85,7 +85,7 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     except UnicodeDecodeError:  # a ValueError too: first
         raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
     except ValueError:
-        raise DigitnetError(f"{path}: {_find_bad_line(path, open_text, columns)}") from None
+        table = _whole_floats(path, open_text, columns)
     except OSError as error:
         raise DigitnetError(f"{path}: cannot read ({error.strerror or error})") from None
     if table.shape[0] == 0:
@@ -244,6 +244,26 @@ def _clipped(text: str, most: int = 20) -> str:
     return text if len(text) <= most else text[:most] + "..."
 
 
+def _whole_floats(path: Path, open_text: Callable[[], TextIO], columns: int) -> np.ndarray:
+    """The table of a CSV whose numbers are written as floats ('3.0', '255.0': what
+    pandas writes for a column that was ever float), if every one is whole; else the
+    DigitnetError naming the first cell that is not a whole number, or not a number."""
+    try:
+        with open_text() as stream:
+            rows = _capped_lines(path, stream)
+            next(rows)
+            table = np.loadtxt(rows, delimiter=",", dtype=np.float64, ndmin=2, quotechar='"')
+    except ValueError:
+        table = None
+    whole = table is not None and bool(
+        np.all(np.isfinite(table)) and np.all(np.abs(table) <= 32767)
+        and np.array_equal(table, np.rint(table))
+    )  # fmt: skip
+    if table is None or not whole:
+        raise DigitnetError(f"{path}: {_find_bad_line(path, open_text, columns)}")
+    return table.astype(np.int16)
+
+
 def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) -> str:
     """Scan line by line for the first row the C parser would refuse; describe it."""
     with open_text() as stream:
@@ -257,6 +277,8 @@ def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) ->
                 return f"line {line_number}: has {len(cells)} columns, expected {columns}"
             for column, cell in enumerate(cells):
                 text = cell.strip().removeprefix('"').removesuffix('"').strip()
+                if _whole_as_float(text):  # '3.0': read as 3 (_whole_floats)
+                    text = text.partition(".")[0] or "0"
                 if not (text.lstrip("+-").isdigit() and text.isascii()):
                     return (
                         f"line {line_number}, column {column + 1}: "
@@ -266,6 +288,13 @@ def _find_bad_line(path: Path, open_text: Callable[[], TextIO], columns: int) ->
                     return (f"line {line_number}, column {column + 1}: {_clipped(text)} is out "
                             "of range")  # fmt: skip
     return "could not be parsed as a CSV of whole numbers"
+
+
+def _whole_as_float(text: str) -> bool:
+    """Whether `text` is a whole number written with a decimal point: '3.0', '255.', '-0.00'."""
+    whole, point, fraction = text.partition(".")
+    digits = whole.lstrip("+-")
+    return bool(point) and digits.isdigit() and digits.isascii() and set(fraction) <= {"0"}
 
 
 def _check_range(
