@@ -95,11 +95,17 @@ def test_out_dash_writes_a_kaggle_submission_to_stdout(model_path, tmp_path, sam
         ("notes.txt", "notes.txt: line 1: "),
         ("nowhere", "nowhere: no such file or folder, nor a dataset name"),
         ("empty", "empty: a folder with no pictures (PNG, JPG...) nor IDX files"),
+        (
+            "images.npy",
+            "images.npy: a numpy array file, which predict does not read; in "
+            "Python, model.predict(np.load('images.npy')) predicts its images",
+        ),  # fmt: skip
     ],
 )
 def test_a_path_that_is_neither_says_what_predict_accepts(model_path, tmp_path, given, said):
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "empty").mkdir()
+    np.save(tmp_path / "images.npy", np.zeros((2, 784)))
     done = run_cli("predict", str(model_path), given, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert said in done.stderr

@@ -84,6 +84,12 @@ def _kind(text: str) -> str:
                             f"{ACCEPTED}")  # fmt: skip
     if path.suffix.lower() in IMAGE_SUFFIXES or (path.is_file() and _starts_like_a_picture(path)):
         return "images"
+    if path.suffix.lower() == ".npy" and path.is_file():  # an array saved with np.save
+        raise DigitnetError(
+            f"{text}: a numpy array file, which predict does not read; in Python, "
+            f"model.predict(np.load({str(text)!r})) predicts its images (see pixel_rows); "
+            f"{ACCEPTED}"
+        )
     return "data"  # a CSV by any name, or a pipe (/dev/stdin): the reader says what is wrong
 
 
