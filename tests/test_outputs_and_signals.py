@@ -235,3 +235,43 @@ def test_the_prediction_bar_shows_on_a_terminal_only(capsys):
     assert "predicting" not in capsys.readouterr().err
     model.predict_proba(many, progress=True)
     assert "predicting" in capsys.readouterr().err
+
+
+def test_names_that_are_not_utf8_are_read_cached_and_written_as_their_own_bytes(
+    model_file, small_train_csv, tmp_path, monkeypatch
+):
+    """A file name is bytes; Python holds b'\\xfe' as '\\udcfe', which .encode(), a
+    UTF-8 text file and a strict stdout refused: tracebacks in the data cache, in
+    predict's CSV, in the report's page and in every line that names the file."""
+    from PIL import Image
+
+    monkeypatch.setenv("PYTHONIOENCODING", "utf-8:strict")  # as in a UTF-8 locale
+
+    def digitnet(*args: str) -> bytes:
+        done = subprocess.run([sys.executable, "-m", "digitnet", *args], capture_output=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+        return done.stdout
+
+    odd = tmp_path / os.fsdecode(b"tr\xfe")
+    odd.mkdir()
+    data = odd / os.fsdecode(b"train\xe9.csv")
+    data.write_bytes(small_train_csv.read_bytes())
+    model = tmp_path / "m.npz"
+    for _ in range(2):  # the second run reads the parsed data from the cache
+        said = digitnet("train", "--data", str(data), "--epochs", "1", "--out", str(model))
+        assert b"train\xe9.csv" in said
+    digitnet("report", str(model), "--data", str(data), "--held-out", "--out",
+             str(tmp_path / "report"))  # fmt: skip
+    assert b"train\xe9.csv" in (tmp_path / "report" / "index.html").read_bytes()
+    picture = tmp_path / os.fsdecode(b"seven\xff.png")
+    ink = np.kron(np.eye(4, dtype=np.uint8) * 255, np.ones((8, 8), np.uint8))
+    Image.fromarray(ink).save(picture)
+    out = tmp_path / "labels.csv"
+    digitnet("predict", str(model_file), str(picture), "--out", str(out))
+    assert out.read_bytes().splitlines()[1].startswith(os.fsencode(picture) + b",")
+    assert (
+        digitnet("predict", str(model_file), str(picture), "--out", "-")
+        .splitlines()[1]
+        .startswith(os.fsencode(picture) + b",")
+    )

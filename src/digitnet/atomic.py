@@ -111,10 +111,14 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO]:
         )
     except OSError as error:
         raise DigitnetError(f"{path}: cannot write here ({error.strerror})") from None
-    newline = None if "b" in mode else ""
+    binary = "b" in mode
+    # Text is UTF-8 whatever the locale says; a file name in it that is not UTF-8
+    # (b'bad\xff.png', which Python holds as '\udcff') is written as its own bytes,
+    # as the file system has it, not a UnicodeEncodeError half-way through.
+    text = {} if binary else {"newline": "", "encoding": "utf-8", "errors": "surrogateescape"}
     try:
         try:
-            with os.fdopen(handle, mode, newline=newline) as stream:
+            with os.fdopen(handle, mode, **text) as stream:
                 yield stream
                 stream.flush()
                 os.fsync(stream.fileno())

@@ -33,7 +33,8 @@ def cached(sources: list[Path], parse: Callable[[], Dataset], cache_folder: Path
     # changed contents; the inode's change time (ctime) cannot, and a copied file gets
     # a new inode: all four must match.
     stamp = np.array([_stamp(source.stat()) for source in sources], dtype=np.int64)
-    key = hashlib.sha256("\n".join(str(s.resolve()) for s in sources).encode()).hexdigest()[:16]
+    # fsencode: a path's own bytes, also where they are not UTF-8 (b'tr\xfe.csv')
+    key = hashlib.sha256(b"\n".join(os.fsencode(s.resolve()) for s in sources)).hexdigest()[:16]
     entry = cache_folder / f"{sources[0].name}-{key}.npz"
     if entry.is_file():
         dataset = _read(entry, stamp)

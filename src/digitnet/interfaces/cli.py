@@ -7,6 +7,7 @@ ends with status 130, after saving what training had reached.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import errno
 import functools
@@ -115,6 +116,14 @@ class _ReaderMayLeave(io.TextIOBase):
         return self.stream.fileno()
 
 
+def _tolerant(stream: IO[str] | None, errors: str) -> None:
+    """`stream` made to write unencodable characters by `errors`, if it is strict."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if getattr(stream, "errors", None) == "strict" and callable(reconfigure):
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            reconfigure(errors=errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):  # a bare `digitnet`: what can it do?
@@ -123,6 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("digitnet: error: give a command, such as: digitnet train", file=sys.stderr)
         return EXIT_USER_ERROR
     args = _parse(parser, argv)
+    # A file name that is not UTF-8 (b'tr\xfe.csv', held as 'tr\udcfe.csv') is printed
+    # as its own bytes on stdout (a CSV of names stays true to the files) and escaped
+    # on stderr, never a UnicodeEncodeError: in a UTF-8 locale Python's are strict.
+    _tolerant(sys.stdout, "surrogateescape")
+    _tolerant(sys.stderr, "backslashreplace")
     original_stdout = sys.stdout
     try:
         sys.stdout.fileno()

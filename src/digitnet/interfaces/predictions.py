@@ -150,5 +150,5 @@ def write_table(out: str, table: str) -> None:
         sys.stdout.write(table)
         sys.stdout.flush()
         return
-    with atomic_write(out, "w") as stream:
+    with atomic_write(out, "w") as stream:  # a name that is not UTF-8: its own bytes
         stream.write(table)
