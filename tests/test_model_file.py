@@ -117,6 +117,39 @@ def test_newer_format_version(tmp_path, saved):
     _expect_error(newer, f"newer digitnet (model format {FORMAT_VERSION + 1}")
 
 
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        (["a", "b", "c"], "info field 'classes' must be 10 names, one per output; it holds 3"),
+        ([str(n) for n in range(11)], "it holds 11"),
+        (list(range(10)), "must be 10 names"),
+        (["x" * 100_000] * 10, "holds a name of 100000 characters, or an empty one"),
+        ([""] * 10, "or an empty one; a class name has 1 to 40"),
+    ],
+)
+def test_class_names_that_cannot_name_the_outputs_are_refused(tmp_path, saved, model, classes,
+                                                              message):  # fmt: skip
+    """Three names for ten outputs were read as digits without a word, and 100,000
+    characters a name went into every table and message (an error line of 300 KB)."""
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["info"]["classes"] = classes
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    bad = tmp_path / "classes.npz"
+    np.savez(bad, **arrays)
+    _expect_error(bad, message)
+    stored = dict(model.info)
+    try:
+        model.info["classes"] = classes
+        with pytest.raises(DigitnetError, match=re.escape(message)):
+            save_model(model, tmp_path / "again.npz")  # nor written
+    finally:
+        model.info.clear()
+        model.info.update(stored)
+    assert not (tmp_path / "again.npz").exists()
+
+
 def test_weights_that_disagree_with_the_architecture(tmp_path, saved):
     bad = tmp_path / "bad.npz"
     with np.load(saved) as archive:

@@ -46,6 +46,7 @@ FORMAT_VERSION = 2
 _MARKER = "digitnet_format"
 MAX_METADATA_CHARS = 8_000_000  # a training history of 100,000 epochs fits easily
 _FLOATS = (np.dtype("<f4"), np.dtype("<f8"))
+MAX_CLASS_NAME = 40  # characters: 'T-shirt/top' is 11; a longer name is no class name
 DEFLATE_MOST = 1_032  # deflate's largest ratio: bytes unpacked per byte packed
 
 
@@ -61,6 +62,7 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> None:
         raise DigitnetError(f"{os.fspath(path)}: a model file's name ends in .npz; give a name "
                             "such as model.npz")  # fmt: skip
     check_outputs(model, path)  # load_model would refuse it: do not write it
+    check_class_names(path, model.info.get("classes"))  # nor this
     metadata = {
         "layers": model.network.layer_spec,
         "inputs": model.network.inputs,
@@ -238,7 +240,25 @@ def _info(path: Path, info: dict[str, Any]) -> dict[str, Any]:
             raise DigitnetError(f"{path}: info field '{key}' has the wrong type ({value!r:.40})")
         if key in ("seed", "train_size", "dev_size") and value < 0:
             raise DigitnetError(f"{path}: info field '{key}' is negative")
+    check_class_names(path, info.get("classes"))
     return info
+
+
+def check_class_names(where: str | os.PathLike[str], names: Any) -> None:
+    """A model's recorded class names, if any: one short name per output, as they head
+    tables and messages.  Checked on saving and on loading alike."""
+    if names is None:
+        return
+    if (not isinstance(names, list | tuple) or len(names) != CLASSES
+            or not all(isinstance(name, str) for name in names)):  # fmt: skip
+        held = len(names) if isinstance(names, list | tuple) else "none"
+        raise DigitnetError(f"{os.fspath(where)}: info field 'classes' must be {CLASSES} names, "
+                            f"one per output; it holds {held} ({names!r:.60})")  # fmt: skip
+    longest = max(len(name) for name in names)
+    if longest > MAX_CLASS_NAME or not all(names):
+        raise DigitnetError(f"{os.fspath(where)}: info field 'classes' holds a name of "
+                            f"{longest} characters, or an empty one; a class name has 1 to "
+                            f"{MAX_CLASS_NAME}")  # fmt: skip
 
 
 def _preprocessing(path: Path, values: dict[str, Any]) -> Preprocessing:
