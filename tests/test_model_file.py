@@ -150,6 +150,22 @@ def test_class_names_that_cannot_name_the_outputs_are_refused(tmp_path, saved, m
     assert not (tmp_path / "again.npz").exists()
 
 
+def test_layers_that_lie_about_the_arrays_name_the_missing_one(tmp_path, saved):
+    """Metadata that says conv where the arrays are dense: the array it lacks is named
+    (it was 'not a digitnet model file, or corrupt/truncated')."""
+    with np.load(saved) as archive:
+        arrays = dict(archive)
+    metadata = json.loads(str(arrays["metadata"]))
+    metadata["layers"] = "conv32k3,relu,dense10"
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    liar = tmp_path / "liar.npz"
+    np.savez(liar, **arrays)
+    _expect_error(liar, "array 'layer1_kernel' is missing for layers conv32k3,relu,dense10")
+    arrays["metadata"] = np.array('{"layers": "dense10",')
+    np.savez(liar, **arrays)
+    _expect_error(liar, "its metadata is not valid JSON (Expecting property name")
+
+
 def test_weights_that_disagree_with_the_architecture(tmp_path, saved):
     bad = tmp_path / "bad.npz"
     with np.load(saved) as archive:

@@ -132,7 +132,11 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
         )
     if version < 1:
         raise DigitnetError(f"{path}: model format {version} does not exist")
-    metadata = json.loads(str(_read_member(archive, "metadata", (), None)))
+    try:
+        metadata = json.loads(str(_read_member(archive, "metadata", (), None)))
+    except json.JSONDecodeError as error:
+        raise DigitnetError(f"{path}: its metadata is not valid JSON ({error.msg}, at "
+                            f"character {error.pos})") from None  # fmt: skip
     if not isinstance(metadata, dict):
         raise DigitnetError(f"{path}: its metadata is not a JSON object")
     if version == 1:
@@ -168,6 +172,11 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
     first = next(iter(network.arrays()), None)
     if first is None:
         raise DigitnetError(f"{path}: layers '{layers}' have no parameters")
+    for name in network.arrays():  # each named before any is read: which one is missing
+        if renamed.get(name, name) not in members:
+            raise DigitnetError(
+                f"{path}: array '{renamed.get(name, name)}' is missing for layers {layers}"
+            )
     dtype = _member_dtype(archive, renamed.get(first, first))
     if dtype != network.dtype:
         network = Network.build(layers, inputs=inputs, dtype=dtype)
