@@ -215,7 +215,7 @@ case("model 20 outputs", "has 20 outputs")(
 case("model bogus layers", "is not one digitnet knows")(
     lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(layers="warp9"))))
 )
-case("model metadata not JSON", "corrupt")(
+case("model metadata not JSON", "its metadata is not valid JSON")(
     lambda f, m: _evaluate(_model_with(f, m, lambda a: a.update(metadata=np.array("{nope"))))
 )
 case("model deep JSON", "corrupt")(
