@@ -332,7 +332,15 @@ case("knob linear layers that diverge", "training diverged")(
         str(m),
     ]  # fmt: skip
 )
-case("resume bad recipe", "--learning-rate 'fast': must be a number")(
+case("predict with a model whose recipe is bad", "bad.npz: its recipe: epochs=-5: must be")(
+    lambda f, m: _predict(
+        f, _model_with(f, m, _metadata(lambda d: d["recipe"].update(epochs=-5))), "sample"
+    )  # fmt: skip
+)
+case("resume given data", "train.csv: give the model file (.npz) to train on")(
+    lambda f, m: ["train", "--resume", _write(f / "train.csv", b"label\n"), "--epochs", "1"]
+)
+case("resume bad recipe", "its recipe: learning_rate='fast': must be a number")(
     lambda f, m: [
         "train",
         "--resume",

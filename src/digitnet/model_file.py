@@ -40,6 +40,7 @@ from digitnet.errors import DigitnetError, check_path, check_type
 from digitnet.model import Model
 from digitnet.network import Network
 from digitnet.network.spec import count_parameters, mlp_layers, parse_layers
+from digitnet.recipes.knobs import as_keywords
 from digitnet.recipes.recipe import Recipe
 
 FORMAT_VERSION = 2
@@ -217,7 +218,12 @@ def _recipe(path: Path, recipe: dict[str, Any]) -> dict[str, Any]:
     """A saved recipe must be one digitnet can train with (a model built by hand
     in Python may carry a partial one, such as just a name: kept as it is)."""
     if "learning_rate" in recipe:
-        Recipe.from_dict(recipe)  # raises DigitnetError saying what is wrong
+        # Named as the file has it (epochs=-5), not as a flag the user never gave.
+        with as_keywords():
+            try:
+                Recipe.from_dict(recipe)
+            except DigitnetError as error:
+                raise DigitnetError(f"its recipe: {error}") from None
     return recipe
 
 

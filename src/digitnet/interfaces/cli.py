@@ -507,6 +507,9 @@ def command_export(args: argparse.Namespace) -> int:
 def command_train(args: argparse.Namespace) -> int:
     # Before an hour of training, not after.  Writing over the model being resumed is
     # allowed, and what `--resume model.npz` does without --out: the write is atomic.
+    if args.resume is not None and not args.resume.lower().endswith(".npz"):
+        raise DigitnetError(f"--resume {args.resume}: give the model file (.npz) to train on; "
+                            "the data goes to --data")  # fmt: skip
     if args.out is None:
         args.out = args.resume or "model.npz"
     _not_stdout(args.out, "a model file")
