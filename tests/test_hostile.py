@@ -337,6 +337,19 @@ case("predict with a model whose recipe is bad", "bad.npz: its recipe: epochs=-5
         f, _model_with(f, m, _metadata(lambda d: d["recipe"].update(epochs=-5))), "sample"
     )  # fmt: skip
 )
+case("export to an empty name", "'': give the file (or FOLDER/) to export to")(
+    lambda f, m: ["export", str(m), ""]
+)
+case("export to dash", "'-': give the file (or FOLDER/) to export to")(
+    lambda f, m: ["export", str(m), "-", "--to", "html"]
+)
+case("report to dash", "-: this writes a folder of files")(
+    lambda f, m: ["report", str(m), "--out", "-"]
+)
+case("explore to dash", "-: this writes a folder of files")(lambda f, m: ["explore", "--out", "-"])
+case("train on empty data", "data '': empty; give a dataset name")(
+    lambda f, m: ["train", "--data", "", "--out", str(f / "new.npz")]
+)
 case("resume given data", "train.csv: give the model file (.npz) to train on")(
     lambda f, m: ["train", "--resume", _write(f / "train.csv", b"label\n"), "--epochs", "1"]
 )

@@ -64,6 +64,7 @@ def check_output_folder(folder: PathLike) -> None:
     make or write in; nothing is created yet (a failed command leaves no empty folder)."""
     if not str(folder):  # Path('') is '.': the outputs would land among the user's files
         raise DigitnetError("an empty folder name: give a folder to write to")
+    _not_dash(folder)
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise DigitnetError(f"{path}: exists and is not a folder")
@@ -74,10 +75,18 @@ def check_output_folder(folder: PathLike) -> None:
         raise DigitnetError(f"{path}: cannot write in folder {existing} (permission denied)")
 
 
+def _not_dash(folder: PathLike) -> None:
+    """'-' means the standard output elsewhere (predict --out -): never a folder named '-'."""
+    if os.fspath(folder) == "-":
+        raise DigitnetError("-: this writes a folder of files, which cannot go to the standard "
+                            "output: give a folder name")  # fmt: skip
+
+
 def output_folder(folder: PathLike) -> Path:
     """`folder`, created if needed, checked writable: for outputs of several files."""
     if not str(folder):
         raise DigitnetError("an empty folder name: give a folder to write to")
+    _not_dash(folder)
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise DigitnetError(f"{path}: exists and is not a folder")

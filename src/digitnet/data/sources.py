@@ -47,6 +47,9 @@ def load_data(
     """
     check_type(spec, (str, os.PathLike), "data", "a dataset name, a Kaggle CSV or an IDX folder")
     check_type(need_labels, bool, "need_labels", "True or False")
+    if not os.fspath(spec).strip():  # Path('') is the current folder: not what was meant
+        raise DigitnetError(f"data {os.fspath(spec)!r}: empty; give a dataset name (sample, "
+                            "mnist...), a Kaggle CSV or a folder of IDX files")  # fmt: skip
     text = _known_name(str(spec))
     dataset = _load(text, need_labels, split, data_dir, progress)
     name = text.partition(":")[0]

@@ -37,11 +37,14 @@ EXTRA_HINT = 'pip install "digitnet[export]", or ".[export]" in a checkout'
 def export_format(out: str | os.PathLike[str], to: str | None = None) -> str:
     """The format to write `out` in: `to` if given, else what the name says
     (.onnx, .pt/.pt2, .html, or a folder: an existing one or a name ending in /)."""
+    text = os.fspath(out)
+    if text in ("", "-"):  # '' is the current folder; '-' the standard output elsewhere
+        raise DigitnetError(f"'{text}': give the file (or FOLDER/) to export to; an export "
+                            "is never written to the standard output")  # fmt: skip
     if to is not None:
         if to not in FORMATS:
             raise DigitnetError(f"unknown export format '{to}' (choose from {', '.join(FORMATS)})")
         return to
-    text = os.fspath(out)
     if text.endswith(("/", os.sep)) or Path(text).is_dir():
         return "torch-folder"
     suffix = Path(text).suffix.lower()
