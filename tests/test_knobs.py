@@ -123,7 +123,7 @@ def test_keywords_are_the_command_line_names():
         DigitnetError, match="unknown recipe setting.*hidden_sizes.*known: .*hidden"
     ):
         digitnet.train(data="sample", hidden_sizes=(64,), log=None)
-    with pytest.raises(DigitnetError, match=re.escape("epochz; did you mean epochz -> epochs?")):
+    with pytest.raises(DigitnetError, match=re.escape("epochz; did you mean epochs (for epochz)?")):
         digitnet.train(data="sample", epochz=3, log=None)  # a slip gets the name it meant
     with pytest.raises(DigitnetError, match="--batch-size or --full-batch, not both"), as_flags():
         FAST.with_overrides(batch_size=32, full_batch=True)

@@ -292,9 +292,14 @@ def _json_pixels(fields: dict[str, Any]) -> np.ndarray:
     if len(rows) > 1 and (len(rows) != side or any(len(row) != side for row in rows)):
         raise HTTPException(422, f'"pixels" as rows must be {side} rows of {side} numbers')
     flat = [value for row in rows for value in row]
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in flat)
-    if len(flat) != PIXELS or not numbers:
-        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers ({side} rows of {side})')
+    if len(flat) != PIXELS:
+        raise HTTPException(422, f'"pixels" must hold {PIXELS} numbers ({side} rows of {side}); '
+                            f"it holds {len(flat)}")  # fmt: skip
+    other = next((v for v in flat if not isinstance(v, int | float) or isinstance(v, bool)), None)
+    if other is not None or any(v is None for v in flat):  # true, "3", null: not numbers
+        shown = json.dumps(other)[:20]
+        raise HTTPException(422, f'"pixels" must all be numbers 0..255 (or 0..1); it holds '
+                            f"{shown}")  # fmt: skip
     if not all(0 <= value <= 255 for value in flat):  # also NaN, and 1e400 as an int
         raise HTTPException(422, '"pixels" must lie in 0..255 (or 0..1)')
     if max(flat) > 1 and any(value != int(value) for value in flat):

@@ -191,7 +191,7 @@ class Recipe:
         unknown = set(overrides) - set(by_name)
         if unknown:
             near = {name: difflib.get_close_matches(name, by_name, n=1) for name in unknown}
-            guesses = [f"{name} -> {match[0]}" for name, match in sorted(near.items()) if match]
+            guesses = [f"{match[0]} (for {name})" for name, match in sorted(near.items()) if match]
             meant = f"; did you mean {', '.join(guesses)}?" if guesses else ""
             raise DigitnetError(
                 f"unknown recipe setting(s): {', '.join(sorted(unknown))}{meant} "
