@@ -260,6 +260,12 @@ def test_predict_reads_a_csv_piped_to_it_as_dash(model_path, tmp_path, sample):
     )  # fmt: skip
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == from_file.stdout and len(piped.stdout.splitlines()) == 31
+    bad = subprocess.run(
+        [sys.executable, "-m", "digitnet", "predict", str(model_path), "-", "--out", "-"],
+        input="not,a,csv\n", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "/dev/stdin: line 1: unexpected header" in bad.stderr
+    assert "predict takes pictures" not in bad.stderr  # it was meant as a CSV: no list of all
 
 
 def test_a_folder_tree_is_searched_its_hidden_folders_left_out(model_path, pictures, tmp_path):

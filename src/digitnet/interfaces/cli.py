@@ -35,6 +35,7 @@ from digitnet.errors import DigitnetError, DownloadError, check_seed
 from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.interfaces.predictions import (
     ACCEPTED,
+    STDIN,
     image_inputs,
     is_stdout,
     prediction_table,
@@ -685,7 +686,8 @@ def command_predict(args: argparse.Namespace) -> int:
             dataset = load_data(args.inputs[0], need_labels=False, split="test",
                                 data_dir=args.data_dir)  # fmt: skip
         except DigitnetError as error:  # not a CSV after all? say what else predict takes
-            named = args.inputs[0].lower().endswith(".csv") or is_named(args.inputs[0])
+            given = args.inputs[0]  # a CSV piped in ('-') is known to be meant as a CSV
+            named = given.lower().endswith(".csv") or is_named(given) or given == STDIN
             raise DigitnetError(str(error) if named else f"{error}; {ACCEPTED}") from None
         tell(f"data: {dataset.source}")
         mismatch = class_mismatch(model, args.model, dataset)
