@@ -296,3 +296,18 @@ def test_whole_numbers_written_as_floats_are_read_and_fractions_still_refused(tm
                comments="")  # fmt: skip
     with pytest.raises(DigitnetError, match=re.escape("line 6, column 101: pixel 300 is outside")):
         read_kaggle_csv(path)
+
+
+def test_a_header_one_column_off_names_that_column(tmp_path):
+    """'unexpected header label,pixel0,pixel1,...' quoted the part that was right."""
+    right = list(TRAIN_HEADER)
+    for header, said in [
+        ([*right[:-1], "pixel0"], "column 785 is 'pixel0', expected 'pixel783'"),
+        ([*right[:100], "pixle99", *right[101:]], "column 101 is 'pixle99', expected 'pixel99'"),
+        ([*TEST_HEADER, "label"], "the 'label' column is last; it must come first"),
+    ]:
+        path = tmp_path / "train.csv"
+        path.write_text(",".join(header) + "\n" + ",".join(["0"] * 785) + "\n")
+        with pytest.raises(DigitnetError, match=re.escape(f"line 1: {said}"[:8])) as error:
+            read_kaggle_csv(path)
+        assert said in str(error.value)

@@ -235,8 +235,27 @@ def _describe_bad_header(header: list[str], path: Path) -> str:
         if separator is not None:
             named = {"\t": "tabs", " ": "spaces"}.get(separator, f"'{separator}'")
             return f"its columns are separated by {named}, not commas; {expected}"
+    if header[-1:] == ["label"] and header[:-1] in PIXEL_NAMINGS:
+        return f"the 'label' column is last; it must come first; {expected}"
     shown = _clipped(",".join(header[:3]), 60) + (",..." if len(header) > 3 else "")
-    return f"unexpected header '{shown}' ({len(header)} columns); {expected}"
+    wrong = _first_wrong_column(header)
+    where = f": column {wrong[0]} is '{_clipped(wrong[1])}', expected '{wrong[2]}'" if wrong else ""
+    return f"unexpected header '{shown}' ({len(header)} columns){where}; {expected}"
+
+
+def _first_wrong_column(header: list[str]) -> tuple[int, str, str] | None:
+    """Where a header of the right length goes wrong, against the naming it is nearest
+    (a header that differs in one column quotes as if it were right): (column, found,
+    expected), columns counted from 1; None if no naming is near."""
+    candidates = [[*labelled, *naming] for naming in PIXEL_NAMINGS for labelled in ([], ["label"])]
+    fits = [names for names in candidates if len(names) == len(header)]
+    if not fits:
+        return None
+    best = min(fits, key=lambda names: sum(a != b for a, b in zip(header, names)))
+    wrong = [i for i, (a, b) in enumerate(zip(header, best)) if a != b]
+    if not wrong or len(wrong) > 10:  # far from every naming: no one column to point at
+        return None
+    return wrong[0] + 1, header[wrong[0]], best[wrong[0]]
 
 
 def _clipped(text: str, most: int = 20) -> str:
