@@ -51,6 +51,11 @@ def test_knobs_are_the_command_lines_names(data):
     assert classifier.get_params()["hidden"] == (16,)
     with pytest.raises(DigitnetError, match="unknown recipe setting.*hidden_sizes.*known: "):
         DigitClassifier("fast", hidden_sizes=(16,)).fit(X, y)
+    tuned = DigitClassifier("fast").set_params(learning_rate=0.2, seed=3)
+    assert tuned.get_params()["learning_rate"] == 0.2 and tuned.seed == 3
+    with pytest.raises(ValueError, match="DigitClassifier has no setting nope, whatever"):
+        tuned.set_params(nope=2, whatever=1, epochs=3)  # at once, as scikit-learn's do
+    assert "epochs" not in tuned.get_params()  # nothing half-set
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from digitnet.data.dataset import CLASSES, Dataset
 from digitnet.errors import DigitnetError
 from digitnet.model import Model, pixel_rows
 from digitnet.recipes import DEFAULT_RECIPE, get_recipe, run
+from digitnet.recipes.recipe import KNOBS
 from digitnet.speed import using_threads
 from digitnet.wording import count
 
@@ -58,7 +59,14 @@ class DigitClassifier:
         return {**fixed, **self.knobs}
 
     def set_params(self, **params: Any) -> DigitClassifier:
-        """Change settings by name (as GridSearchCV does); returns self."""
+        """Change settings by name (as GridSearchCV does); returns self.  A name that is
+        no setting raises ValueError at once, as scikit-learn's estimators do, rather
+        than at fit, hours into a grid search."""
+        known = {"recipe", "seed", "threads", "verbose", *(knob.name for knob in KNOBS)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"DigitClassifier has no setting {', '.join(unknown)} (settings: "
+                             f"{', '.join(sorted(known))})")  # fmt: skip
         for name, value in params.items():
             if name in ("recipe", "seed", "threads", "verbose"):
                 setattr(self, name, value)
