@@ -346,3 +346,17 @@ def test_random_crops_move_each_image_by_whole_pixels_within_the_limit(sample):
 
     assert augmentation_for("clothes", crop=1).crop == 1
     assert augmentation_for("clothes", crop=1).flip
+
+
+def test_a_warmup_as_long_as_the_run_is_noted(sample):
+    from digitnet.recipes import FAST, run
+
+    lines: list[str] = []
+    run(FAST.with_overrides(epochs=1, warmup=50, dev_size=500), sample, 0, log=lines.append,
+        progress=False)  # fmt: skip
+    assert "warmup=50 is the whole run of 1 epoch or more: the learning rate never reaches " \
+           "0.05" in lines  # fmt: skip
+    lines.clear()
+    run(FAST.with_overrides(epochs=2, warmup=1, dev_size=500), sample, 0, log=lines.append,
+        progress=False)  # fmt: skip
+    assert not any("warmup" in line for line in lines)

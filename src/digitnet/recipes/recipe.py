@@ -392,6 +392,7 @@ def run(
             raise DigitnetError(f"cannot resume for {recipe.epochs} more epochs: the model "
                                 f"has {done}, and a run holds at most {most:g}")  # fmt: skip
         log = _numbered_on(log, done, done + recipe.epochs)
+    _note_warmup(recipe, done + recipe.epochs, log)
     augmentation = (
         augmentation_for(dataset.kind, recipe.elastic, recipe.erase, recipe.crop)
         if recipe.augment
@@ -575,6 +576,15 @@ def _check(recipe: Recipe, dataset: Dataset) -> None:
         named = f"--dev-size {size}" if speaks_flags() else f"dev_size={size}"
         problem = str(error).split(": ", 1)[-1]  # without its own "dev size N: "
         raise DigitnetError(f"{dataset.source}: {named}: {problem}") from None
+
+
+def _note_warmup(recipe: Recipe, epochs: int, log: Callable[[str], None] | None) -> None:
+    """A line to `log` when the warm-up lasts the whole run: the learning rate then never
+    reaches the value asked for (a slip, such as --warmup 50 --epochs 1)."""
+    if log is not None and recipe.warmup >= epochs:
+        flag = "--warmup " if speaks_flags() else "warmup="
+        log(f"{flag}{recipe.warmup:g} is the whole run of {count(epochs, 'epoch')} or more: the "
+            f"learning rate never reaches {recipe.learning_rate:g}")  # fmt: skip
 
 
 def _note_batch_size(recipe: Recipe, rows: int, log: Callable[[str], None] | None) -> None:
