@@ -692,7 +692,8 @@ def command_predict(args: argparse.Namespace) -> int:
         tell(f"data: {dataset.source}")
         mismatch = class_mismatch(model, args.model, dataset)
         if mismatch:
-            _warn(f"{mismatch}: its predictions name its own classes")
+            first = model.class_names[0]  # a submission's labels are numbers: say what 0 is
+            _warn(f"{mismatch}: its labels 0..9 number its own classes (0 is {first})")
         images, names = dataset.images, [str(row) for row in range(1, len(dataset) + 1)]
     else:
         read, skipped = _read_pictures(pictures, args.skip_unreadable)
