@@ -78,6 +78,8 @@ def test_a_negative_seed_is_one_clear_line(trained):
     refused = run_cli("train", "--seed", "-1", cwd=trained)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "--seed -1: must be a whole number >= 0" in refused.stderr
+    refused = run_cli("train", "--seed", "1e30", cwd=trained)  # worded as --epochs 1e9 is
+    assert refused.returncode == 2 and "--seed: '1e30' is not a whole number" in refused.stderr
 
 
 def test_a_resumed_run_keeps_its_dev_set(trained):

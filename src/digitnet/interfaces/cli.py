@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         help=f"{', '.join(RECIPES)} (default: {DEFAULT_RECIPE}; with --resume, the model's own)",
     )
-    train.add_argument("--seed", type=int, default=0, help="shuffle, split and init seed")
+    train.add_argument("--seed", type=_whole_number, default=0,
+                       help="shuffle, split and init seed")  # fmt: skip
     train.add_argument(
         "--resume",
         metavar="MODEL",
@@ -1005,6 +1006,14 @@ def _port(text: str) -> int:
 
 def _note(line: str) -> None:
     print(f"digitnet: note: {line}", file=sys.stderr)
+
+
+def _whole_number(text: str) -> int:
+    """A whole number, worded as the knobs' errors are (its range is checked with them)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
 
 
 def _positive_int(text: str) -> int:
