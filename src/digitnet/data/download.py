@@ -66,8 +66,7 @@ def dataset_folder(spec: DatasetSpec, override: str | os.PathLike[str] | None = 
 
 
 def is_present(spec: DatasetSpec, override: str | os.PathLike[str] | None = None) -> bool:
-    folder = dataset_folder(spec, override)
-    return all((folder / file.name).is_file() for file in spec.files)
+    return presence(spec, override) == "present"
 
 
 def presence(spec: DatasetSpec, override: str | os.PathLike[str] | None = None) -> str:

@@ -34,6 +34,8 @@ from digitnet.training.schedule import SCHEDULES, Schedule
 from digitnet.training.trainer import Watch
 from digitnet.wording import count
 
+MAX_EPOCHS = 100_000  # a longer history would outgrow the model file (MAX_METADATA_CHARS)
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -57,9 +59,7 @@ class Recipe:
     )
     init: str = knob("initial weights", kind="choice", choices=tuple(sorted(INITIALIZERS)))
     learning_rate: float = knob("step size", kind="number", minimum=0, open_minimum=True)
-    epochs: int = knob(  # a longer history would outgrow the model file (MAX_METADATA_CHARS)
-        "epochs (iterations if full batch)", kind="count", maximum=100_000
-    )
+    epochs: int = knob("epochs (iterations if full batch)", kind="count", maximum=MAX_EPOCHS)
     batch_size: int | None = knob("images per step", kind="count", none="full batch")
     optimizer: str = knob(
         "how steps are taken", kind="choice", default="sgd", choices=tuple(OPTIMIZERS)
@@ -387,10 +387,9 @@ def run(
     if start_from is not None:
         network = _continue_from(start_from, network)
         done = (start_from.history.get("epoch") or [0])[-1]
-        most = next(each.maximum for each in RECIPE_KNOBS if each.name == "epochs")
-        if most is not None and done + recipe.epochs > most:  # the whole run is recorded
+        if done + recipe.epochs > MAX_EPOCHS:  # the whole run is recorded
             raise DigitnetError(f"cannot resume for {recipe.epochs} more epochs: the model "
-                                f"has {done}, and a run holds at most {most:g}")  # fmt: skip
+                                f"has {done}, and a run holds at most {MAX_EPOCHS}")  # fmt: skip
         log = _numbered_on(log, done, done + recipe.epochs)
     _note_warmup(recipe, done + recipe.epochs, log)
     augmentation = (
