@@ -164,7 +164,7 @@ def test_submission_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savetxt", fail)
+    monkeypatch.setattr(os, "fsync", fail)  # the disk fills as the new rows are flushed
     with pytest.raises(DigitnetError, match="could not write it .disk full.; nothing was changed"):
         write_submission(path, np.array([1, 2, 3]))
     assert path.read_bytes() == before

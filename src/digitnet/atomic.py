@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -144,6 +145,22 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(temporary_name)
         raise
+
+
+STDOUT = ("-", "/dev/stdout")  # where an output path means the standard output
+
+
+def write_text(path: PathLike, text: str, named: str = "") -> None:
+    """`text` to the file `path`, atomically, or to the standard output for "-"
+    (`named` is how the caller spells the setting in an error: '--out ')."""
+    if os.fspath(path) in STDOUT:
+        if sys.stdout is None:  # started with its standard output closed (`>&-`)
+            raise DigitnetError(f"{named}{os.fspath(path)}: the standard output is closed")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with atomic_write(path, "w") as stream:  # a name that is not UTF-8: its own bytes
+        stream.write(text)
 
 
 def _permissions_for(destination: Path) -> int:

@@ -23,7 +23,6 @@ import io
 import os
 import shlex
 import stat
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import TextIO
 
 import numpy as np
 
-from digitnet.atomic import atomic_write
+from digitnet.atomic import write_text
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.errors import DigitnetError, check_path
 from digitnet.wording import count
@@ -128,17 +127,7 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
                                 "digit 0..9")  # fmt: skip
         digits.append(digit)
     ids = np.arange(1, len(digits) + 1)
-    rows = np.column_stack([ids, np.array(digits, dtype=np.int64)]).reshape(-1, 2)
-    if os.fspath(path) == "-":
-        if sys.stdout is None:  # started with its standard output closed (`>&-`)
-            raise DigitnetError("-: the standard output is closed")
-        sys.stdout.write("ImageId,Label\n")
-        np.savetxt(sys.stdout, rows, fmt="%d", delimiter=",")
-        sys.stdout.flush()
-        return
-    with atomic_write(path, "w") as stream:
-        stream.write("ImageId,Label\n")
-        np.savetxt(stream, rows, fmt="%d", delimiter=",")
+    write_text(path, "ImageId,Label\n" + "".join(f"{i},{d}\n" for i, d in zip(ids, digits)))
 
 
 def _digit(label: object) -> int | None:

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from digitnet.atomic import atomic_write
+from digitnet.atomic import STDOUT, write_text
 from digitnet.data.recorded import is_named
 from digitnet.errors import DigitnetError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".gif", ".bmp", ".tif", ".tiff", ".webp",
                   ".ico", ".pgm", ".ppm", ".pbm")  # fmt: skip
-STDOUT = ("-", "/dev/stdout")  # where `--out` means the standard output
 STDIN = "/dev/stdin"  # what an input of '-' means
 ACCEPTED = (
     "predict takes pictures (PNG, JPG...) or folders of them, or one Kaggle CSV, "
@@ -144,11 +142,4 @@ def prediction_table(
 
 def write_table(out: str, table: str) -> None:
     """`table` to the file `out` (atomically) or, for `-`, to stdout."""
-    if is_stdout(out):
-        if sys.stdout is None:  # started with its standard output closed (`>&-`)
-            raise DigitnetError(f"--out {out}: the standard output is closed")
-        sys.stdout.write(table)
-        sys.stdout.flush()
-        return
-    with atomic_write(out, "w") as stream:  # a name that is not UTF-8: its own bytes
-        stream.write(table)
+    write_text(out, table, named="--out ")
