@@ -110,7 +110,9 @@ BEST = Recipe(
     epochs=42,
     batch_size=128,
     momentum=0.9,
-    weight_decay=5e-4,
+    # Twice cnn's: on MNIST's validation split 1e-3 ended at 99.72% on seeds 0 and 1,
+    # where 5e-4 ended at 99.68% and 99.69% (benchmarks/README.md, "best").
+    weight_decay=1e-3,
     schedule="cosine",
     warmup=1.0,  # a deeper network: the first steps at full rate can throw batch norm off
     augment=True,
