@@ -92,7 +92,7 @@ def test_recipes_are_listed(capsys):
     out = capsys.readouterr().out
     assert "seed:" in out and "fast (default):" in out
     best = out[out.index("best:") :]  # the recipe's settings for clothes, under it
-    assert "on clothes (Fashion-MNIST): epochs 20, weight decay 0.002" in best
+    assert "on clothes (Fashion-MNIST): epochs 18, weight decay 0.002" in best
 
 
 def test_the_layer_tokens_are_listed_where_a_pip_install_can_see_them(capsys):

@@ -130,8 +130,10 @@ BEST = Recipe(
     # pooling (their textures need more than one 3x3 look at full resolution), where
     # a network as deep but half as wide again ended no higher.  Elastic distortion is
     # for handwriting, never applied to clothes: set to 0 so the settings say so.
+    # 18 epochs, not 20: 94.43% and 94.56% on validation (the rule, set before: >= 94.4%
+    # on both seeds), about 27 minutes where 20 took 30.5 (benchmarks/README.md).
     for_clothes=(
-        ("epochs", 20),
+        ("epochs", 18),
         ("weight_decay", 2e-3),
         ("layers", CLOTHES_LAYERS),
         ("elastic", 0.0),
