@@ -126,8 +126,8 @@ def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray)
             raise DigitnetError(f"{path}: label {label!r} of ImageId {image_id} is not a "
                                 "digit 0..9")  # fmt: skip
         digits.append(digit)
-    ids = np.arange(1, len(digits) + 1)
-    write_text(path, "ImageId,Label\n" + "".join(f"{i},{d}\n" for i, d in zip(ids, digits)))
+    rows = "".join(f"{image_id},{digit}\n" for image_id, digit in enumerate(digits, start=1))
+    write_text(path, "ImageId,Label\n" + rows)
 
 
 def _digit(label: object) -> int | None:
