@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import ast
 import resource
+import sys
 import time
 
 import digitnet
 from digitnet.data import load_data
+from digitnet.errors import DigitnetError
 from digitnet.recipes import get_recipe, run
 from digitnet.recipes.recipe import adapted
 from digitnet.speed import using_threads
@@ -81,4 +83,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except DigitnetError as error:  # bad data, a failed download, a bad knob: one line
+        sys.exit(f"accuracy.py: {error}")
