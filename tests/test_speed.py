@@ -17,7 +17,7 @@ from digitnet.network.layers import LeakyReLU, Sigmoid, Tanh
 from digitnet.speed import accelerate, chunked_conv, fast_twin, using_threads
 from digitnet.speed.blank_pixels import BlankSkippingDense, InkedColumns
 from digitnet.speed.full_batch import FullBatch
-from digitnet.speed.workers import available_cores, capped, split
+from digitnet.speed.workers import WORKERS, available_cores, capped, rows_per_piece, shares, split
 from digitnet.training import TrainingConfig, train
 
 SPECS = [
@@ -311,6 +311,22 @@ def test_the_split_depends_on_sizes_only():
     assert split(128, 8, 8) == [slice(i, i + 16) for i in range(0, 128, 16)]
     assert split(10, 8, 8) == [slice(0, 8), slice(8, 10)]
     assert split(3, 8, 1) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs two cores for two threads")
+def test_passes_without_sums_are_cut_in_two_shares_for_each_thread():
+    """ReLU, pooling and batch norm's affine map take two pieces per thread, none
+    smaller than a piece worth a thread; the cut changes no number (the bit-for-bit
+    test above trains with both cuts)."""
+    for threads in (1, 2):
+        with using_threads(threads):
+            assert WORKERS.threads == threads
+            cut = shares(128, 25_088)  # 28x28x32 feature maps
+            assert len(cut) == 2 * threads
+            assert cut[0].start == 0 and cut[-1].stop == 128
+            assert all(a.stop == b.start for a, b in zip(cut, cut[1:]))
+            few = shares(10, 25_088)  # too few rows for four pieces worth a thread
+            assert all(piece.stop - piece.start >= rows_per_piece(25_088) for piece in few[:-1])
 
 
 def test_inked_columns_round_trip():

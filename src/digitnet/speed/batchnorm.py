@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from digitnet.network.batchnorm import BatchNorm
-from digitnet.speed.workers import WORKERS, rows_per_piece, split
+from digitnet.speed.workers import WORKERS, rows_per_piece, shares, split
 
 PARTS = 16
 
@@ -78,7 +78,7 @@ class PiecewiseBatchNorm(BatchNorm):
             np.multiply(features[rows], a, out=y[rows])
             y[rows] += b
 
-        self._pieces(len(features), affine)
+        WORKERS.map(affine, shares(len(features), len(self.scale)))  # no sums: any cut
         return y.reshape(x.shape)
 
     def backward(self, y_grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -113,5 +113,5 @@ class PiecewiseBatchNorm(BatchNorm):
             out += grad[rows] * a
             out += d
 
-        self._pieces(count, piece)
+        WORKERS.map(piece, shares(count, len(self.scale)))  # no sums: any cut
         return x_grad.reshape(y_grad.shape)

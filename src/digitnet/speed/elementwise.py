@@ -14,9 +14,7 @@ import numpy as np
 from digitnet.network.conv import MaxPool2D
 from digitnet.network.layer import Layer, Stateless
 from digitnet.network.layers import ReLU
-from digitnet.speed.workers import WORKERS, rows_per_piece, split
-
-PARTS = 16
+from digitnet.speed.workers import WORKERS, shares
 
 
 class PiecewiseReLU(ReLU):
@@ -29,7 +27,7 @@ class PiecewiseReLU(ReLU):
             np.greater(z[rows], 0, out=active[rows])
             np.maximum(z[rows], 0, out=a[rows])
 
-        WORKERS.map(piece, split(len(z), PARTS, rows_per_piece(z[0].size)))
+        WORKERS.map(piece, shares(len(z), z[0].size))
         self.active = active
         return a
 
@@ -38,7 +36,7 @@ class PiecewiseReLU(ReLU):
         active = self.active
         z_grad = np.empty_like(a_grad)
         WORKERS.map(lambda rows: np.multiply(a_grad[rows], active[rows], out=z_grad[rows]),
-                    split(len(a_grad), PARTS, rows_per_piece(a_grad[0].size)))  # fmt: skip
+                    shares(len(a_grad), a_grad[0].size))  # fmt: skip
         return z_grad
 
 
@@ -81,7 +79,7 @@ class PiecewiseMaxPool2D(MaxPool2D):
                     np.maximum(winner[batch], offset, out=winner[batch])
                 np.maximum(out, pixels, out=out)
 
-        WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
+        WORKERS.map(piece, shares(len(x), x[0].size))
         self.inputs, self.outputs, self.winner = x, a, winner
         return a
 
@@ -115,7 +113,7 @@ class PiecewiseMaxPool2D(MaxPool2D):
                 else:
                     np.multiply(grad, is_max, out=target[:, rows, cols, :])
 
-        WORKERS.map(piece, split(len(x), PARTS, rows_per_piece(x[0].size)))
+        WORKERS.map(piece, shares(len(x), x[0].size))
         return x_grad
 
 
@@ -128,7 +126,7 @@ class Piecewise(Stateless):
         self.copies: list[Layer] = []
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        rows = split(len(x), PARTS, rows_per_piece(x[0].size))
+        rows = shares(len(x), x[0].size)
         while len(self.copies) < len(rows):
             self.copies.append(copy.deepcopy(self.layer))
         self.rows = rows

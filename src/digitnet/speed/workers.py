@@ -6,10 +6,13 @@ of them (nothing waits for it, nothing spins).  numpy lets go of Python's lock
 inside its copies, ufuncs and matrix products, so the pieces really run at once.
 BLAS itself is held to one thread: the pieces are the parallelism.
 
-The pieces depend on the shapes only, never on the thread count, and partial
-sums (a kernel's gradient over chunks of images, batch norm's statistics) are
-added in the pieces' order.  So a seed trains bit for bit the same network at
-1, 2 or 16 threads: the threads change when each piece is computed, not what.
+Where pieces are summed, they depend on the shapes only, never on the thread
+count, and partial sums (a kernel's gradient over chunks of images, batch norm's
+statistics) are added in the pieces' order (`split`).  Where each number is
+computed on its own (a ReLU, pooling, batch norm's affine map) the cut changes
+no number, and it follows the thread count (`shares`).  So a seed trains bit
+for bit the same network at 1, 2 or 16 threads: the threads change when each
+piece is computed, not what.
 """
 
 from __future__ import annotations
@@ -215,3 +218,17 @@ def split(count: int, parts: int = 8, smallest: int = 1) -> list[slice]:
     """range(count) cut into about `parts` slices, none under `smallest` items:
     a split fixed by the sizes alone, the same at every thread count."""
     return pieces(count, max(smallest, -(-count // parts)))
+
+
+def shares(count: int, row_size: int) -> list[slice]:
+    """range(count) rows of `row_size` numbers cut into two slices for each thread
+    (none under `rows_per_piece`), for a pass in which each number is computed on
+    its own (a ReLU, an affine map): there the cut changes no number, so it may
+    follow the thread count, which no sum may.
+
+    Few large pieces, not many small ones: every numpy call ends by taking Python's
+    lock back, and when the other thread holds it the caller sleeps until woken,
+    which costs more than a small piece's work (benchmarks/README.md, 2026-12-04).
+    Two for each thread, so that a thread held up by another program leaves a
+    piece to the others."""
+    return split(count, 2 * WORKERS.threads, rows_per_piece(row_size))
