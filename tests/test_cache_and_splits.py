@@ -135,3 +135,26 @@ def test_dataset_names_are_read_in_any_case(tmp_path, monkeypatch):
     (tmp_path / "Sample").write_text("not a dataset\n")
     with pytest.raises(DigitnetError, match="Sample"):
         load_data("Sample")
+
+
+def test_a_cached_dataset_is_described_by_the_path_given_now(tmp_path, monkeypatch, sample):
+    """The same files named another way (relative, then absolute) are described as
+    named now, not as the call that filled the cache named them."""
+    from test_idx import idx_bytes
+
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    images = sample.images[:50].reshape(50, 28, 28)
+    (folder / "train-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(sample.labels[:50].astype(np.uint8)))
+    csv = write_train_csv(tmp_path / "train.csv", sample.images[:20], sample.labels[:20])
+    monkeypatch.chdir(tmp_path)
+    data_dir = tmp_path / "cache"
+    assert "IDX files in digits," in load_data("digits", data_dir=data_dir).source
+    again = load_data(str(folder), data_dir=data_dir).source
+    assert f"IDX files in {folder}, train split (50 images)" == again
+    assert load_data("train.csv", data_dir=data_dir).source.startswith("Kaggle CSV train.csv (")
+    assert load_data(str(csv), data_dir=data_dir).source == (
+        f"Kaggle CSV {csv} (20 images, train format)"
+    )
+    assert len(list((data_dir / "parsed").iterdir())) == 2  # both came from the cache

@@ -219,3 +219,45 @@ def test_checking_for_overlap_never_downloads(trained):
            "(MNIST's training images (60000): mnist's training files are not downloaded)" \
            in done.stdout  # fmt: skip
     assert "accuracy: " in done.stdout
+
+
+def test_a_folder_named_like_a_dataset_is_found_as_a_folder_not_downloaded(tmp_path, sample):
+    """IDX files in a folder called 'mnist' are not the dataset 'mnist': evaluate and
+    resume look for the folder, and ask for --data where it is not, without trying a
+    download (older model files, which recorded 'mnist', get the folder looked for first)."""
+    from test_idx import idx_bytes
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    images = sample.images[:600].reshape(600, 28, 28)
+    (folder / "train-images-idx3-ubyte").write_bytes(idx_bytes(images))
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(sample.labels[:600].astype(np.uint8)))
+    done = run_cli("train", "--data", str(folder), "--epochs", "1", "--dev-size", "100",
+                   "--out", str(tmp_path / "m.npz"), "--quiet")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _metadata(tmp_path / "m.npz")["info"]["data_spec"] == "./mnist"
+    lost = run_cli("evaluate", str(tmp_path / "m.npz"), cwd=tmp_path)
+    assert lost.returncode == 2 and lost.stderr.count("\n") == 1, lost.stderr
+    assert "was trained on mnist (checksum" in lost.stderr and "download" not in lost.stderr
+    assert "point at it with --data PATH --held-out" in lost.stderr
+    found = run_cli("evaluate", str(tmp_path / "m.npz"), cwd=tmp_path / "data")
+    assert found.returncode == 0, found.stderr
+    assert "the 100 rows the model held out" in found.stdout
+    # A model file from before: 'mnist' recorded for the folder; the folder beside the
+    # model is found without a download.
+    from digitnet.model_file import save_model
+
+    model = load_model(tmp_path / "m.npz")
+    model.info.update(data_spec="mnist")
+    save_model(model, tmp_path / "data" / "old.npz")
+    old = run_cli("train", "--resume", str(tmp_path / "data" / "old.npz"), "--epochs", "1",
+                  "--out", str(tmp_path / "resumed.npz"), "--quiet", cwd=tmp_path)  # fmt: skip
+    assert old.returncode == 0, old.stderr
+    # and where it is not found, the download's failure names the model and asks for
+    # --data, not for the bundled sample (which would not continue this model)
+    save_model(model, tmp_path / "old.npz")
+    gone = run_cli("train", "--resume", str(tmp_path / "old.npz"), "--epochs", "1",
+                   cwd=tmp_path)  # fmt: skip
+    assert gone.returncode != 0 and gone.stderr.count("\n") == 1, gone.stderr
+    assert f"{tmp_path / 'old.npz'}: was trained on " in gone.stderr
+    assert "give them with --data PATH" in gone.stderr and "--data sample" not in gone.stderr

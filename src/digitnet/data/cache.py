@@ -14,6 +14,7 @@ import os
 import sys
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,17 @@ from digitnet.errors import DigitnetError
 CACHE_VERSION = 1
 
 
-def cached(sources: list[Path], parse: Callable[[], Dataset], cache_folder: Path | None) -> Dataset:
-    """parse(), or its cached result while `sources` are unchanged.  No folder: no cache."""
+def cached(
+    sources: list[Path],
+    parse: Callable[[], Dataset],
+    cache_folder: Path | None,
+    describe: Callable[[Dataset], str] | None = None,
+) -> Dataset:
+    """parse(), or its cached result while `sources` are unchanged.  No folder: no cache.
+
+    `describe` gives a dataset's description as parse() words it, for this call: the
+    same files may be named another way next time (a relative path, then an absolute
+    one), and a cached description would name them as the first call did."""
     if cache_folder is None:
         return parse()
     # Size and modification time can be put back (`touch -r`, `cp -p`, `tar x`) over
@@ -39,7 +49,7 @@ def cached(sources: list[Path], parse: Callable[[], Dataset], cache_folder: Path
     if entry.is_file():
         dataset = _read(entry, stamp)
         if dataset is not None:
-            return dataset
+            return dataset if describe is None else replace(dataset, source=describe(dataset))
     dataset = parse()
     try:
         cache_folder.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ is read whole, up to MAX_STREAM bytes, and both passes use that copy.
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import os
 import shlex
@@ -99,9 +101,15 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     if labels is not None:
         _check_range(path, labels[:, None], 0, CLASSES - 1, "label", first_column=0)
     _check_range(path, pixels, 0, 255, "pixel", first_column=1 if has_labels else 0)
-    kind = "train" if has_labels else "test"
-    source = f"Kaggle CSV {path} ({count(len(pixels), 'image')}, {kind} format)"
-    return Dataset(pixels.astype(np.uint8), labels, source)
+    dataset = Dataset(pixels.astype(np.uint8), labels, "")
+    return dataclasses.replace(dataset, source=csv_description(path, dataset))
+
+
+def csv_description(path: str | os.PathLike[str], dataset: Dataset) -> str:
+    """How a dataset read from the CSV `path` is described: 'Kaggle CSV train.csv
+    (42,000 images, train format)'."""
+    kind = "train" if dataset.labels is not None else "test"
+    return f"Kaggle CSV {path} ({count(len(dataset.images), 'image')}, {kind} format)"
 
 
 def write_submission(path: str | os.PathLike[str], predicted_labels: np.ndarray) -> None:

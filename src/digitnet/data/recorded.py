@@ -42,9 +42,12 @@ def recorded_name(dataset: Dataset) -> str | None:
     they are, a file or folder by its own name only; None where there is nothing
     to find (arrays handed to `digitnet.train`)."""
     spec = dataset.spec
-    if spec is None or spec == SAMPLE or spec.partition(":")[0] in DATASETS:
+    if spec is None or is_named(spec):
         return spec
-    return PurePath(spec).name
+    name = PurePath(spec).name
+    # A folder called 'mnist' is not the dataset 'mnist' (which would be downloaded):
+    # './mnist' is looked for as a folder only.
+    return f"./{name}" if is_named(name) else name
 
 
 def shareable_source(source: str) -> str:
@@ -65,8 +68,11 @@ def candidate_paths(name: str, model_path: str | Path) -> list[Path]:
     stranger's model cannot send digitnet looking in ../../ or /etc).  A model
     written before names were recorded holds an absolute path: that is tried last."""
     recorded = PurePath(name)
-    places = list(dict.fromkeys([Path.cwd(), Path(model_path).resolve().parent]))
-    found = [place / recorded.name for place in places if recorded.name]
+    beside = Path(model_path).resolve().parent
+    # here by the name alone, so that what is found is described as 'train.csv'
+    found = [Path(recorded.name), beside / recorded.name] if recorded.name else []
+    if found and beside == Path.cwd():
+        found = found[:1]
     if recorded.is_absolute():
         found.append(Path(recorded))
     return list(dict.fromkeys(found))

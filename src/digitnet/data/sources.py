@@ -24,7 +24,7 @@ from digitnet.data.cache import cached
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS
 from digitnet.data.idx import read_idx
-from digitnet.data.kaggle_csv import read_kaggle_csv
+from digitnet.data.kaggle_csv import csv_description, read_kaggle_csv
 from digitnet.errors import DigitnetError, check_type
 from digitnet.wording import count
 
@@ -100,7 +100,8 @@ def _load(
     if path.suffix.lower() == ".csv" or path.exists():
         if not path.is_file():
             return read_kaggle_csv(path, need_labels=need_labels)  # says what is wrong
-        dataset = cached([path], lambda: read_kaggle_csv(path), cache_folder)
+        dataset = cached([path], lambda: read_kaggle_csv(path), cache_folder,
+                         lambda found: csv_description(path, found))  # fmt: skip
         if need_labels and dataset.labels is None:
             return read_kaggle_csv(path, need_labels=True)  # raises the clear error
         return dataset
@@ -128,13 +129,18 @@ def load_idx_folder(
     labels_path = _require(folder, f"{prefix}-labels-idx1-ubyte")
     where = f"{label} ({folder})" if label else f"IDX files in {folder}"
 
+    def describe(dataset: Dataset) -> str:
+        return f"{where}, {split} split ({count(len(dataset.images), 'image')})"
+
     def parse() -> Dataset:
-        return _parse_idx_pair(images_path, labels_path, f"{where}, {split} split")
+        dataset = _parse_idx_pair(images_path, labels_path)
+        return dataclasses.replace(dataset, source=describe(dataset))
 
-    return cached([images_path, labels_path], parse, cache_folder)
+    return cached([images_path, labels_path], parse, cache_folder, describe)
 
 
-def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset:
+def _parse_idx_pair(images_path: Path, labels_path: Path) -> Dataset:
+    """The images and labels of an IDX pair, checked to agree (described by the caller)."""
     images = read_idx(images_path, dimensions=3)
     labels = read_idx(labels_path, dimensions=1)
     if images.ndim != 3 or images.shape[1] * images.shape[2] != PIXELS:
@@ -150,11 +156,7 @@ def _parse_idx_pair(images_path: Path, labels_path: Path, where: str) -> Dataset
             f"{images_path.parent}: {len(images)} images but {len(labels)} labels "
             f"({images_path.name}, {labels_path.name})"
         )
-    return Dataset(
-        images.reshape(len(images), PIXELS),
-        labels.astype("int64"),
-        f"{where} ({count(len(images), 'image')})",
-    )
+    return Dataset(images.reshape(len(images), PIXELS), labels.astype("int64"), "")
 
 
 def _find(folder: Path, stem: str) -> Path | None:

@@ -550,6 +550,8 @@ def command_train(args: argparse.Namespace) -> int:
             data = "sample" if args.data is None else args.data
             dataset = load_data(data, data_dir=args.data_dir, progress=progress)
     except DownloadError as error:  # no silent stand-in: a script must be able to tell
+        if start is not None:  # resuming: other data would not continue this model
+            raise
         raise DownloadError(f"{error}; or train on the bundled sample: --data sample") from None
     if start is None:
         say(f"data: {dataset.source}")

@@ -19,7 +19,7 @@ from digitnet.data.dataset import DIGITS, Dataset
 from digitnet.data.dataset_table import DATASETS
 from digitnet.data.download import dataset_folder
 from digitnet.data.recorded import SAMPLE, candidate_paths, data_checksum, is_named
-from digitnet.errors import DigitnetError
+from digitnet.errors import DigitnetError, DownloadError
 from digitnet.model import Model
 from digitnet.recipes import held_out_rows
 from digitnet.wording import count
@@ -72,12 +72,46 @@ def find_training_data(
         raise DigitnetError(f"{model_path}: does not record the data it was trained on "
                             f"({described}); give it with {flag}")  # fmt: skip
     if is_named(recorded):
-        dataset = load_data(recorded, split="train", data_dir=data_dir, progress=progress)
+        if recorded != SAMPLE and not _downloaded(recorded, data_dir):
+            # Older model files recorded a folder called 'mnist' as 'mnist': one beside
+            # the model or here is looked for before a download is tried.
+            found = _found_in(model, candidate_paths(recorded, model_path), data_dir, progress)
+            if found is not None:
+                return found
+        try:
+            dataset = load_data(recorded, split="train", data_dir=data_dir, progress=progress)
+        except DownloadError as error:
+            raise DownloadError(f"{model_path}: was trained on {described}, whose files are "
+                                f"not here ({error}); give them with {flag}") from None  # fmt: skip
         if not is_training_data(model, dataset):
             raise DigitnetError(f"{model_path}: was trained on a different {recorded} "
                                 f"({described}); give its data with {flag}")  # fmt: skip
         return dataset
     places = candidate_paths(recorded, model_path)
+    found = _found_in(model, places, data_dir, progress)
+    if found is not None:
+        return found
+    name = Path(recorded).name
+    checksum = info.get("data_checksum", info.get("data_fingerprint", "?"))
+    present = [str(path) for path in places if path.exists()]
+    if present:  # a file of that name, holding other data
+        raise DigitnetError(
+            f"{model_path}: was trained on {name} (checksum {checksum}); "
+            f"{' and '.join(present)} {'is' if len(present) == 1 else 'are'} not that data "
+            f"(another checksum, or not data); point at it with {flag}"
+        )
+    where = " or ".join(dict.fromkeys(str(path.resolve().parent) for path in places[:2]))
+    raise DigitnetError(
+        f"{model_path}: was trained on {name} (checksum {checksum}), which is not in "
+        f"{where}; point at it with {flag}"
+    )
+
+
+def _found_in(
+    model: Model, places: list[Path], data_dir: str | os.PathLike[str] | None,
+    progress: bool | None,
+) -> Dataset | None:  # fmt: skip
+    """The first of `places` that holds the data `model` was trained on, or None."""
     for path in places:
         if path.exists():
             try:  # a file of that name that is not data at all: not it (and not quoted)
@@ -86,12 +120,14 @@ def find_training_data(
                 continue
             if is_training_data(model, dataset):
                 return dataset
-    where = " or ".join(dict.fromkeys(str(path.parent) for path in places[:2]))
-    raise DigitnetError(
-        f"{model_path}: was trained on {Path(recorded).name} (checksum "
-        f"{info.get('data_checksum', info.get('data_fingerprint', '?'))}), which is not in "
-        f"{where}; point at it with {flag}"
-    )
+    return None
+
+
+def _downloaded(name: str, data_dir: str | os.PathLike[str] | None) -> bool:
+    """Whether the training files of the dataset called `name` are on this machine."""
+    spec = DATASETS[name.partition(":")[0]]
+    folder = dataset_folder(spec, data_dir)
+    return all((folder / file.name).is_file() for file in (spec.train_images, spec.train_labels))
 
 
 def held_out_dataset(model: Model, model_path: str, dataset: Dataset) -> Dataset:
