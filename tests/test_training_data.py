@@ -231,7 +231,8 @@ def test_a_folder_named_like_a_dataset_is_found_as_a_folder_not_downloaded(tmp_p
     folder.mkdir(parents=True)
     images = sample.images[:600].reshape(600, 28, 28)
     (folder / "train-images-idx3-ubyte").write_bytes(idx_bytes(images))
-    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(sample.labels[:600].astype(np.uint8)))
+    labels = sample.labels[:600].astype(np.uint8)
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
     done = run_cli("train", "--data", str(folder), "--epochs", "1", "--dev-size", "100",
                    "--out", str(tmp_path / "m.npz"), "--quiet")  # fmt: skip
     assert done.returncode == 0, done.stderr

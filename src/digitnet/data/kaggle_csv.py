@@ -20,7 +20,6 @@ is read whole, up to MAX_STREAM bytes, and both passes use that copy.
 from __future__ import annotations
 
 import dataclasses
-
 import io
 import os
 import shlex
