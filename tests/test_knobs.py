@@ -14,6 +14,7 @@ from conftest import run_cli
 from digitnet.errors import DigitnetError
 from digitnet.interfaces.cli import build_parser
 from digitnet.recipes import FAST, get_recipe
+from digitnet.recipes.catalog import RECIPES
 from digitnet.recipes.knobs import as_flags, knob_table
 from digitnet.recipes.recipe import KNOBS
 
@@ -224,3 +225,12 @@ def test_a_recipe_that_restores_its_best_by_default_still_trains_without_a_dev_s
     assert recipe.restore_best and recipe.dev_size == 0  # off in effect: nothing measured
     with pytest.raises(DigitnetError, match="dev_size=2.5: a count of rows is whole"):
         recipe.with_overrides(dev_size=2.5)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_a_recipe_summary_quotes_its_own_epochs(name):
+    """A summary that names a number of epochs names the recipe's (a stale '20 epochs'
+    once contradicted the settings printed under it)."""
+    recipe = RECIPES[name]
+    for quoted in re.findall(r"(\d+) epochs", recipe.summary):
+        assert int(quoted) == recipe.epochs, (name, recipe.summary)

@@ -329,19 +329,21 @@ def test_predict_refuses_other_images_with_a_clear_error(model, images, message)
 
 
 @pytest.mark.parametrize(
-    "convert",
-    [
-        lambda images: images.astype(np.float32) / 255 * 2,  # `image * 2`: values 0..2
-        lambda images: images.astype(np.float64) * 0.999,  # 0..255 with fractions
+    "convert, fix",
+    [  # `image * 2`: values 0..2, made 0..1 by dividing (clipping would wreck them)
+        (lambda images: images.astype(np.float32) / 255 * 2, "images / images.max() makes"),
+        # 0..255 with fractions (after resizing): rounding makes them 8-bit again
+        (lambda images: images.astype(np.float64) * 0.999, "np.rint(images) makes them whole"),
     ],
 )
-def test_floats_in_neither_convention_are_refused_not_guessed(model, sample, convert):
-    """Read as 0..255, values 0..2 would be a blank image, predicted with confidence."""
+def test_floats_in_neither_convention_are_refused_not_guessed(model, sample, convert, fix):
+    """Read as 0..255, values 0..2 would be a blank image, predicted with confidence;
+    the message leads with the fix that fits the range it saw."""
     images = convert(sample.images[:5])
     message = "with fractions: neither 0..1 (images / 255) nor whole numbers 0..255"
     with pytest.raises(DigitnetError, match=re.escape(message)):
         model.predict(images)
-    with pytest.raises(DigitnetError, match=re.escape("np.clip(images, 0, 1) if they are 0..1")):
+    with pytest.raises(DigitnetError, match=re.escape(fix)):
         model.predict_proba(images[0])
 
 
@@ -350,6 +352,8 @@ def test_a_float_just_over_one_is_named_exactly_and_clipping_suggested(model, sa
     images = sample.images[:2] / 255.0
     images[0, 300] = 1.0000001
     with pytest.raises(DigitnetError, match=re.escape("to 1.0000001 with fractions")):
+        model.predict(images)
+    with pytest.raises(DigitnetError, match=re.escape("np.clip(images, 0, 1) makes them 0..1")):
         model.predict(images)
 
 

@@ -532,3 +532,34 @@ def test_pictures_of_one_image_take_a_batch_of_one(model, sample, shape):
 def test_pictures_given_the_wrong_sizes_say_so_in_one_error(model, sample, draw, message):
     with pytest.raises(DigitnetError, match=re.escape(message)):
         draw(model, sample)
+
+
+def test_a_report_stopped_while_drawing_leaves_the_earlier_report_whole(
+    model, small_data, tmp_path, monkeypatch
+):
+    """Ctrl-C while the pictures are drawn writes nothing: the folder keeps the last
+    report, every file as it was (it once kept 2 new pictures beside 12 old ones), and
+    a folder made for the stopped report is not left behind empty."""
+    import digitnet.pictures.report as report
+
+    folder = tmp_path / "report"
+    earlier = Dataset(small_data.images[:600], small_data.labels[:600], "an earlier set")
+    build_report(model, earlier, folder, progress=False)  # other pictures than below
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    drawn = []
+    real = report.png_bytes
+
+    def stopped_after_two(figure):
+        if len(drawn) == 2:
+            raise KeyboardInterrupt
+        drawn.append(figure)
+        return real(figure)
+
+    monkeypatch.setattr(report, "png_bytes", stopped_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(model, small_data, folder, progress=False)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    drawn.clear()
+    with pytest.raises(KeyboardInterrupt):
+        build_report(model, small_data, tmp_path / "new", progress=False)
+    assert not (tmp_path / "new").exists()

@@ -189,7 +189,7 @@ def test_predicting_digits_with_a_clothes_model_warns(fashion_model, tmp_path):
     done = run_cli("predict", str(fashion_model), "sample", "--out", str(tmp_path / "s.csv"))
     assert done.returncode == 0, done.stderr
     assert "predicts T-shirt/top, Trouser, Pullover..., but bundled MNIST sample" in done.stderr
-    assert "its labels 0..9 number its own classes (0 is T-shirt/top)" in done.stderr
+    assert "its labels 0..9 are the model's own classes, 0 meaning T-shirt/top" in done.stderr
 
 
 def test_a_digit_model_on_digits_says_nothing_of_classes(model_path):

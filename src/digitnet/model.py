@@ -204,10 +204,15 @@ def pixel_rows(images: ArrayLike, pixels: int = 784) -> np.ndarray:
     if array.dtype == np.uint8:
         return array
     if array.dtype.kind == "f" and not np.array_equal(array, np.rint(array)):
+        if high <= 1.05:  # 0..1, overshot a little by resizing or blurring
+            fix = "np.clip(images, 0, 1) makes them 0..1"
+        elif high < 32:  # another scale: image * 2, or 0..10 from a calculation
+            fix = "images / images.max() makes them 0..1 (np.rint(images) if they are 0..255)"
+        else:  # 0..255 with fractions: after resizing
+            fix = "np.rint(images) makes them whole numbers 0..255 (images / images.max() 0..1)"
         raise DigitnetError(
             f"images: floats from {low!r} to {high!r} with fractions: neither "
             "0..1 (images / 255) nor whole numbers 0..255 (an 8-bit image as floats); "
-            "np.clip(images, 0, 1) if they are 0..1 with a little overshoot, "
-            "np.rint(images) if they are 0..255"
+            f"{fix}"
         )
     return np.rint(array).astype(np.uint8)

@@ -695,8 +695,11 @@ def command_predict(args: argparse.Namespace) -> int:
         tell(f"data: {dataset.source}")
         mismatch = class_mismatch(model, args.model, dataset)
         if mismatch:
-            first = model.class_names[0]  # a submission's labels are numbers: say what 0 is
-            _warn(f"{mismatch}: its labels 0..9 number its own classes (0 is {first})")
+            # A submission's labels are numbers: say what they stand for where it is not
+            # plain (a clothes model's 0 is a T-shirt; a digit model's 0 is the digit).
+            first = model.class_names[0]
+            meaning = "" if first == "0" else f", 0 meaning {first}"
+            _warn(f"{mismatch}: its labels 0..9 are the model's own classes{meaning}")
         images, names = dataset.images, [str(row) for row in range(1, len(dataset) + 1)]
     else:
         read, skipped = _read_pictures(pictures, args.skip_unreadable)

@@ -59,21 +59,30 @@ def build_report(
     """
     if dataset.labels is None:
         raise DigitnetError(f"{dataset.source}: has no labels; a report needs labelled data")
+    existed = Path(out).is_dir()
     folder = output_folder(out)
-    pictures, accuracy = _pictures(model, dataset, progress)
-    written, sections = [], []
-    for picture in tqdm(
-        pictures, desc="report", disable=None if progress is None else not progress
-    ):
-        data = png_bytes(picture.draw())
+    try:
+        # Every picture is drawn before any file is written: stopped while drawing (the
+        # long part), the folder keeps what it held, an earlier report whole.
+        pictures, accuracy = _pictures(model, dataset, progress)
+        quiet = None if progress is None else not progress
+        drawn = [(picture, png_bytes(picture.draw()))
+                 for picture in tqdm(pictures, desc="report", disable=quiet)]  # fmt: skip
+        embedded = [(picture, base64.b64encode(data).decode("ascii")) for picture, data in drawn]
+        page = _html(model, dataset, accuracy, embedded, warning)
+    except BaseException:
+        if not existed and not any(folder.iterdir()):
+            folder.rmdir()  # made for this report, still empty: not left behind
+        raise
+    written = []
+    for picture, data in drawn:
         path = folder / picture.file
         with atomic_write(path) as stream:
             stream.write(data)
         written.append(path)
-        sections.append((picture, base64.b64encode(data).decode("ascii")))
-    index = folder / "index.html"
+    index = folder / "index.html"  # last: a page never points at pictures not yet there
     with atomic_write(index, "w") as stream:
-        stream.write(_html(model, dataset, accuracy, sections, warning))
+        stream.write(page)
     return [*written, index]
 
 

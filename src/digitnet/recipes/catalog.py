@@ -99,7 +99,7 @@ BEST = Recipe(
     name="best",
     summary="three 3x3 'same' convolutions (32, 64, 128 filters) with batch norm and max "
     "pooling, dense 256, label smoothing, the weights' moving average, 42 epochs "
-    "(clothes: five convolutions, 20 epochs)",
+    "(clothes: five convolutions, fewer epochs)",
     # The cnn recipe's network with a third convolution of 128 filters on the 7x7 maps:
     # about twice its multiply-adds.  42 epochs: under half an hour on MNIST at two
     # threads.  Clothes get other settings: for_clothes, below.
