@@ -92,6 +92,16 @@ case("csv test file to train", "has no 'label' column")(
 case("csv binary garbage", "d.bin")(
     lambda f, m: _predict(f, m, _write(f / "d.bin", bytes(range(256)) * 40))
 )
+case("a PDF given as data", "scan.pdf: is a PDF document, not a CSV file")(
+    lambda f, m: _predict(f, m, _write(f / "scan.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj"))
+)
+case("a model file given as training data", "is a zip archive")(
+    lambda f, m: ["train", "--data", str(m), "--out", str(f / "m2.npz")]
+)
+case("a UTF-16 CSV, as spreadsheets save 'Unicode text'", "text in UTF-16, not UTF-8")(
+    lambda f, m: _predict(f, m, _write(f / "u16.csv", (",".join(TEST_HEADER) + "\n" + ROW
+                                                       + "\n").encode("utf-16")))
+)  # fmt: skip
 case("csv not utf-8", "not UTF-8")(
     lambda f, m: _predict(f, m, _write(f / "u.csv", b"\xff\xfe\x00bad\n"))
 )

@@ -155,6 +155,23 @@ def test_image_files_are_read(tmp_path, suffix):
         assert np.corrcoef(pixels.astype(float), expected.astype(float))[0, 1] > 0.95
 
 
+def test_ink_on_a_transparent_layer_reads_whatever_its_colour(tmp_path):
+    """A digit drawn on a transparent layer: black ink was read, white ink composited
+    on white paper was 'no digit found (the image is blank)'.  Under light ink the
+    transparent background counts as black, so both read as the same digit."""
+    ink = _synthetic_digit() > 128  # where the pen was
+    read = []
+    for colour in (0, 255):  # black ink, white ink
+        layer = np.zeros((*ink.shape, 4), np.uint8)
+        layer[ink] = (colour, colour, colour, 255)
+        path = tmp_path / f"ink{colour}.png"
+        Image.fromarray(layer, "RGBA").save(path)
+        read.append(read_digit_image(path))
+    assert read[1].max() > 200  # the white digit is there
+    agreement = np.corrcoef(read[0].astype(float), read[1].astype(float))[0, 1]
+    assert agreement > 0.99, agreement
+
+
 def test_a_pillow_image_or_an_array_reads_as_its_file_does(tmp_path):
     """read_digit_image refused a Pillow Image and a numpy array, quoting the array's
     repr cut off mid-number; a notebook holds pictures in both forms."""

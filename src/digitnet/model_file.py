@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import zipfile
 import zlib
 from pathlib import Path
@@ -100,7 +101,10 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     if path.exists() and not path.is_file():  # a FIFO, a device: never read as a model
         raise DigitnetError(f"{path}: is not a regular file, so not a model file")
     if not path.is_file():
-        raise DigitnetError(f"{path}: no such model file")
+        others = sorted(p.name for p in path.parent.glob("*.npz")) if path.parent.is_dir() else []
+        hint = (f"; here: {', '.join(others[:4])}{', ...' if len(others) > 4 else ''}" if others
+                else f"; digitnet train --out {shlex.quote(str(path))} makes one")  # fmt: skip
+        raise DigitnetError(f"{path}: no such model file{hint}")
     try:
         path.open("rb").close()
     except OSError as error:  # unreadable: say so, not "corrupt"

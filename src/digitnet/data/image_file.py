@@ -3,7 +3,7 @@
 The picture is read as grayscale, upright as its EXIF orientation says (a
 phone's photo), at most WORKING_SIDE pixels a side (a JPEG is decoded at a
 fraction of its size, so a 50-megapixel photo costs little memory), with a
-transparent background counted as white paper.  An image of more than
+transparent background counted as white paper (black, under light ink).  An image of more than
 MAX_PIXELS pixels is refused from its header, before it is decoded: a small file
 that claims a gigantic image (a decompression bomb) costs nothing.
 
@@ -164,9 +164,21 @@ def _grey_levels(image: Any) -> np.ndarray:
         return np.clip(values / top * 255, 0, 255).astype(np.float32)
     if image.mode in ("RGBA", "LA", "P", "PA"):
         image = image.convert("RGBA")
-        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, image)
+        image = Image.alpha_composite(Image.new("RGBA", image.size, _paper(image)), image)
     return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def _paper(image: Any) -> tuple[int, int, int, int]:
+    """The colour a transparent background stands for: white paper, unless what is
+    drawn on it (its opaque pixels) is light, as white ink on a transparent layer
+    is: then black, or the digit would vanish into the paper."""
+    rgba = np.asarray(image, dtype=np.float32)
+    opaque = rgba[..., 3] > 127
+    if opaque.all() or not opaque.any():
+        return (255, 255, 255, 255)  # nothing drawn on a transparent layer
+    red, green, blue = (rgba[..., channel][opaque] for channel in range(3))
+    ink = float(np.mean(0.299 * red + 0.587 * green + 0.114 * blue))  # as "L" weighs them
+    return (0, 0, 0, 255) if ink > 127 else (255, 255, 255, 255)
 
 
 def _is_empty(source: str | os.PathLike[str] | bytes) -> bool:

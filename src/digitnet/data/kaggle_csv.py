@@ -61,6 +61,9 @@ def read_kaggle_csv(path: str | os.PathLike[str], *, need_labels: bool = False) 
     check_path(path)
     path = Path(path)
     open_text = _opener(path)
+    kind = _binary_kind(path)
+    if kind is not None:
+        raise DigitnetError(f"{path}: is {kind}, not a CSV file (a text file of numbers)")
     header = _read_header(path, open_text)
     if header[:1] == ["label"] and header[1:] in PIXEL_NAMINGS:
         has_labels = True
@@ -180,6 +183,36 @@ def _opener(path: Path) -> Callable[[], TextIO]:
     except UnicodeDecodeError:
         raise DigitnetError(f"{path}: is not a text CSV file (not UTF-8)") from None
     return lambda: io.StringIO(text, newline="")
+
+
+# The first bytes of files people hand over by mistake, and what they are.
+_SIGNATURES = {
+    b"\xff\xfe": "text in UTF-16, not UTF-8 (save it as UTF-8)",
+    b"\xfe\xff": "text in UTF-16, not UTF-8 (save it as UTF-8)",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a zip archive (an .npz model, a .docx or .xlsx, a zipped CSV?)",
+    b"\x1f\x8b": "a gzip file (unpack it first: gunzip)",
+    b"\x89PNG": "a PNG picture",
+    b"\xff\xd8\xff": "a JPEG picture",
+    b"GIF8": "a GIF picture",
+    b"\x93NUMPY": "a numpy .npy file",
+    b"\x00\x00\x08": "an IDX file (MNIST's format: pass its folder)",
+}
+
+
+def _binary_kind(path: Path) -> str | None:
+    """What a regular file is if it is plainly not text (its first bytes), else None."""
+    if not path.is_file():
+        return None  # a pipe or device is read once, by _opener
+    try:
+        with open(path, "rb") as raw:
+            start = raw.read(1024)
+    except OSError:
+        return None  # said when it is read
+    for signature, kind in _SIGNATURES.items():
+        if start.startswith(signature):
+            return kind
+    return "a binary file" if b"\x00" in start else None
 
 
 def _capped_lines(path: Path, stream: TextIO) -> Iterator[str]:

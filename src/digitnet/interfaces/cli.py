@@ -15,6 +15,7 @@ import io
 import ipaddress
 import os
 import re
+import shlex
 import signal
 import socket
 import sys
@@ -693,6 +694,10 @@ def command_predict(args: argparse.Namespace) -> int:
             named = given.lower().endswith(".csv") or is_named(given) or given == STDIN
             raise DigitnetError(str(error) if named else f"{error}; {ACCEPTED}") from None
         tell(f"data: {dataset.source}")
+        if dataset.labels is not None:  # a train.csv: its labels are not predictions' input
+            tell(f"note: its labels are left out (predict only guesses); to score the guesses: "
+                 f"digitnet evaluate {shlex.quote(args.model)} --data "
+                 f"{shlex.quote(args.inputs[0])}")  # fmt: skip
         mismatch = class_mismatch(model, args.model, dataset)
         if mismatch:
             # A submission's labels are numbers: say what they stand for where it is not

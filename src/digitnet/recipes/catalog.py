@@ -7,6 +7,8 @@ where they would go stale.
 
 from __future__ import annotations
 
+import difflib
+
 from digitnet.errors import DigitnetError
 from digitnet.recipes.recipe import Recipe
 
@@ -148,5 +150,9 @@ def get_recipe(name: str) -> Recipe:
     """The recipe called `name`; DigitnetError listing the choices if there is none."""
     try:
         return RECIPES[name]
-    except KeyError:
-        raise DigitnetError(f"unknown recipe '{name}' (choose from {', '.join(RECIPES)})") from None
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name).lower(), RECIPES, n=1, cutoff=0.6)
+        guess = f"did you mean '{close[0]}'? " if close else ""
+        raise DigitnetError(
+            f"unknown recipe '{name}' ({guess}choose from {', '.join(RECIPES)})"
+        ) from None

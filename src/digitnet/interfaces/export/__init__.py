@@ -52,8 +52,8 @@ def export_format(out: str | os.PathLike[str], to: str | None = None) -> str:
         return SUFFIXES[suffix]
     shown = f"'{suffix}'" if suffix else "no suffix"
     raise DigitnetError(
-        f"{text}: cannot tell the format from its name ({shown}); name it .onnx, .pt, .html "
-        f"or FOLDER/, or give --to ({', '.join(FORMATS)})"
+        f"{text}: cannot tell the format from its name ({shown}); name it .onnx, "
+        f".pt2 (or .pt), .html or FOLDER/, or give --to ({', '.join(FORMATS)})"
     )
 
 
