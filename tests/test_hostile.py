@@ -185,6 +185,11 @@ def _metadata(change: Callable[[dict], None]) -> Callable[[dict], None]:
     return edit
 
 
+def _metadata_text(good: Path) -> str:
+    with np.load(good) as archive:
+        return str(archive["metadata"])
+
+
 def _evaluate(model: Path) -> list[str]:
     return ["evaluate", str(model), "--data", "sample"]
 
@@ -316,6 +321,55 @@ case("model 0 inputs", "inputs per row must be a whole number >= 1, not 0")(
 case("model -1 inputs", "inputs per row must be a whole number >= 1, not -1")(
     lambda f, m: _evaluate(_model_with(f, m, _metadata(lambda d: d.update(inputs=-1))))
 )
+
+
+def _raw_metadata(folder: Path, good: Path, text: str) -> Path:
+    """The model with its metadata JSON replaced by `text`, as written (escapes kept)."""
+    return _model_with(folder, good, lambda arrays: arrays.update(metadata=np.array(text)))
+
+
+def _encrypted(folder: Path, good: Path) -> Path:
+    """The model with the zip's 'encrypted' flag set on every member."""
+    data = bytearray(good.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + flag_at] |= 1
+            start = data.find(signature, start + 4)
+    path = folder / "encrypted.npz"
+    path.write_bytes(bytes(data))
+    return path
+
+
+case("model with an 'encrypted' zip", "is encrypted, password required")(
+    lambda f, m: _evaluate(_encrypted(f, m))
+)
+case("model metadata with half a character", "not valid Unicode (a lone surrogate)")(
+    lambda f, m: _evaluate(_raw_metadata(f, m, json.dumps(
+        {**json.loads(_metadata_text(m)), "info": {"data": "\ud800"}}).replace(
+        "\\\\ud800", "\\ud800")))
+)  # fmt: skip
+case("model metadata with Infinity", "holds Infinity, which JSON does not allow")(
+    lambda f, m: _evaluate(_raw_metadata(f, m, _metadata_text(m).replace(
+        '"inputs": 784', '"inputs": Infinity')))
+)  # fmt: skip
+case("model history of epoch null", "history 'epoch' is not a rising list of whole numbers")(
+    lambda f, m: ["train", "--resume", str(_model_with(f, m, _metadata(lambda d: d["history"]
+                  .update({key: [None] if key == "epoch" else values[-1:]
+                           for key, values in d["history"].items()})))), "--epochs", "1",
+                  "--data", "sample"]
+)  # fmt: skip
+case("model of 100 inputs exported as a drawing page", "takes 100 inputs, not 28x28")(
+    lambda f, m: ["export", str(_model_with(f, m, _hundred_inputs)), str(f / "page.html")]
+)
+
+
+def _hundred_inputs(arrays: dict) -> None:
+    """A sound model of 100 inputs (not pixels): its metadata and first weights agree."""
+    _metadata(lambda d: d.update(inputs=100))(arrays)
+    arrays["layer0_weight"] = arrays["layer0_weight"][:100].copy()
+
+
 case("knob layers of a trillion parameters", "digitnet builds at most 25,000,000")(
     lambda f, m: [
         "train",
@@ -443,6 +497,26 @@ case("out is the input", "is also an input")(
 )
 case("out is the model", "is also an input")(
     lambda f, m: ["predict", str(m), _csv(f, ROW + "\n"), "--out", str(m)]
+)
+
+
+def _into_an_input_folder(folder: Path, model: Path, kind: str) -> list[str]:
+    """predict reading a folder, asked to write over one of the files it reads."""
+    inputs = _mkdir(folder / "in")
+    if kind == "pictures":
+        _png(Path(inputs) / "a.png", _noise())
+        read = "a.png"
+    else:  # an IDX folder
+        (Path(inputs) / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + bytes(12))
+        read = "t10k-images-idx3-ubyte"
+    return ["predict", str(model), inputs, "--out", str(Path(inputs) / read)]
+
+
+case("out onto a picture of the input folder", "in/a.png: is also an input")(
+    lambda f, m: _into_an_input_folder(f, m, "pictures")
+)
+case("out onto a file of the input IDX folder", "t10k-images-idx3-ubyte: is also an input")(
+    lambda f, m: _into_an_input_folder(f, m, "idx")
 )
 case("out of train named as a CSV", "m.csv: this command writes a model file (.npz)")(
     lambda f, m: ["train", "--epochs", "1", "--out", str(f / "m.csv")]
@@ -709,3 +783,25 @@ def test_what_load_model_refuses_is_not_written_either(tmp_path):
     with pytest.raises(digitnet.DigitnetError, match="has 3 outputs"):
         digitnet.export_model(three, tmp_path / "three.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_bundled_sample_and_a_dataset_are_inputs_no_output_may_overwrite(tmp_path):
+    """`train --data sample --out <the package's mnist_sample.npz>` wrote over the
+    bundled sample, and every later default run broke: the files a data name stands
+    for count as inputs (checked here without risking the real file)."""
+    from digitnet.atomic import check_output
+    from digitnet.data.bundled import sample_file
+    from digitnet.data.sources import data_files
+    from digitnet.errors import DigitnetError
+
+    bundled = sample_file()
+    assert bundled is not None and data_files("sample") == [bundled] == data_files("Sample")
+    with pytest.raises(DigitnetError, match="is also an input"):
+        check_output(bundled, data_files("sample"))
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    files = data_files("mnist", data_dir=tmp_path)
+    assert folder / "train-images-idx3-ubyte.gz" in files
+    with pytest.raises(DigitnetError, match="is also an input"):
+        check_output(folder / "train-images-idx3-ubyte.gz", files)

@@ -275,3 +275,29 @@ def test_names_that_are_not_utf8_are_read_cached_and_written_as_their_own_bytes(
         .splitlines()[1]
         .startswith(os.fsencode(picture) + b",")
     )
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"PYTHONIOENCODING": "ascii"},
+        {"PYTHONIOENCODING": "latin-1"},
+        {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""},
+    ],  # fmt: skip
+)
+def test_a_terminal_that_is_not_utf8_gets_question_marks_not_a_traceback(
+    model_file, tmp_path, environment
+):
+    """`show`'s drawing (block characters) and a model named 'é.npz' ended in a
+    UnicodeEncodeError, after the model was written, on an ASCII or Latin-1 terminal."""
+    env = {**os.environ, **environment}
+    shown = subprocess.run([sys.executable, "-m", "digitnet", "show", str(model_file),
+                            "--index", "3"], capture_output=True, env=env, timeout=120)  # fmt: skip
+    assert shown.returncode == 0 and b"Traceback" not in shown.stderr, shown.stderr
+    assert b"row 3" in shown.stdout and b"+-----" in shown.stdout
+    named = tmp_path / "é.npz"
+    trained = subprocess.run([sys.executable, "-m", "digitnet", "train", "--epochs", "1",
+                              "--out", str(named)], capture_output=True, env=env,
+                             timeout=120)  # fmt: skip
+    assert trained.returncode == 0 and b"Traceback" not in trained.stderr, trained.stderr
+    assert named.is_file() and b"saved model to" in trained.stdout

@@ -119,6 +119,8 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
             json.JSONDecodeError, RecursionError):  # fmt: skip
         raise DigitnetError(f"{path}: not a digitnet model file, or corrupt/truncated") from None
+    except (RuntimeError, NotImplementedError) as error:  # zipfile: encrypted, unknown method
+        raise DigitnetError(f"{path}: not a digitnet model file ({error})") from None
 
 
 def _read(path: Path, archive: zipfile.ZipFile) -> Model:
@@ -138,12 +140,16 @@ def _read(path: Path, archive: zipfile.ZipFile) -> Model:
     if version < 1:
         raise DigitnetError(f"{path}: model format {version} does not exist")
     try:
-        metadata = json.loads(str(_read_member(archive, "metadata", (), None)))
+        metadata = json.loads(str(_read_member(archive, "metadata", (), None)),
+                              parse_constant=_no_constant)  # fmt: skip
     except json.JSONDecodeError as error:
         raise DigitnetError(f"{path}: its metadata is not valid JSON ({error.msg}, at "
                             f"character {error.pos})") from None  # fmt: skip
     if not isinstance(metadata, dict):
         raise DigitnetError(f"{path}: its metadata is not a JSON object")
+    if not _encodable(metadata):  # "\ud800": a JSON escape of half a character
+        raise DigitnetError(f"{path}: its metadata holds text that is not valid Unicode "
+                            "(a lone surrogate)")  # fmt: skip
     if version == 1:
         layers, inputs, renamed = _format1_layers(path, metadata)
     else:
@@ -294,6 +300,30 @@ def _preprocessing(path: Path, values: dict[str, Any]) -> Preprocessing:
     return Preprocessing.from_dict(values)
 
 
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (Python's json reads them): refused in metadata."""
+    raise DigitnetError(f"its metadata holds {name}, which JSON does not allow")
+
+
+def _encodable(value: object, depth: int = 0) -> bool:
+    """Whether every string in `value` (JSON: dicts, lists, scalars) is text: valid
+    UTF-8, or a file name's own bytes as Python holds them (U+DC80..U+DCFF)."""
+    if depth > 100:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(key, depth) and _encodable(item, depth + 1)
+                   for key, item in value.items())  # fmt: skip
+    if isinstance(value, list):
+        return all(_encodable(item, depth + 1) for item in value)
+    return True
+
+
 def _history(path: Path, history: dict[str, Any]) -> dict[str, list]:
     """The training curve: lists of numbers (or null), all of one length."""
     lengths = set()
@@ -306,6 +336,12 @@ def _history(path: Path, history: dict[str, Any]) -> dict[str, list]:
         lengths.add(len(values))
     if len(lengths) > 1:
         raise DigitnetError(f"{path}: the history's lists have different lengths")
+    epochs = history.get("epoch", [])
+    # epochs count whole passes, in order: a resumed run numbers its epochs after them
+    if not all(isinstance(epoch, int) and epoch >= 1 for epoch in epochs) or any(
+        later <= earlier for earlier, later in zip(epochs, epochs[1:])
+    ):
+        raise DigitnetError(f"{path}: history 'epoch' is not a rising list of whole numbers")
     return history
 
 

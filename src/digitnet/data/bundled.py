@@ -17,10 +17,18 @@ import numpy as np
 from digitnet.data.dataset import Dataset
 from digitnet.wording import count
 
+SAMPLE_FILE = "mnist_sample.npz"
+
+
+def sample_file() -> Path | None:
+    """The bundled sample's file where it is one on disk (None inside a zipped install)."""
+    resource = resources.files("digitnet.data") / "bundled" / SAMPLE_FILE
+    return Path(str(resource)) if isinstance(resource, Path) else None
+
 
 def load_sample() -> Dataset:
     """The bundled sample as a Dataset (uint8 images, int64 labels)."""
-    resource = resources.files("digitnet.data") / "bundled" / "mnist_sample.npz"
+    resource = resources.files("digitnet.data") / "bundled" / SAMPLE_FILE
     with resources.as_file(resource) as path, np.load(path, allow_pickle=False) as archive:
         images = archive["images"]
         labels = archive["labels"].astype(np.int64)

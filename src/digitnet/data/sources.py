@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from digitnet.data import download as downloads
-from digitnet.data.bundled import load_sample
+from digitnet.data.bundled import load_sample, sample_file
 from digitnet.data.cache import cached
 from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS
@@ -61,6 +61,26 @@ def load_data(
         # it is recorded as it was given.  Files and folders are recorded in full.
         found = str(path.resolve() if path.is_file() or path.is_dir() else path.absolute())
     return dataclasses.replace(dataset, spec=found)
+
+
+def data_files(text: str | os.PathLike[str] | None,
+               data_dir: str | os.PathLike[str] | None = None) -> list[Path]:  # fmt: skip
+    """The files that load_data(text) reads, as far as they can be told without reading
+    them (nothing is downloaded): so that no output is ever written over one of them."""
+    if text is None:
+        return []
+    text = os.fspath(text)
+    if _known_name(text) == SAMPLE:
+        bundled = sample_file()
+        return [] if bundled is None else [bundled]
+    name, colon, chosen = _known_name(text).partition(":")
+    if name in DATASETS and not Path(text).exists():
+        folder = downloads.dataset_folder(DATASETS[name], data_dir)
+        return [folder / file.name for file in DATASETS[name].files]
+    path = Path(name) if colon and chosen in SPLIT_FILES and not Path(text).exists() else Path(text)
+    if path.is_dir():  # an IDX folder: its image and label files
+        return [found for found in path.iterdir() if "-ubyte" in found.name]
+    return [path]
 
 
 def _known_name(text: str) -> str:

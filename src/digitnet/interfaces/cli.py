@@ -7,6 +7,7 @@ ends with status 130, after saving what training had reached.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import difflib
 import errno
@@ -32,6 +33,7 @@ from digitnet.data.dataset import PIXELS, Dataset
 from digitnet.data.dataset_table import DATASETS, get_dataset_spec
 from digitnet.data.download import dataset_folder, download, is_present, presence
 from digitnet.data.recorded import is_named
+from digitnet.data.sources import data_files
 from digitnet.errors import DigitnetError, DownloadError, check_seed
 from digitnet.interfaces.evaluation_text import evaluation_report
 from digitnet.interfaces.predictions import (
@@ -118,10 +120,25 @@ class _ReaderMayLeave(io.TextIOBase):
         return self.stream.fileno()
 
 
+def _bytes_or_replaced(error: UnicodeError) -> tuple[str | bytes, int]:
+    """A file name's own bytes (held as surrogates) as they are; any other character
+    the terminal's encoding lacks (ASCII, Latin-1: a drawing's blocks, an 'é') as '?'."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    if all(0xDC80 <= ord(char) <= 0xDCFF for char in bad):
+        return codecs.lookup_error("surrogateescape")(error)
+    return codecs.lookup_error("replace")(error)
+
+
+codecs.register_error("digitnet-stdout", _bytes_or_replaced)
+
+
 def _tolerant(stream: IO[str] | None, errors: str) -> None:
-    """`stream` made to write unencodable characters by `errors`, if it is strict."""
+    """`stream` made to write unencodable characters by `errors`, if it is strict
+    (or, as Python sets it in the C locale, strict for all but file names' bytes)."""
     reconfigure = getattr(stream, "reconfigure", None)
-    if getattr(stream, "errors", None) == "strict" and callable(reconfigure):
+    if getattr(stream, "errors", None) in ("strict", "surrogateescape") and callable(reconfigure):
         with contextlib.suppress(ValueError, io.UnsupportedOperation):
             reconfigure(errors=errors)
 
@@ -137,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A file name that is not UTF-8 (b'tr\xfe.csv', held as 'tr\udcfe.csv') is printed
     # as its own bytes on stdout (a CSV of names stays true to the files) and escaped
     # on stderr, never a UnicodeEncodeError: in a UTF-8 locale Python's are strict.
-    _tolerant(sys.stdout, "surrogateescape")
+    _tolerant(sys.stdout, "digitnet-stdout")
     _tolerant(sys.stderr, "backslashreplace")
     original_stdout = sys.stdout
     try:
@@ -502,6 +519,8 @@ def command_export(args: argparse.Namespace) -> int:
     require_extra(fmt)
     check_destination(args.out, fmt, [args.model])  # before reading the model: nothing written
     model = load_model(args.model)
+    if fmt == "html":  # the page draws 28x28 digits: a model of other inputs cannot read them
+        _check_inputs(model, args.model)
     export_model(model, args.out, fmt, inputs=[args.model])
     print(f"wrote {args.out} ({fmt}: {model.network.layer_spec})")
     return 0
@@ -517,7 +536,9 @@ def command_train(args: argparse.Namespace) -> int:
         args.out = args.resume or "model.npz"
     _not_stdout(args.out, "a model file")
     check_seed(args.seed, "--seed ")
-    check_output(args.out, [args.data] if args.resume else [args.data, args.resume])
+    data_read = data_files(args.data if args.data or args.resume else "sample", args.data_dir)
+    check_output(args.out, [args.data, *data_read] if args.resume else
+                 [args.data, *data_read, args.resume])  # fmt: skip
     _named_as(args.out, ".npz", "a model file (.npz)")
     if args.plots:
         output_folder(args.plots)
@@ -676,7 +697,8 @@ def command_predict(args: argparse.Namespace) -> int:
     default = "submission.csv" if pictures is None else "predictions.csv"
     out = default if args.out is None else args.out  # '' is refused by check_output
     if not to_stdout:
-        check_output(out, [args.model, *args.inputs])
+        read = pictures if pictures is not None else data_files(args.inputs[0], args.data_dir)
+        check_output(out, [args.model, *args.inputs, *read])
     tell = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)  # not in the CSV
     try:
         model = load_model(args.model)
@@ -767,7 +789,8 @@ def command_show(args: argparse.Namespace) -> int:
     if args.out:
         _not_stdout(args.out, "a PNG picture (the terminal drawing is what goes to stdout)")
         _named_as(args.out, ".png", "a PNG picture")
-        check_output(args.out, [args.model, args.image, args.data])
+        check_output(args.out, [args.model, args.image, args.data,
+                                *data_files(args.data, args.data_dir)])  # fmt: skip
     model = load_model(args.model)
     _check_inputs(model, args.model)
     label: int | None = None
