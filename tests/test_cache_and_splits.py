@@ -83,6 +83,31 @@ def test_corrupt_cache_is_rebuilt_not_trusted(csv_path, parse_counter, private_d
     assert len(load_data(csv_path)) == 40 and len(parse_counter) == 2  # the rebuilt one is good
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda arrays: arrays.update(labels=arrays["labels"] + 90),  # labels 90..99
+        lambda arrays: arrays.update(labels=arrays["labels"].astype(np.float64) + 0.5),
+        lambda arrays: arrays.update(images=arrays["images"][:, :100].copy()),  # 100 wide
+    ],
+)
+def test_a_cache_entry_is_checked_as_a_parse_would_be(
+    csv_path, parse_counter, private_data_dir, capsys, edit
+):
+    """Edited in place with its stamp kept, an entry's labels of 99 reached the loss as
+    an IndexError, and images 100 wide trained a 100-input network."""
+    load_data(csv_path)
+    entry = _entries(private_data_dir)[0]
+    with np.load(entry) as archive:
+        arrays = dict(archive)
+    edit(arrays)
+    np.savez(entry, **arrays)
+    again = load_data(csv_path)
+    assert len(parse_counter) == 2 and again.images.shape == (40, 784)
+    assert again.labels.max() <= 9
+    assert "corrupt cache, rebuilding it" in capsys.readouterr().err
+
+
 def test_cache_from_a_newer_version_is_a_clear_error(csv_path, private_data_dir):
     load_data(csv_path)
     entry = _entries(private_data_dir)[0]

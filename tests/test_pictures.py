@@ -580,3 +580,35 @@ def test_a_report_stopped_while_drawing_leaves_the_earlier_report_whole(
     with pytest.raises(KeyboardInterrupt):
         build_report(model, small_data, tmp_path / "new", progress=False)
     assert not (tmp_path / "new").exists()
+
+
+def test_a_report_that_runs_out_of_disk_leaves_the_earlier_report_whole(
+    model, small_data, tmp_path, monkeypatch
+):
+    """A full disk stopped a report at its ninth picture: eight new pictures beside an
+    old page.  Every file is written in full beside the report first, then moved in."""
+    import errno
+
+    import digitnet.pictures.report as report
+
+    folder = tmp_path / "report"
+    earlier = Dataset(small_data.images[:600], small_data.labels[:600], "an earlier set")
+    build_report(model, earlier, folder, progress=False)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    real, written = report.atomic_write, []
+
+    def filling_up(path, mode="wb"):
+        if len(written) == 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(path)
+        return real(path, mode)
+
+    monkeypatch.setattr(report, "atomic_write", filling_up)
+    with pytest.raises(OSError):
+        build_report(model, small_data, folder, progress=False)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before  # no staging
+    monkeypatch.setattr(report, "atomic_write", real)
+    written_now = build_report(model, small_data, folder, progress=False)
+    assert written_now[-1].name == "index.html" and {p.name for p in folder.iterdir()} == {
+        p.name for p in written_now
+    }

@@ -262,3 +262,16 @@ def test_a_folder_named_like_a_dataset_is_found_as_a_folder_not_downloaded(tmp_p
     assert gone.returncode != 0 and gone.stderr.count("\n") == 1, gone.stderr
     assert f"{tmp_path / 'old.npz'}: was trained on " in gone.stderr
     assert "give them with --data PATH" in gone.stderr and "--data sample" not in gone.stderr
+
+
+def test_a_fifo_named_like_the_training_data_is_passed_over_not_waited_on(trained, tmp_path):
+    """A FIFO where the model's data file would be (beside the model) blocked evaluate
+    and resume for ever, reading it."""
+    import os
+
+    elsewhere = tmp_path / "fifo"
+    elsewhere.mkdir()
+    shutil.copy(trained / "model.npz", elsewhere / "model.npz")
+    os.mkfifo(elsewhere / "train.csv")
+    done = run_cli("evaluate", "model.npz", cwd=elsewhere)
+    assert done.returncode == 2 and "was trained on train.csv (checksum" in done.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from digitnet.atomic import atomic_write
-from digitnet.data.dataset import Dataset
+from digitnet.data.dataset import CLASSES, PIXELS, Dataset
 from digitnet.errors import DigitnetError
 
 CACHE_VERSION = 1
@@ -82,8 +82,14 @@ def _read(entry: Path, stamp: np.ndarray) -> Dataset | None:
                 return None  # the source changed
             labels = archive["labels"] if "labels" in archive.files else None
             images = archive["images"]
-            if images.dtype != np.uint8 or images.ndim != 2:
+            if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != PIXELS:
                 raise ValueError("bad images array")
+            # what a parse would have refused: a cache is a file like any other
+            if labels is not None and (
+                labels.dtype.kind not in "iu" or labels.shape != (len(images),)
+                or (len(labels) and not 0 <= labels.min() <= labels.max() < CLASSES)
+            ):  # fmt: skip
+                raise ValueError("bad labels array")
             return Dataset(images, labels, str(archive["source"]))
     except DigitnetError:
         raise

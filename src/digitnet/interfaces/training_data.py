@@ -93,7 +93,7 @@ def find_training_data(
         return found
     name = Path(recorded).name
     checksum = info.get("data_checksum", info.get("data_fingerprint", "?"))
-    present = [str(path) for path in places if path.exists()]
+    present = [str(path) for path in places if path.is_file() or path.is_dir()]
     if present:  # a file of that name, holding other data
         raise DigitnetError(
             f"{model_path}: was trained on {name} (checksum {checksum}); "
@@ -113,7 +113,9 @@ def _found_in(
 ) -> Dataset | None:  # fmt: skip
     """The first of `places` that holds the data `model` was trained on, or None."""
     for path in places:
-        if path.exists():
+        # A FIFO or device of that name would be read (and waited on) for ever: only a
+        # regular file or a folder can be the data.
+        if path.is_file() or path.is_dir():
             try:  # a file of that name that is not data at all: not it (and not quoted)
                 dataset = load_data(path, split="train", data_dir=data_dir, progress=progress)
             except DigitnetError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import html
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,7 @@ def build_report(
         raise DigitnetError(f"{dataset.source}: has no labels; a report needs labelled data")
     existed = Path(out).is_dir()
     folder = output_folder(out)
+    staging: Path | None = None
     try:
         # Every picture is drawn before any file is written: stopped while drawing (the
         # long part), the folder keeps what it held, an earlier report whole.
@@ -69,21 +72,27 @@ def build_report(
         drawn = [(picture, png_bytes(picture.draw()))
                  for picture in tqdm(pictures, desc="report", disable=quiet)]  # fmt: skip
         embedded = [(picture, base64.b64encode(data).decode("ascii")) for picture, data in drawn]
-        page = _html(model, dataset, accuracy, embedded, warning)
+        files = [(picture.file, data) for picture, data in drawn]
+        files.append(("index.html", _html(model, dataset, accuracy, embedded, warning).encode()))
+        # Then every file is written in full beside the report (a full disk stops here,
+        # the report as it was), and only then moved in, the page last: moving a file
+        # within a folder needs no room on the disk.
+        staging = Path(tempfile.mkdtemp(prefix=".digitnet-report-", dir=folder))
+        for name, data in files:
+            with atomic_write(staging / name) as stream:
+                stream.write(data)
     except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         if not existed and not any(folder.iterdir()):
             folder.rmdir()  # made for this report, still empty: not left behind
         raise
-    written = []
-    for picture, data in drawn:
-        path = folder / picture.file
-        with atomic_write(path) as stream:
-            stream.write(data)
-        written.append(path)
-    index = folder / "index.html"  # last: a page never points at pictures not yet there
-    with atomic_write(index, "w") as stream:
-        stream.write(page)
-    return [*written, index]
+    try:
+        for name, _ in files:
+            os.replace(staging / name, folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [folder / name for name, _ in files]
 
 
 def _pictures(model: Model, dataset: Dataset, progress: bool | None) -> tuple[list[Picture], float]:
