@@ -492,6 +492,9 @@ def _bomb(path: Path) -> Path:
 
 
 # --- outputs, knobs, environment, names ----------------------------------------------------
+case("out is a loop of symbolic links", "is a loop of symbolic links")(
+    lambda f, m: [*_predict(f, m, _csv(f, ROW + "\n"))[:-1], str(_loop(f))]
+)
 case("out is the input", "is also an input")(
     lambda f, m: ["predict", str(m), _csv(f, ROW + "\n", name="t.csv"), "--out", str(f / "t.csv")]
 )
@@ -805,3 +808,21 @@ def test_the_bundled_sample_and_a_dataset_are_inputs_no_output_may_overwrite(tmp
     assert folder / "train-images-idx3-ubyte.gz" in files
     with pytest.raises(DigitnetError, match="is also an input"):
         check_output(folder / "train-images-idx3-ubyte.gz", files)
+
+
+def test_an_error_quoting_a_huge_spec_is_cut_to_a_line_a_person_can_read(
+    tmp_path, good_model, capsys
+):
+    """A model whose layers are 'relu,' 100,000 times gave one 500 KB error line."""
+    huge = "relu," * 100_000 + "dense10"
+    bad = _model_with(tmp_path, good_model, _metadata(lambda d: d.update(layers=huge)))
+    assert main(_evaluate(bad)) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and len(err) < 2200, len(err)
+    assert err.startswith("digitnet: error: ") and "characters cut" in err
+
+
+def _loop(folder: Path) -> Path:
+    (folder / "a.csv").symlink_to(folder / "b.csv")
+    (folder / "b.csv").symlink_to(folder / "a.csv")
+    return folder / "a.csv"

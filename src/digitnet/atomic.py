@@ -16,6 +16,7 @@ folder or a pipe is refused, not turned into a regular file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -38,6 +39,11 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
     """
     if not str(path):  # realpath('') is the current folder: not what was meant
         raise DigitnetError("an empty file name: give a file name to write to")
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a link to itself, or links in a ring
+            raise DigitnetError(f"{path}: is a loop of symbolic links; give another name") from None
     destination = Path(os.path.realpath(path))
     if destination.exists() and not destination.is_file():
         kind = "a folder" if destination.is_dir() else "not a regular file"

@@ -197,6 +197,10 @@ _SIGNATURES = {
     b"GIF8": "a GIF picture",
     b"\x93NUMPY": "a numpy .npy file",
     b"\x00\x00\x08": "an IDX file (MNIST's format: pass its folder)",
+    b"<svg": "an SVG drawing (save it as PNG to predict it)",
+    b"<?xml": "an XML file (an SVG drawing? save it as PNG to predict it)",
+    b"<!DOCTYPE": "an HTML page",
+    b"<html": "an HTML page",
 }
 
 

@@ -76,6 +76,18 @@ def printable(text: str) -> str:
     )
 
 
+LONGEST_ERROR = 2000  # characters: a message quoting a 500 KB layer spec stays one line to read
+
+
+def _shortened(message: str) -> str:
+    """`message`, its middle cut out if it is too long to read (a quoted spec or cell)."""
+    if len(message) <= LONGEST_ERROR:
+        return message
+    keep = LONGEST_ERROR // 2
+    cut = len(message) - 2 * keep
+    return f"{message[:keep]} ...({cut:,} characters cut)... {message[-keep:]}"
+
+
 class Terminated(BaseException):
     """SIGTERM outside training: unwinds like Ctrl-C, so temporary files are removed."""
 
@@ -168,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with using_threads(args.threads, say=_note), as_flags():  # errors name --flags
             return args.command(args)
     except DigitnetError as error:
-        print(f"digitnet: error: {printable(str(error))}", file=sys.stderr)
+        print(f"digitnet: error: {_shortened(printable(str(error)))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MemoryError:  # numpy could not allocate an array: say so, not a traceback
         print(
