@@ -294,3 +294,23 @@ def test_the_test_split_downloads_only_its_own_files(server, tiny_files, private
     assert len(load_data("tiny:test")) == 10
     fetched = sorted(path.rpartition("/")[2] for path in server.seen[before:])
     assert fetched == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+
+
+def test_a_download_that_cannot_be_written_names_the_file_and_folder(
+    server, tiny_files, private_data_dir, no_mirror_override, monkeypatch
+):
+    """A full disk printed only 'No space left on device', naming nothing."""
+    import errno
+
+    import pooch
+
+    def full(url, output_file, pooch=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pooch, "retrieve", lambda *args, **kwargs: full(None, None))
+    spec = tiny_spec(tiny_files, f"{server.base}/good/tiny/")
+    with pytest.raises(DownloadError) as error:
+        download(spec, progress=False)
+    message = str(error.value)
+    assert message.startswith("tiny: cannot write ") and "No space left on device" in message
+    assert str(private_data_dir / "tiny") in message

@@ -342,3 +342,17 @@ def test_a_served_file_named_like_the_live_run_does_not_hide_it(tmp_path):
         path.write_bytes(shipped.read_bytes())
     names = [name for name, _ in _models_to_serve([str(path)])]
     assert names == [f"{LIVE_MODEL} (1)"]
+
+
+def test_a_model_named_in_bytes_that_are_not_utf8_is_listed(mlp):
+    """A model file called b'm\\xfe.npz' (held as 'm\\udcfe.npz') made /api/models answer
+    500: UTF-8 cannot carry it.  The JSON escapes it, and the name reads back."""
+    import os
+
+    name = os.fsdecode(b"m\xfe.npz")
+    app = create_app([ServedModel(name, mlp)])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        listed = client.get("/api/models")
+    assert listed.status_code == 200, listed.text
+    assert b"m\\udcfe.npz" in listed.content
+    assert [model["name"] for model in listed.json()["models"]] == [name]

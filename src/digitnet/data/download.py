@@ -219,6 +219,10 @@ def _fetch(spec: DatasetSpec, file: DataFile, folder: Path, progress: bool,
             failures.append(f"{url}: {reason}")
         except requests.exceptions.RequestException as error:
             failures.append(f"{url}: {type(error).__name__}")
+        except OSError as error:  # (after requests' own, which are OSErrors too) writing it
+            # here failed: a full disk, a read-only folder
+            raise DownloadError(f"{spec.name}: cannot write {file.name} into {folder} "
+                                f"({error.strerror or error})") from None  # fmt: skip
     raise DownloadError(
         f"{spec.name}: could not download {file.name}: {'; '.join(failures)}. "
         f"Run the command again to retry, or put {_the_files(spec, wanted)} by hand in "

@@ -189,5 +189,8 @@ def _find(folder: Path, stem: str) -> Path | None:
 def _require(folder: Path, stem: str) -> Path:
     found = _find(folder, stem)
     if found is None:
-        raise DigitnetError(f"{folder}: has no {stem} or {stem}.gz file")
+        csvs = sorted(path.name for path in folder.glob("*.csv"))
+        # a folder that holds a train.csv: the CSV is given itself, not its folder
+        hint = f" (it holds {', '.join(csvs[:3])}: give the CSV file itself)" if csvs else ""
+        raise DigitnetError(f"{folder}: has no {stem} or {stem}.gz file{hint}")
     return found

@@ -39,12 +39,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from digitnet.data.dataset import PIXELS
 from digitnet.data.image_file import read_digit_image
 from digitnet.errors import DigitnetError
+from digitnet.interfaces.json_body import JSONResponse
 from digitnet.interfaces.serve_limits import BodyBudget, BodyShare, PictureQueue, ServeLimits
 from digitnet.interfaces.serve_origin import SameSiteOnly
 from digitnet.model import Model, kept_dev_accuracy, pixel_rows

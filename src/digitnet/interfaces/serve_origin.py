@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from digitnet.interfaces.json_body import JSONResponse
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

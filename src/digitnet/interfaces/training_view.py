@@ -32,12 +32,13 @@ from typing import Any
 import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from digitnet.data.dataset import Dataset
 from digitnet.errors import DigitnetError
 from digitnet.interfaces import live_training
+from digitnet.interfaces.json_body import JSONResponse
 from digitnet.interfaces.live_training import LiveTraining, TrainingRefused, check_rows
 from digitnet.interfaces.serve import ServedModel
 from digitnet.model_file import load_model, save_model
