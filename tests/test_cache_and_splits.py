@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import numpy as np
@@ -183,3 +184,20 @@ def test_a_cached_dataset_is_described_by_the_path_given_now(tmp_path, monkeypat
         f"Kaggle CSV {csv} (20 images, train format)"
     )
     assert len(list((data_dir / "parsed").iterdir())) == 2  # both came from the cache
+
+
+def test_a_dev_size_that_cannot_be_held_out_says_why():
+    """'must be a count below 1' for one row, and 'a fraction below 1' for 0.99999999,
+    did not say what was wrong."""
+    from digitnet.data.splits import held_out_count
+
+    for size, rows, words in [
+        (2, 1, "the data has 1 row, too few to hold any out; give 0"),
+        (0.99999999, 100, "0.99999999 of 100 rows rounds to all 100, leaving none to train on"),
+        (-5, 100, "dev size -5: must be 0 or more"),
+        (150, 100, "dev size 150: must be a count below 100 or a fraction below 1"),
+        (2.5, 100, "dev size 2.5: must be a count below 100 or a fraction below 1"),
+    ]:
+        with pytest.raises(DigitnetError, match=re.escape(words)):
+            held_out_count(size, rows)
+    assert held_out_count(0.1, 100) == 10 and held_out_count(0, 1) == 0

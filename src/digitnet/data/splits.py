@@ -20,16 +20,24 @@ SPLITS = ("shuffled", "stratified", "last")
 
 def shown_size(size: float) -> str:
     """A dev size as a person wrote it: 1000, not 1000.0 or 1e+03; 0.1 as 0.1."""
-    return str(int(size)) if size >= 1 and size == int(size) else repr(float(size))
+    whole = abs(size) >= 1 and size == int(size)
+    return str(int(size)) if whole else repr(float(size))
 
 
 def held_out_count(size: float, rows: int) -> int:
     """A count (>= 1, whole) or a fraction (0 < f < 1) of `rows`, as a count."""
     count = round(size * rows) if 0 < size < 1 else int(size)
-    if size < 0 or (size >= 1 and size != int(size)) or count >= rows:
-        raise DigitnetError(
-            f"dev size {shown_size(size)}: must be a count below {rows} or a fraction below 1"
-        )
+    shown = f"dev size {shown_size(size)}"
+    if size < 0:
+        raise DigitnetError(f"{shown}: must be 0 or more (a count of rows, or a fraction below 1)")
+    if rows <= 1 and size > 0:
+        raise DigitnetError(f"{shown}: the data has {rows} row{'' if rows == 1 else 's'}, "
+                            "too few to hold any out; give 0")  # fmt: skip
+    if 0 < size < 1 and count >= rows:
+        raise DigitnetError(f"{shown}: {shown_size(size)} of {rows} rows rounds to all {rows}, "
+                            "leaving none to train on")  # fmt: skip
+    if (size >= 1 and size != int(size)) or count >= rows:
+        raise DigitnetError(f"{shown}: must be a count below {rows} or a fraction below 1")
     return count
 
 
