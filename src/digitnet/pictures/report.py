@@ -73,7 +73,9 @@ def build_report(
                  for picture in tqdm(pictures, desc="report", disable=quiet)]  # fmt: skip
         embedded = [(picture, base64.b64encode(data).decode("ascii")) for picture, data in drawn]
         files = [(picture.file, data) for picture, data in drawn]
-        files.append(("index.html", _html(model, dataset, accuracy, embedded, warning).encode()))
+        page = _html(model, dataset, accuracy, embedded, warning)
+        # as atomic_write writes text: a file name's own bytes (surrogates) kept as they are
+        files.append(("index.html", page.encode("utf-8", "surrogateescape")))
         # Then every file is written in full beside the report (a full disk stops here,
         # the report as it was), and only then moved in, the page last: moving a file
         # within a folder needs no room on the disk.
