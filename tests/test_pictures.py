@@ -612,3 +612,19 @@ def test_a_report_that_runs_out_of_disk_leaves_the_earlier_report_whole(
     assert written_now[-1].name == "index.html" and {p.name for p in folder.iterdir()} == {
         p.name for p in written_now
     }
+
+
+def test_explore_that_fails_at_its_first_picture_leaves_no_empty_folder(
+    small_data, tmp_path, monkeypatch
+):
+    import errno
+
+    import digitnet.pictures as pictures
+
+    def full(figure, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pictures, "save_png", full)
+    with pytest.raises(OSError):
+        pictures.write_data_pictures(small_data, tmp_path / "new")
+    assert not (tmp_path / "new").exists()

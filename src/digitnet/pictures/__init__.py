@@ -41,6 +41,7 @@ from digitnet.pictures.training_pictures import training_curves
 
 def write_data_pictures(dataset: Dataset, folder: str | os.PathLike[str]) -> list[Path]:
     """examples.png, class_counts.png, average_digits.png, pixel_histogram.png in `folder`."""
+    existed = Path(folder).is_dir()
     out = _folder(folder)
     drawings = {
         "examples.png": examples_grid,
@@ -49,9 +50,14 @@ def write_data_pictures(dataset: Dataset, folder: str | os.PathLike[str]) -> lis
         "pixel_histogram.png": pixel_histogram,
     }
     paths = []
-    for name, draw in drawings.items():
-        save_png(draw(dataset), out / name)
-        paths.append(out / name)
+    try:
+        for name, draw in drawings.items():
+            save_png(draw(dataset), out / name)
+            paths.append(out / name)
+    except BaseException:
+        if not existed and not any(out.iterdir()):
+            out.rmdir()  # made for these pictures, still empty: not left behind
+        raise
     return paths
 
 
