@@ -392,7 +392,11 @@ def _member_dtype(archive: zipfile.ZipFile, name: str) -> np.dtype:
     stream, _, dtype = _open_member(archive, name)
     stream.close()
     if dtype not in _FLOATS:
-        raise DigitnetError(f"array '{name}' is {dtype}, not float32 or float64")
+        order = (
+            " (big-endian: written on another kind of machine)" if dtype.byteorder == ">" else ""
+        )
+        raise DigitnetError(f"array '{name}' is {dtype.str}{order}, not float32 or float64 "
+                            "as digitnet writes them")  # fmt: skip
     return dtype
 
 

@@ -183,7 +183,10 @@ def _paper(image: Any) -> tuple[int, int, int, int]:
 
 def _is_empty(source: str | os.PathLike[str] | bytes) -> bool:
     try:
-        return len(source) == 0 if isinstance(source, bytes) else Path(source).stat().st_size == 0
+        if isinstance(source, bytes):
+            return len(source) == 0
+        path = Path(source)  # a FIFO or device reports size 0 whatever it sends
+        return path.is_file() and path.stat().st_size == 0
     except OSError:
         return False
 
